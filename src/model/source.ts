@@ -1,0 +1,38 @@
+import type { Diagnostics } from './diagnostics.js';
+import type { EventBatch, Ident } from './event.js';
+
+/** Everything about a trace that is not an event. Complete only once reading has finished. */
+export interface TraceMeta {
+  /** Format name from the registry, e.g. `chrome-json`, `ring`, `perfetto`. */
+  format: string;
+  /** Integer microseconds that event `ts` values are relative to. */
+  baseUs: number;
+  /**
+   * Top-level keys other than the events, in input order, as parsed JSON values
+   * (Chrome object form: `metadata`, `otherData`, `displayTimeUnit`, `stackFrames`,
+   * `viztracer_metadata`, ...). Writers of formats that can carry them keep them.
+   */
+  topLevel: Record<string, unknown>;
+  /** Whether the Chrome input was a bare array (kept so `convert --to chrome` can preserve it). */
+  container?: 'array' | 'object';
+  /** Process and thread names known from the container (ring dumps); `M` events carry the rest. */
+  processNames: Map<Ident, string>;
+  /** Keyed by `threadKey(pid, tid)`. */
+  threadNames: Map<string, string>;
+}
+
+export function emptyMeta(format: string): TraceMeta {
+  return { format, baseUs: 0, topLevel: {}, processNames: new Map(), threadNames: new Map() };
+}
+
+/**
+ * What every reader returns. Iterate `batches()` once; `meta` and `diagnostics`
+ * are filled in as reading proceeds and are final when the iteration ends.
+ */
+export interface TraceSource {
+  readonly meta: TraceMeta;
+  readonly diagnostics: Diagnostics;
+  /** Input bytes consumed so far (compressed bytes for gzip), for progress reporting. */
+  readonly bytesRead: number;
+  batches(): AsyncGenerator<EventBatch, void, undefined>;
+}
