@@ -1,0 +1,261 @@
+/**
+ * Chrome Trace Event JSON reader: both containers, every phase, gzip and
+ * stdin (through `Input`), truncated files, events in any order.
+ *
+ * Drives `EventScanner` over the input's chunks. When a value is cut by the
+ * end of a chunk, the unread tail is kept and retried once enough further
+ * bytes have arrived (at least doubling, so a huge top-level value such as
+ * `stackFrames` costs linear time).
+ */
+import type { Input } from '../../io/input.js';
+import { TruncatedGzip } from '../../io/input.js';
+import { Diagnostics } from '../../model/diagnostics.js';
+import { inputError, VizError } from '../../model/errors.js';
+import { type EventBatch, type TraceEvent } from '../../model/event.js';
+import { emptyMeta, type TraceMeta, type TraceSource } from '../../model/source.js';
+import { BYTES, EventScanner, JsonSyntaxError, NEED_MORE } from './scanner.js';
+
+/** Phases of the format reference; anything else is counted as `unknown_phase`. */
+export const KNOWN_PHASES = new Set('B E X i I C b e n S T p F s t f M P O N D R V v c ( ) ='.split(' '));
+
+export const FORMAT_NAME = 'chrome-json';
+
+/** True when the head of the content looks like Chrome JSON: `{"` or `[{` or `[]` after whitespace. */
+export function sniffChrome(head: Buffer): boolean {
+  let i = 0;
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) i = 3;
+  const next = (): number => {
+    while (i < head.length && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09)) i++;
+    return i < head.length ? head[i++]! : -1;
+  };
+  const first = next();
+  if (first === BYTES.LBRACE) return next() === BYTES.QUOTE;
+  if (first === BYTES.LBRACKET) {
+    const second = next();
+    return second === BYTES.LBRACE || second === BYTES.RBRACKET || second === -1;
+  }
+  return false;
+}
+
+export interface ChromeReadOptions {
+  batchSize?: number;
+}
+
+type State = 'start' | 'first-key' | 'keys' | 'events' | 'after-events' | 'done';
+
+export class ChromeJsonReader implements TraceSource {
+  readonly meta: TraceMeta = emptyMeta(FORMAT_NAME);
+  readonly diagnostics = new Diagnostics();
+  private readonly batchSize: number;
+  private baseSet = false;
+  /** Events read before the base time was known, with their split timestamps. */
+  private unbased: { ev: TraceEvent; int: number; frac: number }[] = [];
+  private eventCount = 0;
+  private sawTraceEvents = false;
+
+  constructor(
+    private readonly input: Input,
+    options: ChromeReadOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 4096;
+  }
+
+  get bytesRead(): number {
+    return this.input.bytesRead();
+  }
+
+  async *batches(): AsyncGenerator<EventBatch, void, undefined> {
+    const sc = new EventScanner();
+    let state: State = 'start';
+    let batch: TraceEvent[] = [];
+    let tail: Buffer | undefined; // unread bytes carried to the next attempt
+    let tailBase = 0; // absolute offset of tail[0]
+    let waiting: Buffer[] = [];
+    let waitingLen = 0;
+    let retryAt = 0; // carry must reach this many bytes before retrying
+    let truncatedGzip = false;
+    let lastEventEnd = 0;
+
+    const iterator = this.input.chunks()[Symbol.asyncIterator]();
+    for (;;) {
+      let chunk: Buffer | undefined;
+      try {
+        const r = await iterator.next();
+        chunk = r.done ? undefined : r.value;
+      } catch (err) {
+        if (!(err instanceof TruncatedGzip)) throw err;
+        truncatedGzip = true;
+        chunk = undefined;
+      }
+      const atEnd = chunk === undefined;
+      if (chunk) {
+        waiting.push(chunk);
+        waitingLen += chunk.length;
+        if ((tail ? tail.length : 0) + waitingLen < retryAt) continue;
+      }
+      let buf: Buffer;
+      if (tail && tail.length > 0) buf = Buffer.concat([tail, ...waiting]);
+      else buf = waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting);
+      waiting = [];
+      waitingLen = 0;
+      sc.reset(buf, tailBase);
+      // Scan as far as this buffer allows.
+      let mark = 0; // position up to which everything is consumed
+      try {
+        for (;;) {
+          if (state === 'events') {
+            const c = sc.peek();
+            if (c === BYTES.LBRACE) {
+              const ev = sc.readEvent();
+              mark = sc.pos;
+              lastEventEnd = sc.base + mark;
+              this.accept(ev, sc, batch);
+              if (batch.length >= this.batchSize && this.baseSet) {
+                yield batch;
+                batch = [];
+              }
+            } else if (c === BYTES.COMMA) {
+              sc.pos++;
+              mark = sc.pos;
+            } else if (c === BYTES.RBRACKET) {
+              sc.pos++;
+              mark = sc.pos;
+              state = this.meta.container === 'object' ? 'after-events' : 'done';
+            } else {
+              sc.fail(`expected an event object, found ${sc.describe(c)}`);
+            }
+          } else if (state === 'start') {
+            let c = sc.peek();
+            if (c === 0xef && buf[sc.pos + 1] === 0xbb && buf[sc.pos + 2] === 0xbf) {
+              sc.pos += 3;
+              c = sc.peek();
+            }
+            if (c === BYTES.LBRACKET) {
+              this.meta.container = 'array';
+              this.sawTraceEvents = true;
+              state = 'events';
+            } else if (c === BYTES.LBRACE) {
+              this.meta.container = 'object';
+              state = 'first-key';
+            } else {
+              sc.fail(`not a Chrome trace: expected '[' or '{', found ${sc.describe(c)}`);
+            }
+            sc.pos++;
+            mark = sc.pos;
+          } else if (state === 'keys' || state === 'first-key' || state === 'after-events') {
+            const c = sc.peek();
+            if (c === BYTES.RBRACE) {
+              sc.pos++;
+              mark = sc.pos;
+              state = 'done';
+              continue;
+            }
+            if (state === 'first-key') {
+              if (c !== BYTES.QUOTE) sc.fail(`expected a top-level key, found ${sc.describe(c)}`);
+            } else {
+              if (c !== BYTES.COMMA) sc.fail(`expected ',' or '}' after a top-level value, found ${sc.describe(c)}`);
+              sc.pos++;
+            }
+            if (sc.peek() !== BYTES.QUOTE) sc.fail(`expected a top-level key, found ${sc.describe(buf[sc.pos]!)}`);
+            const key = sc.readString();
+            sc.expect(BYTES.COLON, "':'");
+            if (key === 'traceEvents' && !this.sawTraceEvents) {
+              if (sc.peek() !== BYTES.LBRACKET) sc.fail('"traceEvents" is not an array');
+              sc.pos++;
+              this.sawTraceEvents = true;
+              mark = sc.pos;
+              state = 'events';
+            } else {
+              const raw = sc.rawValue();
+              this.meta.topLevel[key] = JSON.parse(raw);
+              mark = sc.pos;
+              state = 'keys';
+            }
+          } else {
+            // done: only whitespace may follow
+            const c = sc.peekOrEnd();
+            if (c === -1) {
+              mark = sc.pos;
+              break;
+            }
+            this.diagnostics.add('trailing_data', 'error', `${this.input.name}: byte ${sc.base + sc.pos}: data after the end of the trace ignored`);
+            mark = buf.length;
+            sc.pos = buf.length;
+            break;
+          }
+        }
+      } catch (err) {
+        if (err === NEED_MORE) {
+          // keep buf[mark..] for the next attempt
+        } else if (err instanceof JsonSyntaxError) {
+          throw inputError(this.input.name, err.offset, err.message);
+        } else {
+          throw err;
+        }
+      }
+      tail = mark < buf.length ? buf.subarray(mark) : undefined;
+      tailBase = sc.base + mark;
+      retryAt = tail ? tail.length * 2 : 0;
+      if (atEnd) break;
+    }
+
+    if (state === 'start') {
+      throw inputError(this.input.name, undefined, 'empty input: not a Chrome trace');
+    }
+    if (state !== 'done' || truncatedGzip) {
+      const partial = tail && tail.toString('latin1').trim().replace(/^,/, '').trim().length > 0;
+      const where = truncatedGzip
+        ? 'the gzip stream ends early'
+        : partial
+          ? `the input ends inside ${state === 'events' ? 'an event' : 'a value'} at byte ${tailBase}`
+          : state === 'events'
+            ? `the input ends without closing the event array`
+            : 'the input ends without closing the top-level object';
+      this.diagnostics.add(
+        'truncated_input',
+        'data_loss',
+        `${this.input.name}: truncated: ${where}; kept ${this.eventCount} complete events (last ends at byte ${lastEventEnd})`,
+      );
+    }
+    if (!this.sawTraceEvents) {
+      throw inputError(this.input.name, undefined, 'no "traceEvents" array: not a Chrome trace');
+    }
+    if (!this.baseSet) this.setBase(0);
+    if (batch.length > 0) yield batch;
+  }
+
+  private accept(ev: TraceEvent, sc: EventScanner, batch: TraceEvent[]): void {
+    this.eventCount++;
+    if (ev.ph === '') {
+      this.diagnostics.add('missing_phase', 'error', `${this.input.name}: event without "ph" ignored (first near byte ${sc.base + sc.pos})`);
+      return;
+    }
+    if (!KNOWN_PHASES.has(ev.ph)) {
+      this.diagnostics.add('unknown_phase', 'info', `${this.input.name}: unknown phase "${ev.ph}" kept as is`);
+    }
+    if (sc.hasTs) {
+      if (this.baseSet) {
+        ev.ts = (sc.tsInt - this.meta.baseUs) * 1000 + sc.tsFracNs;
+      } else if (ev.ph !== 'M') {
+        this.setBase(sc.tsInt);
+        ev.ts = (sc.tsInt - this.meta.baseUs) * 1000 + sc.tsFracNs;
+      } else {
+        this.unbased.push({ ev, int: sc.tsInt, frac: sc.tsFracNs });
+      }
+    }
+    batch.push(ev);
+  }
+
+  private setBase(us: number): void {
+    this.meta.baseUs = us;
+    this.baseSet = true;
+    for (const u of this.unbased) u.ev.ts = (u.int - us) * 1000 + u.frac;
+    this.unbased = [];
+  }
+}
+
+export function readChrome(input: Input, options?: ChromeReadOptions): TraceSource {
+  return new ChromeJsonReader(input, options);
+}
+
+export { VizError };

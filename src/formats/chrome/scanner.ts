@@ -1,0 +1,420 @@
+/**
+ * Byte-level scanner for Chrome Trace Event JSON: the fast path.
+ *
+ * It reads the container and each event object straight from the bytes,
+ * decoding only the fields the model types (`ph name cat ts dur pid tid id`)
+ * and keeping `args` and every other field as raw JSON text, so no
+ * intermediate objects are built. It stops cleanly at chunk boundaries: when
+ * an event is cut by the end of the buffer it throws `NEED_MORE`, and the
+ * caller retries with more bytes. `reader-generic.ts` is the stream-json
+ * reference it is tested against.
+ */
+import { NO_DUR, NO_TS, type TraceEvent } from '../../model/event.js';
+
+/** Thrown when the buffer ends inside the value being read. */
+export const NEED_MORE = Symbol('need more input');
+
+export class JsonSyntaxError extends Error {
+  constructor(
+    readonly offset: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/**
+ * A decimal timestamp split so that `int * 1000 + fracNs` is the value in ns
+ * exactly (both parts carry the sign). Reused to avoid allocation.
+ */
+export interface SplitTime {
+  int: number;
+  fracNs: number;
+}
+
+export class EventScanner {
+  buf: Buffer = Buffer.alloc(0);
+  pos = 0;
+  len = 0;
+  /** Absolute offset of `buf[0]` in the input, for error messages. */
+  base = 0;
+  private readonly time: SplitTime = { int: 0, fracNs: 0 };
+  /** Set by `readEvent`: the split `ts` of the last event, for rebasing. */
+  tsInt = 0;
+  tsFracNs = 0;
+  hasTs = false;
+
+  reset(buf: Buffer, base: number): void {
+    this.buf = buf;
+    this.pos = 0;
+    this.len = buf.length;
+    this.base = base;
+  }
+
+  fail(message: string, at = this.pos): never {
+    throw new JsonSyntaxError(this.base + at, message);
+  }
+
+  /** Skips whitespace; returns the next byte without consuming it. */
+  peek(): number {
+    const buf = this.buf;
+    let p = this.pos;
+    const len = this.len;
+    while (p < len && isSpace(buf[p]!)) p++;
+    this.pos = p;
+    if (p >= len) throw NEED_MORE;
+    return buf[p]!;
+  }
+
+  /** Like `peek`, but returns -1 at the end of the buffer instead of throwing. */
+  peekOrEnd(): number {
+    const buf = this.buf;
+    let p = this.pos;
+    const len = this.len;
+    while (p < len && isSpace(buf[p]!)) p++;
+    this.pos = p;
+    return p >= len ? -1 : buf[p]!;
+  }
+
+  expect(c: number, what: string): void {
+    if (this.peek() !== c) this.fail(`expected ${what}, found ${this.describe(this.buf[this.pos]!)}`);
+    this.pos++;
+  }
+
+  describe(c: number): string {
+    if (c >= 0x20 && c < 0x7f) return `'${String.fromCharCode(c)}'`;
+    return `byte 0x${c.toString(16).padStart(2, '0')}`;
+  }
+
+  /** Reads a string starting at the opening quote; returns its decoded value. */
+  readString(): string {
+    const buf = this.buf;
+    const start = this.pos + 1;
+    let p = start;
+    const len = this.len;
+    let high = false;
+    for (;;) {
+      if (p >= len) throw NEED_MORE;
+      const c = buf[p]!;
+      if (c === QUOTE) break;
+      if (c === BACKSLASH) return this.readEscapedString(start);
+      if (c < 0x20) this.fail('control character in string', p);
+      if (c >= 0x80) high = true;
+      p++;
+    }
+    this.pos = p + 1;
+    return high ? buf.toString('utf8', start, p) : buf.latin1Slice(start, p);
+  }
+
+  private readEscapedString(start: number): string {
+    const end = this.skipStringFrom(start);
+    this.pos = end;
+    try {
+      return JSON.parse(this.buf.toString('utf8', start - 1, end)) as string;
+    } catch {
+      this.fail('invalid escape in string', start - 1);
+    }
+  }
+
+  /** Returns the offset just past the closing quote of a string whose body starts at `p`. */
+  private skipStringFrom(p: number): number {
+    const buf = this.buf;
+    const len = this.len;
+    for (;;) {
+      if (p >= len) throw NEED_MORE;
+      const c = buf[p]!;
+      if (c === QUOTE) return p + 1;
+      if (c === BACKSLASH) p += 2;
+      else {
+        if (c < 0x20) this.fail('control character in string', p);
+        p++;
+      }
+    }
+  }
+
+  /** Skips any JSON value; returns [start, end) of its text. Validates structure lightly. */
+  skipValue(): number {
+    const c = this.peek();
+    const start = this.pos;
+    if (c === QUOTE) {
+      this.pos = this.skipStringFrom(start + 1);
+      return start;
+    }
+    if (c === LBRACE || c === LBRACKET) {
+      this.pos = this.skipComposite(start);
+      return start;
+    }
+    this.skipScalar();
+    return start;
+  }
+
+  private skipComposite(p: number): number {
+    const buf = this.buf;
+    const len = this.len;
+    // Closing brackets must match their openers: a small stack of expected closers.
+    const closers: number[] = [];
+    for (;;) {
+      if (p >= len) throw NEED_MORE;
+      const c = buf[p]!;
+      if (c === QUOTE) {
+        p = this.skipStringFrom(p + 1);
+        continue;
+      }
+      if (c === LBRACE) closers.push(RBRACE);
+      else if (c === LBRACKET) closers.push(RBRACKET);
+      else if (c === RBRACE || c === RBRACKET) {
+        if (closers.pop() !== c) this.fail(`unexpected ${this.describe(c)}`, p);
+        if (closers.length === 0) return p + 1;
+      }
+      p++;
+    }
+  }
+
+  private skipScalar(): void {
+    const buf = this.buf;
+    const len = this.len;
+    let p = this.pos;
+    const start = p;
+    while (p < len) {
+      const c = buf[p]!;
+      if (c === COMMA || c === RBRACE || c === RBRACKET || isSpace(c)) break;
+      p++;
+    }
+    if (p >= len) throw NEED_MORE;
+    if (p === start) this.fail(`unexpected ${this.describe(buf[p]!)}`);
+    const text = buf.latin1Slice(start, p);
+    if (text !== 'true' && text !== 'false' && text !== 'null' && !isJsonNumber(text)) {
+      this.fail(`invalid value '${text.length > 20 ? text.slice(0, 20) + '...' : text}'`, start);
+    }
+    this.pos = p;
+  }
+
+  /** Raw JSON text of the next value. */
+  rawValue(): string {
+    const start = this.skipValue();
+    return this.buf.toString('utf8', start, this.pos);
+  }
+
+  /**
+   * Reads a number as an exact split of microseconds into (int, fracNs);
+   * returns false if the value is not a plain decimal (then `rawValue` it).
+   */
+  readSplitTime(out: SplitTime): boolean {
+    const buf = this.buf;
+    const len = this.len;
+    let p = this.pos;
+    let neg = false;
+    if (buf[p] === MINUS) {
+      neg = true;
+      p++;
+    }
+    let int = 0;
+    let digits = 0;
+    let c = 0;
+    while (p < len) {
+      c = buf[p]!;
+      if (c < 0x30 || c > 0x39) break;
+      int = int * 10 + (c - 0x30);
+      digits++;
+      p++;
+    }
+    if (p >= len) throw NEED_MORE;
+    if (digits === 0) return false;
+    let frac = 0;
+    if (c === DOT) {
+      p++;
+      let scale = 100;
+      let fracDigits = 0;
+      let roundUp = false;
+      while (p < len) {
+        c = buf[p]!;
+        if (c < 0x30 || c > 0x39) break;
+        if (scale >= 1) frac += (c - 0x30) * scale;
+        else if (scale > 0.05 && c >= 0x35) roundUp = true; // 4th decimal: round half up
+        scale /= 10;
+        fracDigits++;
+        p++;
+      }
+      if (p >= len) throw NEED_MORE;
+      if (fracDigits === 0) return false;
+      if (roundUp) frac++;
+    }
+    if (c === 0x65 || c === 0x45) return false; // exponent: rare, slow path
+    if (frac === 1000) {
+      int += 1;
+      frac = 0;
+    }
+    this.pos = p;
+    out.int = neg ? -int : int;
+    out.fracNs = neg ? -frac : frac;
+    return true;
+  }
+
+  /** Reads one event object starting at `{`. Returns undefined for an element that is not an event. */
+  readEvent(): TraceEvent {
+    const buf = this.buf;
+    this.expect(LBRACE, "'{'");
+    let ph = '';
+    let name = '';
+    let cat = '';
+    let dur = NO_DUR;
+    let pid: number | string = 0;
+    let tid: number | string = 0;
+    let id = '';
+    let args = '';
+    let extra: Record<string, string> | undefined;
+    this.hasTs = false;
+    let c = this.peek();
+    if (c === RBRACE) {
+      this.pos++;
+    } else {
+      for (;;) {
+        if (c !== QUOTE) this.fail(`expected a field name, found ${this.describe(c)}`);
+        // Key: read bytes directly; keys never need unescaping in practice, but handle it.
+        const ks = this.pos + 1;
+        let p = ks;
+        const len = this.len;
+        while (p < len && buf[p] !== QUOTE && buf[p] !== BACKSLASH) p++;
+        if (p >= len) throw NEED_MORE;
+        let key: string;
+        let klen = p - ks;
+        if (buf[p] === BACKSLASH) {
+          key = this.readString();
+          klen = -1;
+        } else {
+          this.pos = p + 1;
+          key = '';
+        }
+        this.expect(COLON, "':'");
+        const v = this.peek();
+        const k0 = klen > 0 ? buf[ks]! : 0;
+        // Dispatch on length and first byte, then confirm the whole key.
+        if (klen === 2 && k0 === 0x70 && buf[ks + 1] === 0x68) {
+          ph = v === QUOTE ? this.readString() : this.rawValue();
+        } else if (klen === 2 && k0 === 0x74 && buf[ks + 1] === 0x73) {
+          this.readTs(v);
+        } else if (klen === 4 && k0 === 0x6e && buf.latin1Slice(ks, ks + 4) === 'name') {
+          name = v === QUOTE ? this.readString() : this.rawValue();
+        } else if (klen === 3 && k0 === 0x63 && buf[ks + 1] === 0x61 && buf[ks + 2] === 0x74) {
+          cat = v === QUOTE ? this.readString() : this.rawValue();
+        } else if (klen === 3 && k0 === 0x64 && buf[ks + 1] === 0x75 && buf[ks + 2] === 0x72) {
+          dur = this.readDur(v);
+        } else if (klen === 3 && k0 === 0x70 && buf[ks + 1] === 0x69 && buf[ks + 2] === 0x64) {
+          pid = this.readIdent(v);
+        } else if (klen === 3 && k0 === 0x74 && buf[ks + 1] === 0x69 && buf[ks + 2] === 0x64) {
+          tid = this.readIdent(v);
+        } else if (klen === 2 && k0 === 0x69 && buf[ks + 1] === 0x64) {
+          id = this.rawValue();
+        } else if (klen === 4 && k0 === 0x61 && buf.latin1Slice(ks, ks + 4) === 'args') {
+          args = this.rawValue();
+        } else {
+          if (klen >= 0) key = buf.toString('utf8', ks, ks + klen);
+          (extra ??= {})[key] = this.rawValue();
+        }
+        c = this.peek();
+        if (c === COMMA) {
+          this.pos++;
+          c = this.peek();
+          continue;
+        }
+        if (c === RBRACE) {
+          this.pos++;
+          break;
+        }
+        this.fail(`expected ',' or '}' in event, found ${this.describe(c)}`);
+      }
+    }
+    return { ph, name, cat, ts: NO_TS, dur, pid, tid, id, args, extra };
+  }
+
+  private readTs(v: number): void {
+    if (v === MINUS || (v >= 0x30 && v <= 0x39)) {
+      if (this.readSplitTime(this.time)) {
+        this.tsInt = this.time.int;
+        this.tsFracNs = this.time.fracNs;
+        this.hasTs = true;
+        return;
+      }
+    }
+    const raw = this.rawValue();
+    const value = raw.startsWith('"') ? Number(JSON.parse(raw)) : Number(raw);
+    if (raw === 'null' || !Number.isFinite(value)) return;
+    splitMicros(value, this.time);
+    this.tsInt = this.time.int;
+    this.tsFracNs = this.time.fracNs;
+    this.hasTs = true;
+  }
+
+  private readDur(v: number): number {
+    if ((v === MINUS || (v >= 0x30 && v <= 0x39)) && this.readSplitTime(this.time)) {
+      return this.time.int * 1000 + this.time.fracNs;
+    }
+    const raw = this.rawValue();
+    const value = raw.startsWith('"') ? Number(JSON.parse(raw)) : Number(raw);
+    return Number.isFinite(value) ? Math.round(value * 1000) : NO_DUR;
+  }
+
+  private readIdent(v: number): number | string {
+    if (v === QUOTE) return this.readString();
+    const buf = this.buf;
+    const len = this.len;
+    let p = this.pos;
+    let n = 0;
+    let neg = false;
+    if (buf[p] === MINUS) {
+      neg = true;
+      p++;
+    }
+    const start = p;
+    while (p < len) {
+      const c = buf[p]!;
+      if (c < 0x30 || c > 0x39) break;
+      n = n * 10 + (c - 0x30);
+      p++;
+    }
+    if (p >= len) throw NEED_MORE;
+    const c = buf[p]!;
+    if (p > start && p - start < 16 && c !== DOT && c !== 0x65 && c !== 0x45) {
+      this.pos = p;
+      return neg ? -n : n;
+    }
+    const raw = this.rawValue();
+    const value: unknown = JSON.parse(raw);
+    return typeof value === 'number' ? value : String(raw);
+  }
+}
+
+/** Splits a microsecond double into exact-as-possible (int, fracNs). */
+export function splitMicros(us: number, out: SplitTime): void {
+  const int = Math.trunc(us);
+  let frac = Math.round((us - int) * 1000);
+  let i = int;
+  if (frac >= 1000 || frac <= -1000) {
+    i += Math.trunc(frac / 1000);
+    frac %= 1000;
+  }
+  out.int = i;
+  out.fracNs = frac;
+}
+
+const NUMBER_RE = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+function isJsonNumber(text: string): boolean {
+  return NUMBER_RE.test(text);
+}
+
+export const BYTES = { COMMA, LBRACE, RBRACE, LBRACKET, RBRACKET, QUOTE, COLON };
