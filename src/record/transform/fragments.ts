@@ -1,0 +1,97 @@
+/**
+ * Every piece of text the transform inserts, in one place, so that
+ * `stripInstrumentation` can remove exactly what `instrument` added.
+ *
+ * All inserted code uses identifiers starting with `__vz` (module-level:
+ * `__vzr` runtime, `__vzb` frame-id base, `__vze` enter, `__vzx` exit;
+ * per-activation in suspending functions: `__vzs` "inside the frame" flag,
+ * `__vzt` temp). Inserted text never contains a line break, so every original
+ * token keeps its line; the source map restores the columns.
+ */
+
+/** Name of the global the preload installs: `{ reg(packed): number, e(id): void, x(id): void }`. */
+export const RUNTIME_GLOBAL = '__viz_rt';
+
+const id = (k: number): string => `__vzb+${k}`;
+
+/** Module prologue, inserted on the first line after the hashbang and the directive prologue. */
+export function prologue(packedJson: string): string {
+  return (
+    `;var __vzr=globalThis.${RUNTIME_GLOBAL}||{reg:function(){return 0},e:function(){},x:function(){}},` +
+    `__vzb=__vzr.reg(${packedJson}),__vze=__vzr.e,__vzx=__vzr.x;`
+  );
+}
+/** Marks a source as already instrumented (idempotency). */
+export const PROLOGUE_MARK = `;var __vzr=globalThis.${RUNTIME_GLOBAL}||`;
+
+// Function bodies (block bodies: after `{` and the directive prologue; before the closing `}`).
+export const open = (k: number): string => `;__vze(${id(k)});try{`;
+export const close = (k: number): string => `}finally{__vzx(${id(k)})}`;
+// Suspending functions (contain await / yield / for await) keep a per-activation flag.
+export const openS = (k: number): string => `;var __vzs=1,__vzt;__vze(${id(k)});try{`;
+export const closeS = (k: number): string => `}finally{__vzs&&__vzx(${id(k)})}`;
+// Arrow functions with an expression body get a block body.
+export const arrowOpen = (inner: string): string => `{${inner}return `;
+/** `;}`: an empty statement keeps this distinct from a block body's close followed by its original `}`. */
+export const arrowClose = (inner: string): string => `${inner};}`;
+
+// A suspension `await X` / `yield X` / `yield* X` / async-generator `return X`:
+// (__vzt=await (__vzt=X,__vzs=0,__vzx(id),__vzt),__vzs=1,__vze(id),__vzt)
+export const SUSP_OPEN = '(__vzt=';
+export const suspend = (k: number): string => `,__vzs=0,__vzx(${id(k)}),__vzt)`;
+export const resume = (k: number): string => `,__vzs=1,__vze(${id(k)}),__vzt)`;
+/** `yield` without an argument: inserted after the keyword. */
+export const yieldNoArg = (k: number): string => ` (__vzt=void 0${suspend(k)}${resume(k)}`;
+
+/** First statement of every catch / finally block of a suspending function. */
+export const reenter = (k: number): string => `__vzs||(__vzs=1,__vze(${id(k)}));`;
+
+// `for await (H of Y) B` ->
+// try{/*__vz*/for await (H of (__vzt=Y,__vzs=0,__vzx(id),__vzt)) {__vzs||(..enter..);try{B}finally{__vzs&&(__vzs=0,__vzx(id))}}}finally{__vzs||(..enter..)}
+export const FOR_AWAIT_OPEN = 'try{/*__vz*/';
+export const forAwaitClose = (k: number): string => `}finally{__vzs||(__vzs=1,__vze(${id(k)}))}`;
+export const forAwaitBodyOpen = (k: number): string => `{__vzs||(__vzs=1,__vze(${id(k)}));try{`;
+export const forAwaitBodyClose = (k: number): string => `}finally{__vzs&&(__vzs=0,__vzx(${id(k)}))}}`;
+
+const N = '\\d+';
+const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/** Builds the regex source of a fragment whose frame id is a number. */
+const pat = (f: (k: number) => string): string => esc(f(0)).replace(/__vzb\\\+0/g, `__vzb\\+${N}`);
+
+// Alternatives are tried left to right at each position: longer fragments that
+// start like shorter ones come first.
+const STRIP_RE = new RegExp(
+  [
+    `${esc(PROLOGUE_MARK)}[^\\n]*?,__vze=__vzr\\.e,__vzx=__vzr\\.x;`,
+    pat((k) => arrowOpen(openS(k))),
+    pat((k) => arrowOpen(open(k))),
+    pat((k) => arrowClose(closeS(k))),
+    pat((k) => arrowClose(close(k))),
+    pat(openS),
+    pat(open),
+    pat(closeS),
+    pat(close),
+    pat(yieldNoArg),
+    esc(SUSP_OPEN),
+    pat(suspend),
+    pat(resume),
+    pat(reenter),
+    esc(FOR_AWAIT_OPEN),
+    pat(forAwaitClose),
+    pat(forAwaitBodyOpen),
+    pat(forAwaitBodyClose),
+  ].join('|'),
+  'g',
+);
+
+/**
+ * Removes every fragment `instrument` inserted: `stripInstrumentation(code)` is
+ * the original source (and the same holds for any slice of it that starts and
+ * ends outside inserted text, e.g. what `Function.prototype.toString` returns
+ * for an instrumented function). Original text that happens to contain one of
+ * the fragments verbatim would be stripped too.
+ */
+export function stripInstrumentation(text: string): string {
+  if (!text.includes('__vz')) return text;
+  return text.replace(STRIP_RE, '');
+}
