@@ -18,7 +18,7 @@ import { BYTES, EventScanner, JsonSyntaxError, NEED_MORE } from './scanner.js';
 /** Phases of the format reference; anything else is counted as `unknown_phase`. */
 export const KNOWN_PHASES = new Set('B E X i I C b e n S T p F s t f M P O N D R V v c ( ) ='.split(' '));
 
-export const FORMAT_NAME = 'chrome-json';
+export const FORMAT_NAME = 'chrome';
 
 /** True when the head of the content looks like Chrome JSON: `{"` or `[{` or `[]` after whitespace. */
 export function sniffChrome(head: Buffer): boolean {

@@ -1,0 +1,67 @@
+import { openOutput } from '../io/output.js';
+import type { Diagnostics } from '../model/diagnostics.js';
+import { VizError } from '../model/errors.js';
+import type { EventBatch } from '../model/event.js';
+import type { TraceSource } from '../model/source.js';
+import { outputFormat, wantsGzip } from '../formats/registry.js';
+import { startProgress } from '../cli/progress.js';
+import { openTrace } from './open.js';
+
+export interface ConvertOptions {
+  to?: string;
+  /** Output path; `-` (the default) is stdout. */
+  output?: string;
+  progress?: boolean;
+}
+
+export interface ConvertResult {
+  inputFormat: string;
+  outputFormat: string;
+  output: string;
+  events: number;
+  diagnostics: Diagnostics;
+}
+
+export async function convert(inputPath: string, options: ConvertOptions): Promise<ConvertResult> {
+  const outputPath = options.output ?? '-';
+  const spec = outputFormat(options.to, options.output);
+  if (outputPath === '-' && spec.binary && process.stdout.isTTY) {
+    throw new VizError('usage', `refusing to write binary ${spec.name} output to a terminal`, ['use -o FILE or a pipe']);
+  }
+  const { input, format, source } = await openTrace(inputPath);
+  const progress = options.progress === false ? undefined : startProgress('converting', input.size);
+  const tracked = progress ? withProgress(source, () => progress.update(source.bytesRead)) : source;
+  const out = openOutput(outputPath, { gzip: wantsGzip(spec, outputPath) });
+  try {
+    const result = await spec.write!(tracked, out, { inputName: input.name });
+    await out.commit();
+    return { inputFormat: format.name, outputFormat: spec.name, output: out.name, events: result.events, diagnostics: source.diagnostics };
+  } catch (err) {
+    out.abort();
+    throw err;
+  } finally {
+    progress?.stop();
+  }
+}
+
+/** Wraps a source so that each batch reports progress. */
+export function withProgress(source: TraceSource, tick: () => void): TraceSource {
+  return {
+    get meta() {
+      return source.meta;
+    },
+    get diagnostics() {
+      return source.diagnostics;
+    },
+    get bytesRead() {
+      return source.bytesRead;
+    },
+    async *batches(): AsyncGenerator<EventBatch, void, undefined> {
+      for await (const batch of source.batches()) {
+        tick();
+        yield batch;
+      }
+    },
+  };
+}
+

@@ -1,0 +1,18 @@
+import { openInput } from '../io/input.js';
+import type { TraceSource } from '../model/source.js';
+import { detectFormat, type FormatSpec } from '../formats/registry.js';
+import type { Input } from '../io/input.js';
+
+export interface OpenedTrace {
+  input: Input;
+  format: FormatSpec;
+  source: TraceSource;
+}
+
+/** Opens a path (or `-`), detects its format and returns its reader. */
+export async function openTrace(path: string): Promise<OpenedTrace> {
+  const input = await openInput(path);
+  const format = detectFormat(input);
+  const source = format.read!(input);
+  return { input, format, source };
+}
