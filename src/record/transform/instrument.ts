@@ -388,17 +388,24 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     } else {
       edits.push({ pos: body.start, left: false, kind: 'arrowOpen', ctx: c });
     }
+    registerClose(c);
     return c;
   }
 
-  function finishFunction(c: Ctx): void {
+  /**
+   * Registers the body's closing edit. Closing edits at one position come out in
+   * reverse order of registration, so this runs before the children are walked.
+   */
+  function registerClose(c: Ctx): void {
     const body = c.node.type === 'StaticBlock' ? c.node : c.node.body;
     if (body.type === 'BlockStatement' || body.type === 'StaticBlock') {
       // an empty body `{}`: the close must follow the open at the same position
       const pos = body.end - 1;
       edits.push({ pos, left: pos !== c.openPos, kind: 'close', ctx: c });
-    }
-    else edits.push({ pos: body.end, left: true, kind: 'arrowClose', ctx: c });
+    } else edits.push({ pos: body.end, left: true, kind: 'arrowClose', ctx: c });
+  }
+
+  function finishFunction(c: Ctx): void {
     if (c.topFns && c.vars) {
       for (const f of c.topFns) if (c.vars.has(f)) c.skip ??= 'block-scope';
     }
@@ -454,6 +461,7 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
         // `static {` : insert after the brace
         inner.openPos = src.indexOf('{', n.start) + 1;
         edits.push({ pos: inner.openPos, left: false, kind: 'open', ctx: inner });
+        registerClose(inner);
         anc.push(n);
         for (const s of n.body) walk(s, inner, true);
         anc.pop();

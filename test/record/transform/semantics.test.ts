@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { instrument, stripInstrumentation } from '../../../src/record/transform/index.js';
+import { run, assertSameBehaviour, evalScript, recordingRuntime } from './helpers.js';
+
+// One function of every kind; the program returns them all.
+const KINDS = `
+  function decl(a, b) { return a + b }
+  const expr = function named(a, ...rest) { return rest.length };
+  const arrow = (a, b = 1) => a * b;
+  const arrowBlock = ({ a }, [b] = [2]) => { return a + b };
+  const arrowParen = x => (
+    x + 1
+  );
+  function* gen(a) { yield a; yield; return 1 }
+  async function asy(a) { return await a }
+  async function* asyGen(a) { for await (const v of [a]) yield v }
+  const asyArrow = async (a) => await a;
+  const emptyFn = function () {};
+  function strictFn() { 'use strict'
+    return this }
+  class Base { constructor(x) { this.x = x } }
+  class Derived extends Base {
+    constructor(a, b) { const pre = a; super(pre); this.b = b }
+    method(a, b, c) { return a }
+    get prop() { return this.x }
+    set prop(v) { this.x = v }
+    static stat() {}
+    async am() { await null }
+    *gm() { yield 1 }
+    #priv(a) { return a }
+    fieldArrow = (q) => q;
+    ['comp' + 'uted'](a) {}
+    privRef() { return this.#priv }
+    static {}
+  }
+  const obj = { m(a) {}, get g() { return 1 }, set s(v) {}, p: function (a, b) {}, *og() {}, async oa() {} };
+  const d = Object.getOwnPropertyDescriptor(Derived.prototype, 'prop');
+  const od = Object.getOwnPropertyDescriptor(obj, 'g');
+  const os = Object.getOwnPropertyDescriptor(obj, 's');
+  const inst = new Derived(1, 2);
+  return [decl, expr, arrow, arrowBlock, arrowParen, gen, asy, asyGen, asyArrow, emptyFn, strictFn, Base, Derived,
+    Derived.prototype.method, d.get, d.set, Derived.stat, Derived.prototype.am, Derived.prototype.gm, inst.privRef(),
+    inst.fieldArrow, Derived.prototype.computed, obj.m, od.get, os.set, obj.p, obj.og, obj.oa];
+`;
+
+function fns(code: string, rt?: object): Array<(...a: unknown[]) => unknown> {
+  return evalScript(code, rt, {}) as Array<(...a: unknown[]) => unknown>;
+}
+
+describe('record/transform: semantics are preserved', () => {
+  const result = instrument(KINDS, { filename: 'kinds.js', sourceType: 'script' });
+  const orig = fns(KINDS);
+  const inst = fns(result.code, recordingRuntime([]).rt);
+
+  it('instruments every function of the kinds program', () => {
+    assert.equal(inst.length, orig.length);
+    // one frame per function written in the source
+    assert.equal(result.frames.length, 30);
+    assert.deepEqual(result.skipped, []);
+    const kinds = new Set(result.frames.map((f) => f.kind));
+    for (const k of ['function', 'generator', 'async', 'asyncGenerator', 'getter', 'setter', 'constructor', 'static-block', 'method', 'arrow']) {
+      assert.ok(kinds.has(k as never), `no frame of kind ${k}`);
+    }
+  });
+
+  it('Function.prototype.toString after stripInstrumentation is the original text, for every kind', () => {
+    let changed = 0;
+    for (const [i, f] of inst.entries()) {
+      const o = orig[i]!;
+      if (f.toString() !== o.toString()) changed++;
+      assert.equal(stripInstrumentation(f.toString()), o.toString(), `function ${i} (${o.name})`);
+    }
+    assert.ok(changed >= 25, `only ${changed} functions changed text`);
+    assert.equal(stripInstrumentation(result.code), KINDS);
+  });
+
+  it('length and name are unchanged', () => {
+    for (const [i, f] of inst.entries()) {
+      const o = orig[i]!;
+      assert.equal(f.length, o.length, `length of ${o.name}`);
+      assert.equal(f.name, o.name, `name of function ${i}`);
+    }
+  });
+
+  it('adds no line breaks: every line keeps its number', () => {
+    assert.equal(result.code.split('\n').length, KINDS.split('\n').length);
+  });
+
+  it('this, arguments, new.target, super, default and destructured parameters', async () => {
+    const r = await run(`
+      function outer() { const a = () => arguments[0] + arguments.length; return a(100) }
+      function t() { return this && this.tag }
+      function nt() { return new.target === nt }
+      class A { who() { return 'A' } }
+      class B extends A { who() { const f = () => super.who(); return 'B' + f() } }
+      function d({ a, b = 2 } = {}, [c] = [3], ...rest) { return [a, b, c, rest] }
+      function args(a) { a = 5; return arguments[0] }
+      const self = { tag: 'obj', m() { return [t.call(this), (() => this.tag)()] } };
+      return [outer(7, 8), t.call({ tag: 'x' }), nt(), new nt() instanceof nt, new B().who(), d(), d({ a: 1 }, [4], 5, 6), args(1), self.m()];
+    `);
+    assertSameBehaviour(r);
+    assert.deepEqual(r.value, [9, 'x', false, true, 'BA', [undefined, 2, 3, []], [1, 2, 4, [5, 6]], 5, ['obj', 'obj']]);
+  });
+
+  it('strict mode: program and function directives stay directives', async () => {
+    const strictProgram = await run(`'use strict'
+      function f() { return this }
+      try { undeclared = 1 } catch (e) { mark(e.name) }
+      return [f(), (() => typeof this)()];
+    `);
+    assertSameBehaviour(strictProgram);
+    assert.deepEqual(strictProgram.marks, ['ReferenceError']);
+    assert.equal((strictProgram.value as unknown[])[0], undefined);
+    const fnDirective = await run(`
+      function s() { "use strict"
+        return this }
+      function sloppy() { return this }
+      return [s() === undefined, sloppy() === globalThis];
+    `);
+    assertSameBehaviour(fnDirective);
+    assert.deepEqual(fnDirective.value, [true, true]);
+  });
+
+  it('hoisting, labels, var in blocks, computed keys, optional chaining, templates, regexes', async () => {
+    const r = await run(`
+      function h() { x = inner(); var x; return x; function inner() { return 'hoisted' } }
+      function l() { let n = 0; a: for (;;) { b: for (;;) { n++; if (n > 2) break a; continue a } } return n }
+      const key = 'dyn';
+      class K extends (function () { return class { base() { return 'b' } } })() { [key + 'M']() { return this.base() } static [Symbol.for('s')]() { return 's' } }
+      const t = (o) => \`\${o?.a?.b ?? 'none'}-\${/x+/.test('xx')}-\${o?.f?.() ?? 'nf'}\`;
+      return [h(), l(), new K().dynM(), K[Symbol.for('s')](), t({ a: { b: 1 } }), t(null)];
+    `);
+    assertSameBehaviour(r);
+    assert.deepEqual(r.value, ['hoisted', 3, 'b', 's', '1-true-nf', 'none-true-nf']);
+    const names = r.result.frames.map((f) => f.name);
+    assert.ok(names.includes("K.[key + 'M']"), names.join());
+    assert.ok(names.includes("K.[Symbol.for('s')]"), names.join());
+  });
+
+  it('a var and a top-level function declaration of the same name: left uninstrumented, still works', async () => {
+    const r = await run(`
+      function w() { var q = 1; function q() {} return typeof q }
+      function ok() { return 1 }
+      return [w(), ok()];
+    `);
+    assertSameBehaviour(r);
+    assert.deepEqual(r.value, ['number', 1]);
+    assert.deepEqual(r.result.skipped.map((s) => [s.name, s.reason]), [['w', 'block-scope']]);
+    assert.deepEqual(r.log, ['>ok', '<ok']);
+  });
+
+  it('runs without the runtime global (no preload): falls back to a no-op runtime', () => {
+    const r = instrument('function f() { return 42 } return f();', { filename: 'x.js', sourceType: 'script' });
+    assert.notEqual(r.code, 'function f() { return 42 } return f();');
+    assert.equal(evalScript(r.code, undefined, {}), 42);
+  });
+
+  it('is idempotent: instrumented source comes back unchanged, with its frames', () => {
+    const again = instrument(result.code, { filename: 'kinds.js', sourceType: 'script' });
+    assert.equal(again.code, result.code);
+    assert.deepEqual(again.frames, result.frames);
+  });
+
+  it('keeps a hashbang first and the prologue on line 1 after the directive prologue (ESM)', async () => {
+    const src = "#!/usr/bin/env node\n'use strict'\nexport function f() { return 1 }\n";
+    const r = instrument(src, { filename: 'm.mjs', sourceType: 'module' });
+    const lines = r.code.split('\n');
+    assert.equal(lines[0], '#!/usr/bin/env node');
+    assert.match(lines[1]!, /^'use strict';var __vzr=/);
+    assert.equal(lines.length, src.split('\n').length);
+    const log: string[] = [];
+    (globalThis as Record<string, unknown>).__viz_rt = recordingRuntime(log).rt;
+    try {
+      const mod = (await import('data:text/javascript,' + encodeURIComponent(r.code))) as { f: () => number };
+      assert.equal(mod.f(), 1);
+    } finally {
+      delete (globalThis as Record<string, unknown>).__viz_rt;
+    }
+    assert.deepEqual(log, ['>f', '<f']);
+  });
+
+  it('does not touch top-level await and for await of modules', () => {
+    const src = 'const a = await 1;\nfor await (const x of [1]) {}\nexport const f = async () => { await a };\n';
+    const r = instrument(src, { filename: 'm.mjs', sourceType: 'module' });
+    assert.ok(r.code.includes('const a = await 1;\nfor await (const x of [1]) {}\n'));
+    assert.equal(r.frames.length, 1);
+  });
+
+  it('frame names, kinds and 1-based positions', () => {
+    const src = [
+      'const a = () => 1;',
+      'class C { m() {} static s() {} get g() { return 1 } #p() {} constructor() {} static {} f = () => {} }',
+      'const o = { x() {}, y: function () {}, z: function named() {} };',
+      'module.exports.h = function () {};',
+      'export default function () {}',
+    ].join('\n');
+    const r = instrument(src, { filename: '/p/n.js', sourceType: 'module' });
+    assert.deepEqual(
+      r.frames.map((f) => `${f.name} ${f.kind} ${f.line}:${f.column}`),
+      [
+        'a arrow 1:11',
+        'C.m method 2:11',
+        'C.s method 2:18',
+        'C.get g getter 2:32',
+        'C.#p method 2:53',
+        'C.constructor constructor 2:61',
+        'C.<static> static-block 2:78',
+        'C.f arrow 2:92',
+        'o.x method 3:13',
+        'o.y function 3:24',
+        'named function 3:43',
+        'module.exports.h function 4:20',
+        'default function 5:16',
+      ],
+    );
+    assert.ok(r.frames.every((f) => f.file === '/p/n.js'));
+  });
+
+  it('reports a parse error as a VizError naming the file and offset', () => {
+    assert.throws(() => instrument('function (', { filename: 'bad.js', sourceType: 'script' }), (e: Error) => e.name === 'VizError' && /bad\.js: byte \d+: cannot parse/.test(e.message));
+  });
+});
