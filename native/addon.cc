@@ -185,32 +185,44 @@ napi_value Init(napi_env env, napi_callback_info info) {
   return Number(env, ring->capacity);
 }
 
-// registerFrames(file, names[], lines[], columns[]) -> first frame id
+uint32_t ElementU32(napi_env env, napi_value array, uint32_t i) {
+  napi_value v;
+  uint32_t out = 0;
+  if (napi_get_element(env, array, i, &v) == napi_ok) napi_get_value_uint32(env, v, &out);
+  return out;
+}
+
+// registerFrames(files[], names[], fileIndexes[], lines[], columns[], kinds[])
+// -> id of the first frame
 napi_value RegisterFramesJs(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 6;
+  napi_value argv[6];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 4) return Throw(env, "registerFrames: expected 4 arguments");
-  std::string file = GetString(env, argv[0]);
-  uint32_t count = 0;
+  if (argc < 6) return Throw(env, "registerFrames: expected 6 arguments");
+  uint32_t file_count = 0, count = 0;
+  napi_get_array_length(env, argv[0], &file_count);
   napi_get_array_length(env, argv[1], &count);
-  std::vector<std::string> names(count);
-  std::vector<const char*> name_ptrs(count);
-  std::vector<size_t> name_lens(count);
-  std::vector<uint32_t> lines(count), columns(count);
+  std::vector<std::string> files(file_count), names(count);
+  std::vector<const char*> file_ptrs(file_count);
+  std::vector<size_t> file_lens(file_count);
+  for (uint32_t i = 0; i < file_count; i++) {
+    napi_value v;
+    napi_get_element(env, argv[0], i, &v);
+    files[i] = GetString(env, v);
+    file_ptrs[i] = files[i].data();
+    file_lens[i] = files[i].size();
+  }
+  std::vector<FrameSpec> frames(count);
   for (uint32_t i = 0; i < count; i++) {
     napi_value v;
     napi_get_element(env, argv[1], i, &v);
     names[i] = GetString(env, v);
-    name_ptrs[i] = names[i].data();
-    name_lens[i] = names[i].size();
-    napi_get_element(env, argv[2], i, &v);
-    napi_get_value_uint32(env, v, &lines[i]);
-    napi_get_element(env, argv[3], i, &v);
-    napi_get_value_uint32(env, v, &columns[i]);
+    frames[i] = {names[i].data(), names[i].size(), ElementU32(env, argv[2], i),
+                 ElementU32(env, argv[3], i), ElementU32(env, argv[4], i),
+                 ElementU32(env, argv[5], i)};
   }
-  uint32_t base = RegisterFrames(file.data(), file.size(), count, name_ptrs.data(),
-                                 name_lens.data(), lines.data(), columns.data());
+  uint32_t base = RegisterFrames(file_count, file_ptrs.data(), file_lens.data(),
+                                 count, frames.data());
   if (base == 0) return Throw(env, "registerFrames: frame table full");
   return Number(env, base);
 }

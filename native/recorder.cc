@@ -170,34 +170,39 @@ static void PutBytes(char*& p, const char* s, size_t n) {
   p += Pad4(n);
 }
 
-uint32_t RegisterFrames(const char* file, size_t file_len, uint32_t count,
-                        const char* const* names, const size_t* name_lens,
-                        const uint32_t* lines, const uint32_t* columns) {
+uint32_t RegisterFrames(uint32_t file_count, const char* const* files,
+                        const size_t* file_lens, uint32_t count,
+                        const FrameSpec* frames) {
   std::lock_guard<std::mutex> lock(g_frame_mutex);
-  uint32_t file_id = g_next_file_id++;
-  size_t bytes = 12 + Pad4(file_len);
-  char* p = Reserve(bytes);
-  if (!p) return 0;
-  PutU32(p, kFileEntry);
-  PutU32(p, file_id);
-  PutU32(p, uint32_t(file_len));
-  PutBytes(p, file, file_len);
-  Commit(bytes);
+  uint32_t first_file_id = g_next_file_id;
+  for (uint32_t i = 0; i < file_count; i++) {
+    size_t bytes = 12 + Pad4(file_lens[i]);
+    char* p = Reserve(bytes);
+    if (!p) return 0;
+    PutU32(p, kFileEntry);
+    PutU32(p, g_next_file_id++);
+    PutU32(p, uint32_t(file_lens[i]));
+    PutBytes(p, files[i], file_lens[i]);
+    Commit(bytes);
+  }
   uint32_t base = g_next_frame_id.load(std::memory_order_relaxed);
   for (uint32_t i = 0; i < count; i++) {
-    bytes = 24 + Pad4(name_lens[i]);
-    p = Reserve(bytes);
+    const FrameSpec& f = frames[i];
+    size_t bytes = 28 + Pad4(f.name_len);
+    char* p = Reserve(bytes);
     if (!p) return 0;
     PutU32(p, kFrameEntry);
     PutU32(p, base + i);
-    PutU32(p, file_id);
-    PutU32(p, lines[i]);
-    PutU32(p, columns[i]);
-    PutU32(p, uint32_t(name_lens[i]));
-    PutBytes(p, names[i], name_lens[i]);
+    PutU32(p, f.file_index < file_count ? first_file_id + f.file_index : 0);
+    PutU32(p, f.line);
+    PutU32(p, f.column);
+    PutU32(p, f.kind);
+    PutU32(p, uint32_t(f.name_len));
+    PutBytes(p, f.name, f.name_len);
     Commit(bytes);
+    // Publish each id as it is complete: events may already use it.
+    g_next_frame_id.store(base + i + 1, std::memory_order_release);
   }
-  g_next_frame_id.store(base + count, std::memory_order_relaxed);
   return base;
 }
 
@@ -327,7 +332,7 @@ enum SectionType : uint32_t {
 
 static size_t Pad8(size_t n) { return (n + 7) & ~size_t(7); }
 
-constexpr uint32_t kRingHeaderBytes = 80;
+constexpr uint32_t kRingHeaderBytes = 88;
 
 static void WriteRing(Writer& w, ThreadRing* ring, bool from_js) {
   uint64_t before = ring->write_index.load(std::memory_order_acquire);

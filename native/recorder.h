@@ -111,11 +111,20 @@ void RetireThreadRing(ThreadRing* ring);
 
 // --- frames --------------------------------------------------------------
 
-// Registers frames of one file; returns the id of the first (ids are
-// consecutive). Thread-safe; allocates; never called from a signal handler.
-uint32_t RegisterFrames(const char* file, size_t file_len, uint32_t count,
-                        const char* const* names, const size_t* name_lens,
-                        const uint32_t* lines, const uint32_t* columns);
+struct FrameSpec {
+  const char* name;
+  size_t name_len;
+  uint32_t file_index;  // into the files of the same call
+  uint32_t line;
+  uint32_t column;
+  uint32_t kind;
+};
+// Registers a block of frames (typically one module); returns the id of the
+// first (ids are consecutive). Thread-safe; allocates; never called from a
+// signal handler. Returns 0 when the table is full.
+uint32_t RegisterFrames(uint32_t file_count, const char* const* files,
+                        const size_t* file_lens, uint32_t count,
+                        const FrameSpec* frames);
 uint32_t FrameCount();
 
 // --- process and dump ----------------------------------------------------

@@ -1,0 +1,438 @@
+/**
+ * Reads a ring dump (`.vizdump`, layout in `schemas/ring-dump/README.md`) into
+ * the shared event model.
+ *
+ * - enter -> `B`, exit -> `E`, instant -> `i` (thread scope), value -> `C`
+ *   with `args: {"value": N}`.
+ * - B/E names are `fn (file:line:col)`, built once per frame from the dump's
+ *   frame table. pid is the process id, tid the OS thread id; thread and
+ *   process names go into `meta.threadNames` / `meta.processNames`.
+ * - `meta.baseUs` is the wall-clock µs of the recorder's start; event `ts`
+ *   are integer ns after it, converted from ticks with the two calibration
+ *   pairs in the header.
+ * - Events the ring overwrote are counted (`ring_overwritten`, data loss).
+ *   Exits whose enter was overwritten are dropped (`ring_orphan_exit`, info).
+ *   Frames still open at the dump are closed at the dump time by an `E` with
+ *   `args: {"unclosed":true}` (`ring_unclosed_at_dump`, info).
+ * - A truncated dump yields every complete record plus `truncated_input`.
+ *
+ * A ring section's valid records are only known from its trailer (the write
+ * index after the records were written), so the reader needs random access:
+ * files are read with positional reads, other inputs are buffered first.
+ */
+import { open as openFile, type FileHandle } from 'node:fs/promises';
+import { Diagnostics } from '../../model/diagnostics.js';
+import { inputError, VizError } from '../../model/errors.js';
+import { emptyMeta, type TraceMeta, type TraceSource } from '../../model/source.js';
+import { NO_DUR, threadKey, type EventBatch, type TraceEvent } from '../../model/event.js';
+import type { Input } from '../../io/input.js';
+import {
+  FrameEntry,
+  HEADER_BYTES,
+  HeaderFlag,
+  Kind,
+  MAGIC,
+  RECORD_BYTES,
+  RING_HEADER_BYTES,
+  RING_TRAILER_BYTES,
+  RingFlag,
+  Section,
+  SECTION_HEADER_BYTES,
+  THREAD_NAME_BYTES,
+  VERSION,
+} from './layout.js';
+
+export const FORMAT_NAME = 'ring';
+const BATCH = 4096;
+/** Records read per positional read (1 MiB). */
+const RECORDS_PER_READ = 65536;
+const TWO_32 = 4294967296;
+
+/** True when the first bytes are a ring dump's magic. */
+export function sniff(firstBytes: Uint8Array): boolean {
+  if (firstBytes.length < MAGIC.length) return false;
+  for (let i = 0; i < MAGIC.length; i++) if (firstBytes[i] !== MAGIC[i]) return false;
+  return true;
+}
+export const sniffRing = sniff;
+
+/** Positional reads; a short result means end of input. */
+interface ByteSource {
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+class FileBytes implements ByteSource {
+  constructor(private readonly fh: FileHandle) {}
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const buf = new Uint8Array(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await this.fh.read(buf, got, length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === length ? buf : buf.subarray(0, got);
+  }
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+class MemoryBytes implements ByteSource {
+  constructor(private readonly bytes: Uint8Array) {}
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const end = Math.min(this.bytes.length, offset + length);
+    // Copy so record views are aligned regardless of the source's offset.
+    return this.bytes.slice(Math.min(offset, end), end);
+  }
+  async close(): Promise<void> {}
+}
+
+interface Frame {
+  /** `fn (file:line:col)` */
+  display: string;
+  /** Bare name, for value (counter) records. */
+  name: string;
+}
+
+interface Clock {
+  startTicksHi: number;
+  startTicksLo: number;
+  /** ns per tick. */
+  slope: number;
+  /** ns from `baseUs` to the start pair. */
+  startOffsetNs: number;
+  /** ts of the dump pair. */
+  dumpTs: number;
+}
+
+const UNCLOSED_ARGS = '{"unclosed":true}';
+const INSTANT_EXTRA = Object.freeze({ s: '"t"' });
+
+export class RingDumpReader implements TraceSource {
+  readonly meta: TraceMeta = emptyMeta(FORMAT_NAME);
+  readonly diagnostics = new Diagnostics();
+  private consumed = 0;
+  private frames: (Frame | undefined)[] = [];
+  private files = new Map<number, string>();
+  private pid = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly openBytes: () => Promise<ByteSource>,
+  ) {}
+
+  get bytesRead(): number {
+    return this.consumed;
+  }
+
+  async *batches(): AsyncGenerator<EventBatch, void, undefined> {
+    const src = await this.openBytes();
+    try {
+      yield* this.readAll(src);
+    } finally {
+      await src.close();
+    }
+  }
+
+  private truncated(offset: number, what: string): void {
+    this.diagnostics.add('truncated_input', 'data_loss', `${this.name}: byte ${offset}: dump ends inside ${what}`);
+  }
+
+  private async *readAll(src: ByteSource): AsyncGenerator<EventBatch, void, undefined> {
+    const head = await src.read(0, HEADER_BYTES);
+    if (!sniff(head)) throw inputError(this.name, 0, 'not a viz ring dump (no VIZDUMP magic)');
+    if (head.length < HEADER_BYTES) {
+      this.truncated(head.length, 'the header');
+      return;
+    }
+    const h = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    const version = h.getUint16(8, true);
+    if (version !== VERSION) throw inputError(this.name, 8, `unsupported ring dump version ${version} (this viz reads ${VERSION})`);
+    const headerBytes = h.getUint16(10, true);
+    const flags = h.getUint32(12, true);
+    this.pid = h.getUint32(16, true);
+    const signal = h.getUint32(20, true);
+    const startTicks = h.getBigUint64(24, true);
+    const startMono = h.getBigUint64(32, true);
+    const dumpTicks = h.getBigUint64(40, true);
+    const dumpMono = h.getBigUint64(48, true);
+    const startRealtime = h.getBigUint64(56, true);
+    const clock = this.makeClock(startTicks, startMono, dumpTicks, dumpMono, startRealtime);
+    this.meta.topLevel = {
+      clock: flags & HeaderFlag.tsc ? 'tsc' : 'monotonic',
+      signal,
+      startRealtimeNs: startRealtime.toString(),
+      dumpAfterNs: Number(dumpMono - startMono),
+    };
+    this.consumed = headerBytes;
+
+    let offset = headerBytes;
+    let sawEnd = false;
+    for (;;) {
+      const sh = await src.read(offset, SECTION_HEADER_BYTES);
+      if (sh.length === 0) break;
+      if (sh.length < SECTION_HEADER_BYTES) {
+        this.truncated(offset, 'a section header');
+        break;
+      }
+      const sv = new DataView(sh.buffer, sh.byteOffset, sh.byteLength);
+      const type = sv.getUint32(0, true);
+      const length = Number(sv.getBigUint64(8, true));
+      const body = offset + SECTION_HEADER_BYTES;
+      if (type === Section.end) {
+        sawEnd = true;
+        this.consumed = body;
+        break;
+      }
+      if (type === Section.process) await this.readProcess(src, body, length);
+      else if (type === Section.frames) await this.readFrames(src, body, length);
+      else if (type === Section.ring) yield* this.readRing(src, body, length, clock);
+      else this.diagnostics.add('ring_unknown_section', 'info', `${this.name}: byte ${offset}: skipped section type ${type}`);
+      offset = body + length;
+      this.consumed = offset;
+    }
+    if (!sawEnd && !this.diagnostics.get('truncated_input')) this.truncated(offset, 'the section list (no end marker)');
+  }
+
+  private makeClock(startTicks: bigint, startMono: bigint, dumpTicks: bigint, dumpMono: bigint, startRealtime: bigint): Clock {
+    const baseUs = startRealtime / 1000n;
+    this.meta.baseUs = Number(baseUs);
+    const dTicks = Number(dumpTicks - startTicks);
+    const dNs = Number(dumpMono - startMono);
+    const slope = dTicks > 0 && dNs > 0 ? dNs / dTicks : 1;
+    const startOffsetNs = Number(startRealtime - baseUs * 1000n);
+    return {
+      startTicksHi: Number(startTicks >> 32n),
+      startTicksLo: Number(startTicks & 0xffffffffn),
+      slope,
+      startOffsetNs,
+      dumpTs: startOffsetNs + Math.max(0, dNs),
+    };
+  }
+
+  private async readProcess(src: ByteSource, offset: number, length: number): Promise<void> {
+    const bytes = await src.read(offset, length);
+    if (bytes.length < 8) return this.truncated(offset, 'the process section');
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const n = Math.min(v.getUint32(0, true), bytes.length - 8);
+    const argv = Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8').split('\0');
+    if (argv.length > 0 && argv[argv.length - 1] === '') argv.pop();
+    this.meta.topLevel.argv = argv;
+    this.meta.processNames.set(this.pid, processName(argv));
+  }
+
+  private async readFrames(src: ByteSource, offset: number, length: number): Promise<void> {
+    const bytes = await src.read(offset, length);
+    if (bytes.length < length) this.truncated(offset + bytes.length, 'the frame table');
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let p = 0;
+    while (p + 12 <= bytes.length) {
+      const tag = v.getUint32(p, true);
+      if (tag === FrameEntry.file) {
+        const id = v.getUint32(p + 4, true);
+        const len = v.getUint32(p + 8, true);
+        if (p + 12 + len > bytes.length) break;
+        this.files.set(id, text.toString('utf8', p + 12, p + 12 + len));
+        p += 12 + ((len + 3) & ~3);
+      } else if (tag === FrameEntry.frame) {
+        if (p + 28 > bytes.length) break;
+        const id = v.getUint32(p + 4, true);
+        const file = this.files.get(v.getUint32(p + 8, true)) ?? '?';
+        const line = v.getUint32(p + 12, true);
+        const column = v.getUint32(p + 16, true);
+        const len = v.getUint32(p + 24, true);
+        if (p + 28 + len > bytes.length) break;
+        const name = text.toString('utf8', p + 28, p + 28 + len);
+        this.frames[id] = { name, display: `${name} (${file}:${line}:${column})` };
+        p += 28 + ((len + 3) & ~3);
+      } else if (tag === 0) {
+        break; // padding
+      } else {
+        this.diagnostics.add('ring_bad_frame_entry', 'error', `${this.name}: byte ${offset + p}: unknown frame entry tag ${tag}`);
+        break;
+      }
+    }
+  }
+
+  private frame(id: number): Frame {
+    let f = this.frames[id];
+    if (f === undefined) {
+      f = { name: `frame#${id}`, display: `frame#${id}` };
+      this.frames[id] = f;
+      this.diagnostics.add('ring_unknown_frame', 'error', `${this.name}: frame id ${id} is not in the frame table`);
+    }
+    return f;
+  }
+
+  private async *readRing(src: ByteSource, offset: number, length: number, clock: Clock): AsyncGenerator<EventBatch> {
+    const hb = await src.read(offset, RING_HEADER_BYTES);
+    if (hb.length < RING_HEADER_BYTES) return this.truncated(offset, 'a ring header');
+    const hv = new DataView(hb.buffer, hb.byteOffset, hb.byteLength);
+    const tid = hv.getUint32(0, true);
+    const nodeThreadId = hv.getInt32(4, true);
+    const capacity = hv.getUint32(8, true);
+    const recordBytes = hv.getUint32(12, true);
+    const before = Number(hv.getBigUint64(16, true));
+    const first = Number(hv.getBigUint64(24, true));
+    const count = Number(hv.getBigUint64(32, true));
+    const ringFlags = hv.getUint32(40, true);
+    const nameBytes = hb.subarray(48, 48 + THREAD_NAME_BYTES);
+    const nul = nameBytes.indexOf(0);
+    const threadName =
+      Buffer.from(nameBytes.buffer, nameBytes.byteOffset, nul < 0 ? THREAD_NAME_BYTES : nul).toString('utf8') ||
+      (nodeThreadId === 0 ? 'main' : `worker ${nodeThreadId}`);
+    const pid = this.pid;
+    this.meta.threadNames.set(threadKey(pid, tid), threadName);
+    if (recordBytes !== RECORD_BYTES) {
+      throw inputError(this.name, offset + 12, `unsupported record size ${recordBytes}`);
+    }
+    const recordsAt = offset + RING_HEADER_BYTES;
+    const trailerAt = recordsAt + count * RECORD_BYTES;
+    const tb = await src.read(trailerAt, RING_TRAILER_BYTES);
+    let after = before;
+    if (tb.length === RING_TRAILER_BYTES) {
+      after = Number(new DataView(tb.buffer, tb.byteOffset, 8).getBigUint64(0, true));
+    } else {
+      this.truncated(trailerAt + tb.length, `the ring of thread ${tid}`);
+    }
+    // Slots of indices below validFrom may have been rewritten while the dump
+    // was being written (see the schema): they count as overwritten.
+    const active = ringFlags & RingFlag.writerMayBeActive ? 1 : 0;
+    const validFrom = Math.max(first, after + active - capacity, 0);
+    const overwritten = Math.min(validFrom, before);
+    if (overwritten > 0) {
+      this.diagnostics.add(
+        'ring_overwritten',
+        'data_loss',
+        `thread ${tid} (${threadName}): ${overwritten} oldest events overwritten (ring of ${capacity} events)`,
+        overwritten,
+      );
+    }
+
+    const stack: number[] = [];
+    let batch: TraceEvent[] = [];
+    let orphans = 0;
+    let lastTs = 0;
+    let index = first;
+    const end = before;
+    const { startTicksHi, startTicksLo, slope, startOffsetNs } = clock;
+    while (index < end) {
+      const n = Math.min(RECORDS_PER_READ, end - index);
+      const at = recordsAt + (index - first) * RECORD_BYTES;
+      const bytes = await src.read(at, n * RECORD_BYTES);
+      const got = Math.floor(bytes.length / RECORD_BYTES);
+      const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset, got * 4);
+      this.consumed = at + bytes.length;
+      const skip = Math.max(0, Math.min(got, validFrom - index));
+      for (let i = skip; i < got; i++) {
+        const o = i * 4;
+        const ts = startOffsetNs + Math.round(((u32[o + 1]! - startTicksHi) * TWO_32 + (u32[o]! - startTicksLo)) * slope);
+        const a = u32[o + 2]!;
+        const kindAux = u32[o + 3]!;
+        const kind = kindAux & 0xff;
+        lastTs = ts;
+        if (kind === Kind.enter) {
+          stack.push(a);
+          batch.push(ev('B', this.frame(a).display, ts, pid, tid, '', undefined));
+        } else if (kind === Kind.exit) {
+          if (stack.length > 0 && stack[stack.length - 1] === a) {
+            stack.pop();
+            batch.push(ev('E', this.frame(a).display, ts, pid, tid, '', undefined));
+          } else if (stack.lastIndexOf(a) >= 0) {
+            // An exit skipped inner exits: close them here so B/E stay nested.
+            while (stack.length > 0) {
+              const top = stack.pop()!;
+              batch.push(ev('E', this.frame(top).display, ts, pid, tid, '', undefined));
+              if (top === a) break;
+              this.diagnostics.add('ring_unbalanced', 'error', `thread ${tid}: exit of a frame with inner frames still open`);
+            }
+          } else if (stack.length === 0) {
+            orphans++;
+          } else {
+            this.diagnostics.add('ring_unbalanced', 'error', `thread ${tid}: exit of frame ${a} that is not open`);
+          }
+        } else if (kind === Kind.instant) {
+          batch.push(ev('i', this.frame(a).name, ts, pid, tid, '', INSTANT_EXTRA));
+        } else if (kind === Kind.value) {
+          const name = this.frame(kindAux >>> 8).name;
+          batch.push(ev('C', name, ts, pid, tid, `{"value":${a | 0}}`, undefined));
+        } else {
+          this.diagnostics.add('ring_unknown_kind', 'error', `thread ${tid}: record kind ${kind}`);
+        }
+        if (batch.length >= BATCH) {
+          yield batch;
+          batch = [];
+        }
+      }
+      index += got;
+      if (got < n) {
+        this.truncated(at + bytes.length, `the ring of thread ${tid}`);
+        break;
+      }
+    }
+    if (orphans > 0) {
+      this.diagnostics.add('ring_orphan_exit', 'info', `thread ${tid}: ${orphans} exits whose enters were overwritten were dropped`, orphans);
+    }
+    if (stack.length > 0) {
+      const closeTs = Math.max(lastTs, clock.dumpTs);
+      this.diagnostics.add(
+        'ring_unclosed_at_dump',
+        'info',
+        `thread ${tid}: ${stack.length} frames still open at the dump, closed at the dump time (args.unclosed)`,
+        stack.length,
+      );
+      while (stack.length > 0) {
+        batch.push(ev('E', this.frame(stack.pop()!).display, closeTs, pid, tid, UNCLOSED_ARGS, undefined));
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+}
+
+function ev(
+  ph: string,
+  name: string,
+  ts: number,
+  pid: number,
+  tid: number,
+  args: string,
+  extra: Record<string, string> | undefined,
+): TraceEvent {
+  return { ph, name, cat: '', ts, dur: NO_DUR, pid, tid, id: '', args, extra };
+}
+
+/** `node app.js` -> `app.js`; the script is more telling than the runtime. */
+function processName(argv: string[]): string {
+  const script = argv.slice(1).find((a) => !a.startsWith('-'));
+  const base = (s: string) => s.slice(s.lastIndexOf('/') + 1);
+  return script ? `${base(argv[0] ?? 'node')} ${base(script)}` : base(argv[0] ?? 'node');
+}
+
+/** A dump file, read with positional reads. */
+export function openRingDump(path: string): TraceSource {
+  return new RingDumpReader(path, async () => {
+    try {
+      return new FileBytes(await openFile(path, 'r'));
+    } catch (err) {
+      throw new VizError('badInput', `${path}: ${(err as Error).message}`);
+    }
+  });
+}
+
+/** A dump already in memory (tests, stdin). */
+export function ringSourceFromBytes(bytes: Uint8Array, name = '<memory>'): TraceSource {
+  return new RingDumpReader(name, async () => new MemoryBytes(bytes));
+}
+
+/** Registry entry point: files are read in place, other inputs (stdin, gzip) are buffered. */
+export function readRing(input: Input): TraceSource {
+  if (!input.gzip && input.size !== undefined && input.name !== '<stdin>') return openRingDump(input.name);
+  return new RingDumpReader(input.name, async () => {
+    const parts: Buffer[] = [];
+    for await (const c of input.chunks()) parts.push(c);
+    return new MemoryBytes(Buffer.concat(parts));
+  });
+}
