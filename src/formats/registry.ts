@@ -10,6 +10,7 @@ import { VizError } from '../model/errors.js';
 import type { TraceSource } from '../model/source.js';
 import { readChrome, sniffChrome } from './chrome/reader.js';
 import { writeChrome } from './chrome/writer.js';
+import { sniffSpeedscope, writeSpeedscope } from './speedscope/writer.js';
 
 export interface WriteOptions {
   /** Name of the input, for messages and metadata. */
@@ -39,6 +40,14 @@ export interface FormatSpec {
 }
 
 const formats: FormatSpec[] = [
+  // Before chrome: a speedscope document is also a JSON object, its sniff is the narrower one.
+  {
+    name: 'speedscope',
+    description: "speedscope's own JSON format (evented profile per thread; opens fast in speedscope)",
+    extensions: ['.speedscope.json'],
+    sniff: sniffSpeedscope,
+    write: (source, out, options) => writeSpeedscope(source, out, { name: options.inputName }),
+  },
   {
     name: 'chrome',
     aliases: ['json', 'chrome-json'],
@@ -85,7 +94,7 @@ export function formatByExtension(path: string): FormatSpec | undefined {
 
 /** Detects an input's format from its name and content; the two must agree. */
 export function detectFormat(input: Input): FormatSpec {
-  const byContent = formats.find((f) => f.read && f.sniff?.(input.head));
+  const byContent = formats.find((f) => f.sniff?.(input.head));
   const byName = input.name === '<stdin>' ? undefined : formatByExtension(input.name.replace(/\.gz$/i, ''));
   if (byName && byContent && byName !== byContent) {
     throw new VizError(
@@ -95,6 +104,11 @@ export function detectFormat(input: Input): FormatSpec {
     );
   }
   const spec = byContent ?? byName;
+  if (spec && !spec.read) {
+    throw new VizError('badInput', `${input.name}: ${spec.name} files can be written by viz but not read`, [
+      `supported input formats: ${formats.filter((f) => f.read).map((f) => f.name).join(', ')}`,
+    ]);
+  }
   if (!spec?.read) {
     const what = input.head.length === 0 ? 'empty input' : 'unknown format';
     throw new VizError('badInput', `${input.name}: ${what}: not a trace viz can read`, [
