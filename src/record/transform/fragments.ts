@@ -14,13 +14,20 @@ export const RUNTIME_GLOBAL = '__viz_rt';
 
 const id = (k: number): string => `__vzb+${k}`;
 
-/** Module prologue, inserted on the first line after the hashbang and the directive prologue. */
+/**
+ * Module prologue, inserted on the first line after the hashbang and the directive prologue.
+ * `__vze`/`__vzx` are also declared as (hoisted) no-op functions: in an ES module
+ * cycle a function of this module can run before its body does; its events are
+ * then dropped instead of failing on an undefined binding.
+ */
 export function prologue(packedJson: string): string {
   return (
     `;var __vzr=globalThis.${RUNTIME_GLOBAL}||{reg:function(){return 0},e:function(){},x:function(){}},` +
-    `__vzb=__vzr.reg(${packedJson}),__vze=__vzr.e,__vzx=__vzr.x;`
+    `__vzb=__vzr.reg(${packedJson});__vze=__vzr.e;__vzx=__vzr.x;function __vze(){}function __vzx(){}`
   );
 }
+/** Ends every prologue. */
+export const PROLOGUE_END = ';__vze=__vzr.e;__vzx=__vzr.x;function __vze(){}function __vzx(){}';
 /** Marks a source as already instrumented (idempotency). */
 export const PROLOGUE_MARK = `;var __vzr=globalThis.${RUNTIME_GLOBAL}||`;
 
@@ -62,7 +69,7 @@ const pat = (f: (k: number) => string): string => esc(f(0)).replace(/__vzb\\\+0/
 // start like shorter ones come first.
 const STRIP_RE = new RegExp(
   [
-    `${esc(PROLOGUE_MARK)}[^\\n]*?,__vze=__vzr\\.e,__vzx=__vzr\\.x;`,
+    `${esc(PROLOGUE_MARK)}[^\\n]*?${esc(PROLOGUE_END)}`,
     pat((k) => arrowOpen(openS(k))),
     pat((k) => arrowOpen(open(k))),
     pat((k) => arrowClose(closeS(k))),

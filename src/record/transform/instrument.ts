@@ -579,7 +579,7 @@ function parseMap(m: object | string): object {
 function alreadyInstrumented(source: string, options: InstrumentOptions): TransformResult {
   const i = source.indexOf(F.PROLOGUE_MARK);
   const a = source.indexOf('__vzr.reg(', i);
-  const b = source.indexOf(',__vze=__vzr.e,__vzx=__vzr.x;', a);
+  const b = source.indexOf(F.PROLOGUE_END, a);
   let frames: FrameInfo[] = [];
   if (a !== -1 && b !== -1) {
     try {

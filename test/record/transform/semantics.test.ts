@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { instrument, stripInstrumentation } from '../../../src/record/transform/index.js';
 import { run, assertSameBehaviour, evalScript, recordingRuntime } from './helpers.js';
 
@@ -177,6 +181,33 @@ describe('record/transform: semantics are preserved', () => {
       delete (globalThis as Record<string, unknown>).__viz_rt;
     }
     assert.deepEqual(log, ['>f', '<f']);
+  });
+
+  it('ES module cycle: a hoisted function called before its module body ran does not fail', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'viz-cycle-'));
+    try {
+      const files: Record<string, string> = {
+        'a.mjs': "import { fromB } from './b.mjs';\nexport function hoisted(x) { return x + 1 }\nexport const later = () => hoisted(fromB);\n",
+        'b.mjs': "import { hoisted } from './a.mjs';\nexport const fromB = hoisted(1);\n",
+      };
+      for (const [name, src] of Object.entries(files)) {
+        const r = instrument(src, { filename: name, sourceType: 'module' });
+        assert.ok(r.frames.length > 0 || name === 'b.mjs');
+        fs.writeFileSync(path.join(dir, name), r.code);
+      }
+      const log: string[] = [];
+      (globalThis as Record<string, unknown>).__viz_rt = recordingRuntime(log).rt;
+      try {
+        const a = (await import(pathToFileURL(path.join(dir, 'a.mjs')).href)) as { later: () => number };
+        assert.equal(a.later(), 3);
+      } finally {
+        delete (globalThis as Record<string, unknown>).__viz_rt;
+      }
+      // the call made during the cycle is not recorded; later ones are
+      assert.deepEqual(log, ['>later', '>hoisted', '<hoisted', '<later']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('does not touch top-level await and for await of modules', () => {
