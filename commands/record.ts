@@ -1,0 +1,68 @@
+import { Args, Flags } from '@oclif/core';
+import { VizCommand } from '../src/cli/base.js';
+import { exitLikeChild, record, splitRecordArgv } from '../src/record/index.js';
+
+export default class RecordCommand extends VizCommand {
+  static summary = 'Run a Node.js program and record every function call into a trace.';
+
+  static description = `Runs the program with a preload that instruments its JavaScript and TypeScript as it loads
+(no source change) and records each function entry and exit into a native ring buffer per thread.
+The ring is written when the program ends: normally, by process.exit(), an uncaught exception or
+unhandled rejection, a signal, or a crash. The program's stdin, stdout, stderr and exit status pass
+through unchanged; viz prints one summary line on stderr.
+
+Give a script (TypeScript runs through tsx) or, after --, a command that starts node (node with its
+own flags, npx, npm scripts). Everything after the script or after -- belongs to the program; put
+viz's flags before it. Code created by eval() or new Function() is not traced.
+
+The output is a ring dump (.vizdump) unless -o names a .json or .json.gz file, which is converted to
+the Chrome trace format on the fly.`;
+
+  static examples = [
+    { command: '<%= config.bin %> record samples/record/fib.js 20', description: 'Record a script with its arguments.' },
+    { command: '<%= config.bin %> record -o fib.json samples/record/fib.js 25', description: 'Write a Chrome trace directly.' },
+    { command: '<%= config.bin %> record samples/record/ts/app.ts', description: 'Record a TypeScript program (run through tsx).' },
+    { command: '<%= config.bin %> record -o test.vizdump -- npm test', description: 'Record an npm script; the dump is the test runner\'s.' },
+    { command: '<%= config.bin %> record --buffer-size 4000000 -- node --stack-size=2000 app.mjs', description: 'Pass node its own flags; keep the last 4 million events per thread.' },
+  ];
+
+  static strict = false;
+
+  static args = {
+    program: Args.string({ description: 'script to run (or, after --, the command), followed by its arguments' }),
+  };
+
+  static flags = {
+    output: Flags.string({
+      char: 'o',
+      description: 'output file: .vizdump (default viz-<name>-<time>.vizdump), .json or .json.gz (Chrome trace)',
+    }),
+    'buffer-size': Flags.integer({
+      min: 1024,
+      description: 'ring capacity per thread, in events (the oldest are overwritten when it is full)',
+    }),
+    'no-cache': Flags.boolean({ description: 'do not read or write the cache of instrumented sources' }),
+  };
+
+  override async init(): Promise<void> {
+    // The base class exits on SIGINT; here Ctrl-C belongs to the traced program, which gets it
+    // from the terminal itself: viz waits for it to end and then collects its dump.
+    const before = new Set(process.listeners('SIGINT'));
+    await super.init();
+    for (const l of process.listeners('SIGINT')) if (!before.has(l)) process.removeListener('SIGINT', l);
+  }
+
+  async run(): Promise<void> {
+    const split = splitRecordArgv(this.argv, RecordCommand.flags);
+    const { flags } = await this.parse(RecordCommand, split.vizArgv);
+    const result = await record({
+      argv: split.program,
+      command: split.command,
+      output: flags.output,
+      bufferSize: flags['buffer-size'],
+      cacheDir: flags['no-cache'] ? '' : undefined,
+    });
+    for (const line of result.messages) process.stderr.write(`${line}\n`);
+    exitLikeChild(result.exit);
+  }
+}

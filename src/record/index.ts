@@ -1,0 +1,227 @@
+/**
+ * `viz record`: run a Node.js program with the recording preload, wait for it, collect the main
+ * process's ring dump and write it where asked (converted when the output name says so).
+ */
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, existsSync } from 'node:fs';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { basename, extname, join, resolve } from 'node:path';
+import { VizError } from '../model/errors.js';
+import { planChild, runChild, type ChildExit } from './spawn.js';
+import { dumpStats, type DumpStats } from './stats.js';
+import { conversionTarget, convertDump, DUMP_EXTENSION } from './output.js';
+
+export { DUMP_EXTENSION } from './output.js';
+
+export interface RecordOptions {
+  /** Script and its arguments, or (with `command`) the command line after `--`. */
+  argv: string[];
+  command: boolean;
+  /** Output file; default `viz-<name>-<timestamp>.vizdump` in `cwd`. */
+  output?: string;
+  /** Ring capacity per thread, in events. */
+  bufferSize?: number;
+  /** Cache for instrumented sources ('' disables it). */
+  cacheDir?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Keep the per-process temp directory (for debugging); its path is in the result. */
+  keepTemp?: boolean;
+}
+
+export interface RecordResult {
+  /** The child's exit status, passed through unchanged. */
+  exit: ChildExit;
+  /** Where the trace was written, or undefined when the program left no dump. */
+  output?: string;
+  stats?: DumpStats;
+  /** Number of traced processes whose dumps were not collected (child processes of the main one). */
+  otherProcesses: number;
+  /** Lines for stderr: warnings first, the summary last. */
+  messages: string[];
+  tempDir?: string;
+}
+
+/** Where the main process's dump is, given the per-process metadata the preloads wrote. */
+export interface ProcessMeta {
+  pid: number;
+  ppid: number;
+  argv: string[];
+  /** Wall-clock ms at preload time. */
+  startedAt: number;
+}
+
+function timestamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** `viz-fib-20261121-101500.vizdump` for `fib.js`, `viz-npm-...` for `-- npm test`. */
+export function defaultOutputName(argv: string[], command: boolean, now = new Date()): string {
+  const first = argv[0] ?? 'program';
+  const name = command && basename(first) === 'node' && argv[1] ? (argv.find((a, i) => i > 0 && !a.startsWith('-')) ?? first) : first;
+  const stem = basename(name, extname(name)).replace(/[^A-Za-z0-9_.-]+/g, '_') || 'program';
+  return `viz-${stem}-${timestamp(now)}${DUMP_EXTENSION}`;
+}
+
+/** Read the metadata files the preloads left in `dir`. */
+export function readProcessMetas(dir: string): ProcessMeta[] {
+  const metas: ProcessMeta[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.meta.json')) continue;
+    try {
+      metas.push(JSON.parse(readFileSync(join(dir, name), 'utf8')) as ProcessMeta);
+    } catch {
+      // a process killed while writing its metadata: its dump (if any) is still found by pid
+    }
+  }
+  return metas;
+}
+
+/**
+ * The main process: the direct child when it was traced, else the earliest traced process whose
+ * parent was not traced (`-- npm test`: npm is a launcher and is not traced; the test runner is).
+ */
+export function pickMainProcess(metas: ProcessMeta[], childPid: number | undefined): ProcessMeta | undefined {
+  const direct = metas.find((m) => m.pid === childPid);
+  if (direct) return direct;
+  const pids = new Set(metas.map((m) => m.pid));
+  const roots = metas.filter((m) => !pids.has(m.ppid)).sort((a, b) => a.startedAt - b.startedAt);
+  return roots[0];
+}
+
+export function dumpPathFor(dir: string, pid: number): string {
+  return join(dir, `${pid}${DUMP_EXTENSION}`);
+}
+
+/** Run the program traced and collect its trace. Never throws for the program's own failure. */
+export async function record(opts: RecordOptions): Promise<RecordResult> {
+  const cwd = opts.cwd ?? process.cwd();
+  const output = resolve(cwd, opts.output ?? defaultOutputName(opts.argv, opts.command));
+  if (!output.endsWith(DUMP_EXTENSION) && !conversionTarget(output)) {
+    throw new VizError('usage', `${opts.output}: no trace format writes this extension`, [
+      'use .vizdump (ring dump), .json or .json.gz (Chrome trace), or another format `viz convert` writes',
+    ]);
+  }
+  const outDir = mkdtempSync(join(tmpdir(), 'viz-record-'));
+  const messages: string[] = [];
+  try {
+    const plan = planChild({
+      argv: opts.argv,
+      command: opts.command,
+      outDir,
+      bufferSize: opts.bufferSize,
+      cacheDir: opts.cacheDir,
+      env: opts.env,
+      cwd,
+    });
+    const exit = await runChild(plan, { cwd });
+
+    const metas = readProcessMetas(outDir);
+    const main = pickMainProcess(metas, exit.pid);
+    // `<pid>.vizdump` per process; worker (`.t3.vizdump`) and SIGUSR2 (`.2.vizdump`) files are extra.
+    const dumps = readdirSync(outDir).filter((n) => /^\d+\.vizdump$/.test(n));
+    const mainDump = main ? dumpPathFor(outDir, main.pid) : undefined;
+    const otherProcesses = dumps.length - (mainDump && existsSync(mainDump) ? 1 : 0);
+    if (!mainDump || !existsSync(mainDump)) {
+      messages.push(
+        main
+          ? `viz record: the traced process (pid ${main.pid}) left no dump: it was killed before it could write one`
+          : `viz record: no traced Node.js process ran (is \`${plan.label}\` a Node.js program?)`,
+      );
+      return { exit, otherProcesses, messages, tempDir: opts.keepTemp ? outDir : undefined };
+    }
+
+    const stats = await dumpStats(mainDump);
+    const written = await deliver(mainDump, output);
+    const signalNote = exit.signal ? `, program killed by ${exit.signal}` : '';
+    const others = otherProcesses > 0 ? `, ${otherProcesses} child process dump(s) not merged` : '';
+    messages.push(
+      `viz record: ${stats.kept.toLocaleString('en-US')} events kept, ${stats.overwritten.toLocaleString('en-US')} overwritten, ` +
+        `${stats.threads} thread${stats.threads === 1 ? '' : 's'}${signalNote}${others} -> ${written}`,
+    );
+    return { exit, output: written, stats, otherProcesses, messages, tempDir: opts.keepTemp ? outDir : undefined };
+  } finally {
+    if (!opts.keepTemp) rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+/** Move or convert the dump to `output`; returns the path actually written. */
+async function deliver(dump: string, output: string): Promise<string> {
+  if (output.endsWith(DUMP_EXTENSION)) {
+    moveFile(dump, output);
+    return output;
+  }
+  await convertDump(dump, output);
+  return output;
+}
+
+function moveFile(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw outputError(to, err);
+    try {
+      copyFileSync(from, to);
+    } catch (e) {
+      throw outputError(to, e);
+    }
+  }
+}
+
+function outputError(path: string, err: unknown): VizError {
+  return new VizError('output', `${path}: cannot write: ${(err as Error).message}`);
+}
+
+/**
+ * Make this process end the way the traced program ended: same exit code, or death by the same
+ * signal (so shells and CI see `128 + n`).
+ */
+export function exitLikeChild(exit: ChildExit): void {
+  if (exit.signal) {
+    for (const l of process.listeners(exit.signal)) process.removeListener(exit.signal, l);
+    process.kill(process.pid, exit.signal);
+    // Some signals (SIGUSR1 under inspector, SIGPIPE ignored) do not end us: fall back to 128 + n.
+    process.exitCode = 128 + (signalNumber(exit.signal) ?? 0);
+    return;
+  }
+  process.exitCode = exit.code ?? 0;
+}
+
+function signalNumber(sig: NodeJS.Signals): number | undefined {
+  return (osConstants.signals as Record<string, number | undefined>)[sig];
+}
+
+export interface SplitArgv {
+  /** viz's own flags, for the oclif parser. */
+  vizArgv: string[];
+  /** The script and its arguments, or the command line after `--`. */
+  program: string[];
+  command: boolean;
+}
+
+/**
+ * Split `viz record [flags] script.js [args...]` / `viz record [flags] -- cmd [args...]` before
+ * oclif sees it: everything from the script (or after `--`) belongs to the program, including
+ * things that look like viz flags (`viz record app.js -o x` passes `-o x` to app.js).
+ */
+export function splitRecordArgv(
+  argv: string[],
+  flags: Record<string, { type: string; char?: string }>,
+): SplitArgv {
+  const takesValue = new Set<string>();
+  for (const [name, def] of Object.entries(flags)) {
+    if (def.type !== 'option') continue;
+    takesValue.add(`--${name}`);
+    if (def.char) takesValue.add(`-${def.char}`);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') return { vizArgv: argv.slice(0, i), program: argv.slice(i + 1), command: true };
+    if (arg.startsWith('-') && arg !== '-') {
+      if (takesValue.has(arg)) i++;
+      continue;
+    }
+    return { vizArgv: argv.slice(0, i), program: argv.slice(i), command: false };
+  }
+  return { vizArgv: argv, program: [], command: false };
+}

@@ -1,0 +1,171 @@
+/**
+ * The preload `viz record` puts in NODE_OPTIONS (`--import`): it runs inside every Node.js process
+ * the traced program starts, before the program's own code.
+ *
+ * - installs the runtime global the instrumented code calls (`__viz_rt`: `reg` frames, `e` enter,
+ *   `x` exit), bound to this thread's native ring;
+ * - instruments CommonJS through `Module.prototype._compile` (so it sees the JavaScript tsx or
+ *   another compiler produced, with its inline source map) and ES modules through load hooks
+ *   (`module.registerHooks` on Node >= 22.15, `module.register` + a hooks thread on Node 20);
+ * - turns source maps on, so stack traces show original lines and columns, and makes
+ *   `Function.prototype.toString` return the original text of instrumented functions;
+ * - writes `<pid>.vizdump` into `$VIZ_OUT_DIR` when the process exits (normally, through
+ *   `process.exit()`, an uncaught exception or an unhandled rejection: all of them emit `exit`).
+ *   Signals and crashes are dumped by the native recorder's own handlers.
+ *
+ * Launchers (npm, npx, yarn, pnpm, the tsx CLI) are not traced: they only pass NODE_OPTIONS on to
+ * the Node.js process that runs the program. Code made by `eval` or `new Function` is not traced.
+ */
+import * as nodeModule from 'node:module';
+import { writeFileSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import type { InstrumentConfig } from './instrument-file.js';
+
+const env = process.env;
+const ONCE = Symbol.for('viz.record.preload');
+const g = globalThis as unknown as Record<PropertyKey, unknown>;
+
+/** Scripts that only start another program. */
+const LAUNCHER =
+  /(?:^|[\\/])(?:npm|npx|pnpm|pnpx|yarn|corepack)(?:-cli)?(?:\.[cm]?js)?$|[\\/]tsx[\\/]dist[\\/]cli\.mjs$|[\\/]corepack[\\/]dist[\\/][^\\/]+\.js$/;
+
+export function isLauncher(script: string | undefined): boolean {
+  return script !== undefined && LAUNCHER.test(script);
+}
+
+if (g[ONCE] === undefined && env.VIZ_OUT_DIR && !isLauncher(process.argv[1])) {
+  g[ONCE] = true;
+  await start(env.VIZ_OUT_DIR);
+}
+
+async function start(outDir: string): Promise<void> {
+  const cfg: InstrumentConfig = { root: env.VIZ_ROOT ?? '', cacheDir: env.VIZ_CACHE_DIR ?? '' };
+  const [{ startRecorder }, transform, { PROLOGUE_MARK }, files] = await Promise.all([
+    import('./recorder.js'),
+    import('../transform/index.js'),
+    import('../transform/fragments.js'),
+    import('./instrument-file.js'),
+  ]);
+  const dumpPath = join(outDir, `${process.pid}.vizdump`);
+  const capacity = Number(env.VIZ_BUFFER_SIZE) || undefined;
+
+  // 1. The runtime global, before any instrumented code can run. The recorder dumps at exit
+  //    (main thread: every thread's ring) and installs the signal and crash handlers.
+  const recorder = startRecorder({ capacity, dumpPath: isMainThread ? dumpPath : undefined });
+  g[transform.RUNTIME_GLOBAL] = {
+    reg: (packed: Parameters<typeof recorder.registerPacked>[0]) => recorder.registerPacked(packed),
+    e: recorder.enter,
+    x: recorder.exit,
+  };
+
+  // 2. Original positions in stack traces, original text from Function.prototype.toString.
+  process.setSourceMapsEnabled(true);
+  patchToString(transform.stripInstrumentation);
+
+  // 3. CommonJS (and anything compiled to it by tsx, ts-node, babel-register ...).
+  hookCommonJs((content, filename, format) => {
+    if (content.includes(PROLOGUE_MARK) || !files.shouldTrace(filename, cfg)) return undefined;
+    return files.instrumentFile(content, filename, format === 'module' ? 'module' : 'script', cfg);
+  });
+
+  // 4. ES modules.
+  await hookEsm(cfg);
+
+  if (!isMainThread) return;
+  // 5. Tell `viz record` which process this was (it collects the main process's dump).
+  writeFileSync(
+    join(outDir, `${process.pid}.meta.json`),
+    JSON.stringify({ pid: process.pid, ppid: process.ppid, argv: process.argv, startedAt: Date.now() }),
+  );
+  if (env.VIZ_DEBUG) {
+    process.on('exit', () => {
+      const { instrumented, failed, firstFailure } = files.loadStats;
+      process.stderr.write(`viz record: pid ${process.pid}: ${instrumented} file(s) instrumented, ${failed} failed${failed ? `: ${firstFailure}` : ''}\n`);
+    });
+  }
+}
+
+type CompileHook = (content: string, filename: string, format: unknown) => string | undefined;
+
+function hookCommonJs(transform: CompileHook): void {
+  const proto = (nodeModule as unknown as { Module: { prototype: Record<string, unknown> } }).Module.prototype;
+  const original = proto._compile as (this: unknown, content: string, filename: string, ...rest: unknown[]) => unknown;
+  const patched = {
+    _compile(this: unknown, content: string, filename: string, ...rest: unknown[]): unknown {
+      if (typeof content === 'string' && typeof filename === 'string') {
+        const out = transform(content, filename, rest[0]);
+        if (out !== undefined) content = out;
+      }
+      return original.call(this, content, filename, ...rest);
+    },
+  };
+  proto._compile = patched._compile;
+}
+
+async function hookEsm(cfg: InstrumentConfig): Promise<void> {
+  const registerHooks = (nodeModule as unknown as { registerHooks?: (hooks: object) => unknown }).registerHooks;
+  if (typeof registerHooks === 'function') {
+    // Node >= 22.15: synchronous, in-thread hooks.
+    const { transformLoaded } = await import('./esm-hooks.js');
+    registerHooks({
+      load(url: string, context: object, nextLoad: (url: string, context: object) => object) {
+        return transformLoaded(url, nextLoad(url, context), cfg, false);
+      },
+    });
+    return;
+  }
+  // Node 20: hooks run in a separate thread, registered once from the main thread.
+  if (!isMainThread) return;
+  await importLaterPreloads();
+  nodeModule.register(new URL('./esm-hooks.js', import.meta.url), { data: cfg });
+}
+
+/**
+ * Hooks registered later run earlier. The program's own `--import tsx` (on the command line, so
+ * after NODE_OPTIONS) must be registered before ours, or our hook would see TypeScript: import
+ * those preloads now; when Node imports them after us they are already evaluated.
+ */
+async function importLaterPreloads(): Promise<void> {
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    let spec: string | undefined;
+    if (arg === '--import') spec = argv[++i];
+    else if (arg.startsWith('--import=')) spec = arg.slice('--import='.length);
+    if (!spec) continue;
+    const url = resolvePreload(spec);
+    if (url) await import(url);
+  }
+}
+
+function resolvePreload(spec: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(spec)) return spec;
+  if (spec.startsWith('.') || spec.startsWith('/')) return pathToFileURL(resolvePath(spec)).href;
+  try {
+    const require = nodeModule.createRequire(join(process.cwd(), '[viz-preload]'));
+    return pathToFileURL(require.resolve(spec)).href;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `fn.toString()` of an instrumented function returns its original text. */
+function patchToString(strip: (text: string) => string): void {
+  const proto = Function.prototype;
+  const original = proto.toString;
+  const patched = {
+    toString(this: unknown): string {
+      if (this === patched.toString) return 'function toString() { [native code] }';
+      const text = original.call(this as () => void);
+      return text.includes('__vz') ? strip(text) : text;
+    },
+  };
+  Object.defineProperty(proto, 'toString', {
+    value: patched.toString,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
+}
