@@ -29,7 +29,10 @@ the Chrome trace format on the fly.`;
   static strict = false;
 
   static args = {
-    program: Args.string({ description: 'script to run (or, after --, the command), followed by its arguments' }),
+    program: Args.string({
+      description: 'script to run (or, after --, the command), followed by its arguments',
+      ignoreStdin: true,
+    }),
   };
 
   static flags = {

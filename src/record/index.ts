@@ -132,7 +132,15 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     }
 
     const stats = await dumpStats(mainDump);
-    const written = await deliver(mainDump, output);
+    let written: string;
+    try {
+      written = await deliver(mainDump, output);
+    } catch (err) {
+      // The program ran: never lose its trace because the conversion failed.
+      written = output.replace(/(\.json)?(\.gz)?$/i, '') + DUMP_EXTENSION;
+      moveFile(mainDump, written);
+      messages.push(`viz record: ${(err as Error).message}; kept the ring dump instead`);
+    }
     const signalNote = exit.signal ? `, program killed by ${exit.signal}` : '';
     const others = otherProcesses > 0 ? `, ${otherProcesses} child process dump(s) not merged` : '';
     messages.push(

@@ -28,8 +28,13 @@ const ONCE = Symbol.for('viz.record.preload');
 const g = globalThis as unknown as Record<PropertyKey, unknown>;
 
 /** Scripts that only start another program. */
-const LAUNCHER =
-  /(?:^|[\\/])(?:npm|npx|pnpm|pnpx|yarn|corepack)(?:-cli)?(?:\.[cm]?js)?$|[\\/]tsx[\\/]dist[\\/]cli\.mjs$|[\\/]corepack[\\/]dist[\\/][^\\/]+\.js$/;
+const LAUNCHER = new RegExp(
+  [
+    String.raw`(?:^|[\\/])(?:npm|npx|pnpm|pnpx|yarn|yarnpkg|corepack|tsx)(?:-cli)?(?:\.[cm]?js)?$`,
+    String.raw`[\\/]tsx[\\/]dist[\\/]cli\.mjs$`,
+    String.raw`[\\/]corepack[\\/]dist[\\/][^\\/]+\.js$`,
+  ].join('|'),
+);
 
 export function isLauncher(script: string | undefined): boolean {
   return script !== undefined && LAUNCHER.test(script);
