@@ -11,6 +11,7 @@ import type { TraceSource } from '../model/source.js';
 import { readChrome, sniffChrome } from './chrome/reader.js';
 import { writeChrome } from './chrome/writer.js';
 import { sniffSpeedscope, writeSpeedscope } from './speedscope/writer.js';
+import { writeHtmlReport } from '../view/report.js';
 
 export interface WriteOptions {
   /** Name of the input, for messages and metadata. */
@@ -47,6 +48,13 @@ const formats: FormatSpec[] = [
     extensions: ['.speedscope.json'],
     sniff: sniffSpeedscope,
     write: (source, out, options) => writeSpeedscope(source, out, { name: options.inputName }),
+  },
+  {
+    name: 'html',
+    aliases: ['report'],
+    description: 'single-file HTML report: speedscope viewer and the trace inlined, opens from file:// without network (write only)',
+    extensions: ['.html', '.htm'],
+    write: (source, out, options) => writeHtmlReport(source, out, { name: options.inputName }),
   },
   {
     name: 'chrome',

@@ -1,0 +1,130 @@
+/**
+ * `viz view`: converts any trace viz reads to speedscope's format (in a
+ * temporary file, while the server already answers, so the browser loads the
+ * viewer during the conversion), serves it with speedscope's offline build on
+ * loopback, and optionally opens the browser. `--export` writes the
+ * single-file report instead.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { openOutput } from '../io/output.js';
+import type { Diagnostics } from '../model/diagnostics.js';
+import { writeSpeedscope } from '../formats/speedscope/writer.js';
+import { openTrace } from '../ops/open.js';
+import { convert } from '../ops/convert.js';
+import { isLoopback, startViewServer, type ViewServer } from './server.js';
+
+export interface ViewOptions {
+  host?: string;
+  port?: number;
+  /** Open the default browser. */
+  open?: boolean;
+  /** Stop once the page has loaded the trace. */
+  once?: boolean;
+  /** Write a single-file HTML report here instead of serving. */
+  export?: string;
+  /** Where progress lines go (stderr by default). */
+  log?: (line: string) => void;
+  /** Where the URL goes (stdout by default). */
+  printUrl?: (url: string) => void;
+  /** Resolves when the user asks to stop (Ctrl-C); the default listens for SIGINT and SIGTERM. */
+  stopSignal?: Promise<void>;
+  /** Called once the server listens (tests). */
+  onListening?: (server: ViewServer) => void;
+}
+
+export interface ViewResult {
+  inputFormat: string;
+  events: number;
+  /** Milliseconds from the start to the end of the conversion. */
+  convertMs: number;
+  diagnostics: Diagnostics;
+  url?: string;
+  exported?: string;
+}
+
+/** The hint printed by `viz view` and written in the README: Perfetto shows all threads on one timeline. */
+export function perfettoHint(input: string): string {
+  const base = basename(input).replace(/(\.json)?(\.gz)?$/i, '') || 'trace';
+  return `for one timeline of all processes and threads at once, open it in Perfetto's UI: viz convert ${input} --to perfetto -o ${base}.perfetto-trace`;
+}
+
+export async function view(input: string, options: ViewOptions = {}): Promise<ViewResult> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`viz: ${line}\n`));
+  const start = performance.now();
+  if (options.export !== undefined) {
+    const r = await convert(input, { to: 'html', output: options.export, progress: false });
+    return { inputFormat: r.inputFormat, events: r.events, convertMs: performance.now() - start, diagnostics: r.diagnostics, exported: r.output };
+  }
+  // Detect and open before listening, so a bad input fails at once.
+  const { input: opened, format, source } = await openTrace(input);
+  const dir = mkdtempSync(join(tmpdir(), 'viz-view-'));
+  const profilePath = join(dir, 'trace.speedscope.json');
+  let events = 0;
+  let convertMs = 0;
+  const conversion = (async () => {
+    const out = openOutput(profilePath);
+    try {
+      const r = await writeSpeedscope(source, out, { name: opened.name });
+      await out.commit();
+      events = r.events;
+      convertMs = performance.now() - start;
+      return profilePath;
+    } catch (err) {
+      out.abort();
+      throw err;
+    }
+  })();
+  // Handled below; keep an early failure from being reported as unhandled.
+  conversion.catch(() => undefined);
+  let server: ViewServer | undefined;
+  try {
+    server = await startViewServer({ host: options.host, port: options.port, profile: () => conversion, title: basename(opened.name) });
+    options.onListening?.(server);
+    if (options.host !== undefined && !isLoopback(options.host)) {
+      log(`warning: serving on ${options.host}: anyone who can reach this address and port can read the trace`);
+    }
+    log(`viewing ${opened.name} (${format.name}) with speedscope at ${server.origin}/ ${options.once ? '(stops once the trace is loaded)' : '(Ctrl-C stops)'}`);
+    log(perfettoHint(input));
+    (options.printUrl ?? ((url: string) => process.stdout.write(url + '\n')))(server.url);
+    if (options.open) openBrowser(server.url, log);
+    await conversion;
+    log(`converted ${events} slice events in ${(convertMs / 1000).toFixed(2)} s`);
+    const stop = options.stopSignal ?? untilSignal();
+    if (options.once) await Promise.race([server.traceDelivered, stop]);
+    else await stop;
+    return { inputFormat: format.name, events, convertMs, diagnostics: source.diagnostics, url: server.url };
+  } finally {
+    await server?.close();
+    await conversion.catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      process.stderr.write('\n');
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
+/** Opens the URL in the default browser if there is an opener; never fails. */
+export function openBrowser(url: string, log: (line: string) => void): void {
+  const [cmd, args] =
+    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+  try {
+    const child = spawn(cmd as string, args as string[], { stdio: 'ignore', detached: true });
+    child.on('error', () => log(`no browser opener (${cmd}) found: open the URL above yourself`));
+    child.unref();
+  } catch {
+    log(`could not start ${cmd}: open the URL above yourself`);
+  }
+}
