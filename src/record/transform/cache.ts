@@ -33,8 +33,20 @@ function packageVersion(): string {
 /** sha-256 (hex) of everything the result depends on. */
 export function cacheKey(source: string, options: InstrumentOptions): string {
   const h = createHash('sha256');
-  const inputMap = options.inputMap == null ? '' : typeof options.inputMap === 'string' ? options.inputMap : JSON.stringify(options.inputMap);
-  for (const part of [TRANSFORM_VERSION, packageVersion(), options.filename, options.sourceType, inputMap, source]) {
+  const inputMap =
+    options.inputMap == null
+      ? ''
+      : typeof options.inputMap === 'string'
+        ? options.inputMap
+        : JSON.stringify(options.inputMap);
+  for (const part of [
+    TRANSFORM_VERSION,
+    packageVersion(),
+    options.filename,
+    options.sourceType,
+    inputMap,
+    source,
+  ]) {
     h.update(`${part.length}:`);
     h.update(part);
   }
@@ -47,24 +59,34 @@ export function cacheKey(source: string, options: InstrumentOptions): string {
  * into place, so concurrent processes never read a partial entry. An unreadable
  * entry is recomputed; a cache that cannot be written is ignored.
  */
-export function instrumentCached(source: string, options: InstrumentOptions, cacheDir: string): TransformResult {
+export function instrumentCached(
+  source: string,
+  options: InstrumentOptions,
+  cacheDir: string,
+): TransformResult {
   const key = cacheKey(source, options);
   const dir = path.join(cacheDir, key.slice(0, 2));
   const file = path.join(dir, `${key}.json`);
   try {
     const hit = JSON.parse(fs.readFileSync(file, 'utf8')) as TransformResult;
-    if (typeof hit.code === 'string' && Array.isArray(hit.frames)) return { ...hit, skipped: hit.skipped ?? [] };
+    if (typeof hit.code === 'string' && Array.isArray(hit.frames))
+      return { ...hit, skipped: hit.skipped ?? [] };
   } catch {
     // miss or damaged entry
   }
   const result = instrument(source, options);
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     fs.mkdirSync(dir, { recursive: true });
-    const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(result));
     fs.renameSync(tmp, file);
   } catch {
     // read-only or full disk: the result is still good
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      // nothing was written
+    }
   }
   return result;
 }

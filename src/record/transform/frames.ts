@@ -51,7 +51,9 @@ export function packFrames(frames: FrameInfo[]): string {
   }
   const packed: PackedFrames = { v: 1, files, frames: out };
   // U+2028/2029 are valid in JS strings but keep the prologue on one line for every reader
-  return JSON.stringify(packed).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(packed)
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** For the runtime: turns what `reg` received back into FrameInfo records. */

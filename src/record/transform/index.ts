@@ -3,7 +3,12 @@
  * source text to instrumented text + source map + frame list. See README.md
  * in this folder for the generated code and the runtime contract.
  */
-export { instrument, type InstrumentOptions, type TransformResult, type SkippedFunction } from './instrument.js';
+export {
+  instrument,
+  type InstrumentOptions,
+  type TransformResult,
+  type SkippedFunction,
+} from './instrument.js';
 export { stripInstrumentation, RUNTIME_GLOBAL } from './fragments.js';
 export { FRAME_KINDS, unpackFrames, type FrameInfo, type FrameKind, type PackedFrames } from './frames.js';
 export { instrumentCached, cacheKey } from './cache.js';

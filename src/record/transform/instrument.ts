@@ -117,7 +117,11 @@ function editText(e: Edit): string {
 const SKIP_KEYS = new Set(['type', 'start', 'end', 'loc', 'range']);
 
 function isFunction(n: any): boolean {
-  return n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression';
+  return (
+    n.type === 'FunctionDeclaration' ||
+    n.type === 'FunctionExpression' ||
+    n.type === 'ArrowFunctionExpression'
+  );
 }
 
 /** Line starts ('\n' only, as source maps and magic-string count lines). */
@@ -175,9 +179,13 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
   const { filename, sourceType } = options;
   if (source.includes(F.PROLOGUE_MARK)) return alreadyInstrumented(source, options);
 
+  // The map has a segment at every token start (where V8 positions can point)
+  // and at each line start: exact for stack traces, far smaller than per-character.
+  const ms = new MagicString(source);
   let ast: any;
   try {
     ast = parse(source, {
+      onToken: (t) => ms.addSourcemapLocation(t.start),
       ecmaVersion: 'latest',
       sourceType,
       allowHashBang: true,
@@ -198,8 +206,10 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
   // ---- naming -------------------------------------------------------------
   function ownerOfObject(obj: any, parent: any, grand: any[]): string | null {
     if (!parent) return null;
-    if (parent.type === 'ParenthesizedExpression') return ownerOfObject(parent, grand[grand.length - 1], grand.slice(0, -1));
-    if (parent.type === 'VariableDeclarator' && parent.init === obj && parent.id.type === 'Identifier') return parent.id.name;
+    if (parent.type === 'ParenthesizedExpression')
+      return ownerOfObject(parent, grand[grand.length - 1], grand.slice(0, -1));
+    if (parent.type === 'VariableDeclarator' && parent.init === obj && parent.id.type === 'Identifier')
+      return parent.id.name;
     if (parent.type === 'AssignmentExpression' && parent.right === obj) return shortText(src, parent.left);
     if (parent.type === 'ExportDefaultDeclaration') return 'default';
     if (parent.type === 'Property' && parent.value === obj) {
@@ -215,7 +225,8 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
   function className(cls: any, parent: any): string {
     if (cls.id) return cls.id.name;
     if (parent?.type === 'VariableDeclarator' && parent.id.type === 'Identifier') return parent.id.name;
-    if (parent?.type === 'AssignmentExpression' && parent.right === cls) return shortText(src, parent.left) ?? '<anonymous>';
+    if (parent?.type === 'AssignmentExpression' && parent.right === cls)
+      return shortText(src, parent.left) ?? '<anonymous>';
     if (parent?.type === 'ExportDefaultDeclaration') return 'default';
     return '<anonymous>';
   }
@@ -238,7 +249,8 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     let parent = anc[i];
     while (parent?.type === 'ParenthesizedExpression') parent = anc[--i];
     const rest = anc.slice(0, i);
-    if (parent?.type === 'MethodDefinition' && parent.value === fn) return { name: classMemberName(parent, rest), member: parent };
+    if (parent?.type === 'MethodDefinition' && parent.value === fn)
+      return { name: classMemberName(parent, rest), member: parent };
     if (parent?.type === 'Property' && parent.value === fn && (parent.method || parent.kind !== 'init')) {
       const owner = ownerOfObject(rest[rest.length - 1], rest[rest.length - 2], rest.slice(0, -2));
       const prefix = parent.kind === 'get' ? 'get ' : parent.kind === 'set' ? 'set ' : '';
@@ -255,7 +267,8 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
         if (parent.right === fn) return { name: shortText(src, parent.left) ?? '<anonymous>', member: null };
         break;
       case 'AssignmentPattern':
-        if (parent.right === fn && parent.left.type === 'Identifier') return { name: parent.left.name, member: null };
+        if (parent.right === fn && parent.left.type === 'Identifier')
+          return { name: parent.left.name, member: null };
         break;
       case 'Property':
         if (parent.value === fn) {
@@ -498,7 +511,8 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
         if (c) edits.push({ pos: n.body.start + 1, left: false, kind: 'reenter', ctx: c });
         break;
       case 'TryStatement':
-        if (c && n.finalizer) edits.push({ pos: n.finalizer.start + 1, left: false, kind: 'reenter', ctx: c });
+        if (c && n.finalizer)
+          edits.push({ pos: n.finalizer.start + 1, left: false, kind: 'reenter', ctx: c });
         break;
       case 'VariableDeclaration':
         if (n.kind === 'var' && c?.vars) for (const d of n.declarations) addVarNames(c, d.id);
@@ -529,9 +543,14 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
       frames.push({ name: c.name, file: c.file, line: c.line, column: c.column, kind: c.kind });
     }
   }
-  if (frames.length === 0) return { code: source, map: options.inputMap == null ? null : parseMap(options.inputMap), frames, skipped };
+  if (frames.length === 0)
+    return {
+      code: source,
+      map: options.inputMap == null ? null : parseMap(options.inputMap),
+      frames,
+      skipped,
+    };
 
-  const ms = new MagicString(source);
   for (const e of edits) {
     if (e.ctx.k < 0) continue;
     const text = editText(e);
@@ -544,7 +563,7 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
   const ppos = directiveEnd(ast.body, bodyStart);
   ms.appendLeft(ppos, F.prologue(packFrames(frames)));
 
-  const own = ms.generateMap({ hires: true, source: path.basename(filename), includeContent: false });
+  const own = ms.generateMap({ hires: false, source: path.basename(filename), includeContent: false });
   let map: object = {
     version: 3,
     file: own.file,
@@ -588,7 +607,12 @@ function alreadyInstrumented(source: string, options: InstrumentOptions): Transf
       frames = [];
     }
   }
-  return { code: source, map: options.inputMap == null ? null : parseMap(options.inputMap), frames, skipped: [] };
+  return {
+    code: source,
+    map: options.inputMap == null ? null : parseMap(options.inputMap),
+    frames,
+    skipped: [],
+  };
 }
 
 export { isFunction };

@@ -48,9 +48,28 @@ describe('record/transform: enter/exit sequences', () => {
     `);
     assert.deepEqual(value, [5, 5, 's']);
     assert.deepEqual(log, [
-      '>C.<static>', 'static', '<C.<static>',
-      '>C.make', '>C.constructor', 'before-super', '>Base.constructor', 'base', '<Base.constructor', 'after-super:C', '<C.constructor', '<C.make',
-      '>C.set val', '<C.set val', '>C.get val', '<C.get val', '>C.field', '<C.field', '>C.reveal', '>C.#secret', '<C.#secret', '<C.reveal',
+      '>C.<static>',
+      'static',
+      '<C.<static>',
+      '>C.make',
+      '>C.constructor',
+      'before-super',
+      '>Base.constructor',
+      'base',
+      '<Base.constructor',
+      'after-super:C',
+      '<C.constructor',
+      '<C.make',
+      '>C.set val',
+      '<C.set val',
+      '>C.get val',
+      '<C.get val',
+      '>C.field',
+      '<C.field',
+      '>C.reveal',
+      '>C.#secret',
+      '<C.#secret',
+      '<C.reveal',
     ]);
   });
 
@@ -62,7 +81,20 @@ describe('record/transform: enter/exit sequences', () => {
       return [o.m(), o.g, o.f(), o.a(), o.inner.deep()];
     `);
     assert.deepEqual(value, [7, 2, 3, 4, 5]);
-    assert.deepEqual(log, ['>o.set s', '<o.set s', '>o.m', '<o.m', '>o.get g', '<o.get g', '>o.f', '<o.f', '>o.a', '<o.a', '>o.inner.deep', '<o.inner.deep']);
+    assert.deepEqual(log, [
+      '>o.set s',
+      '<o.set s',
+      '>o.m',
+      '<o.m',
+      '>o.get g',
+      '<o.get g',
+      '>o.f',
+      '<o.f',
+      '>o.a',
+      '<o.a',
+      '>o.inner.deep',
+      '<o.inner.deep',
+    ]);
   });
 
   it('derived constructor that throws before super, or returns without calling it', async () => {
@@ -74,7 +106,19 @@ describe('record/transform: enter/exit sequences', () => {
       try { new R() } catch (e) { mark(e.constructor.name) }
       new D(false);
     `);
-    assert.deepEqual(log, ['>D.constructor', 'pre', '<D.constructor', 'no', '>R.constructor', 'r', '<R.constructor', 'ReferenceError', '>D.constructor', 'pre', '<D.constructor']);
+    assert.deepEqual(log, [
+      '>D.constructor',
+      'pre',
+      '<D.constructor',
+      'no',
+      '>R.constructor',
+      'r',
+      '<R.constructor',
+      'ReferenceError',
+      '>D.constructor',
+      'pre',
+      '<D.constructor',
+    ]);
   });
 
   it('exceptions unwinding through several frames close each once', async () => {
@@ -92,7 +136,18 @@ describe('record/transform: enter/exit sequences', () => {
       mark('created');
       it.next('a'); it.next('b'); it.next('c');
     `);
-    assert.deepEqual(log, ['created', '>gen', 'start', '<gen', '>gen', 'gotb', '<gen', '>gen', 'gotc', '<gen']);
+    assert.deepEqual(log, [
+      'created',
+      '>gen',
+      'start',
+      '<gen',
+      '>gen',
+      'gotb',
+      '<gen',
+      '>gen',
+      'gotc',
+      '<gen',
+    ]);
   });
 
   it('generators: throw() caught inside re-enters before the catch code; return() runs finally inside the frame', async () => {
@@ -104,7 +159,20 @@ describe('record/transform: enter/exit sequences', () => {
       function* g4() { yield; mark('resumed') }
       const i4 = g4(); i4.next(); i4.return();
     `);
-    assert.deepEqual(log, ['>g2', '<g2', '>g2', 'caught boom', '<g2', '>g3', '<g3', '>g3', 'cleanup', '<g3', '>g4', '<g4']);
+    assert.deepEqual(log, [
+      '>g2',
+      '<g2',
+      '>g2',
+      'caught boom',
+      '<g2',
+      '>g3',
+      '<g3',
+      '>g3',
+      'cleanup',
+      '<g3',
+      '>g4',
+      '<g4',
+    ]);
   });
 
   it('yield* delegates: the outer frame is closed while the inner one runs', async () => {
@@ -114,7 +182,19 @@ describe('record/transform: enter/exit sequences', () => {
       return [...outer()];
     `);
     assert.deepEqual(value, [1, 2]);
-    assert.deepEqual(log, ['>outer', '<outer', '>inner', '<inner', '>inner', '<inner', '>inner', '<inner', '>outer', 'after', '<outer']);
+    assert.deepEqual(log, [
+      '>outer',
+      '<outer',
+      '>inner',
+      '<inner',
+      '>inner',
+      '<inner',
+      '>inner',
+      '<inner',
+      '>outer',
+      'after',
+      '<outer',
+    ]);
   });
 
   it('async functions interleave slice by slice', async () => {
@@ -123,7 +203,23 @@ describe('record/transform: enter/exit sequences', () => {
       async function b() { mark('b1'); await null; mark('b2') }
       return Promise.all([a(), b()]);
     `);
-    assert.deepEqual(log, ['>a', 'a1', '<a', '>b', 'b1', '<b', '>a', 'a2', '<a', '>b', 'b2', '<b', '>a', 'a3', '<a']);
+    assert.deepEqual(log, [
+      '>a',
+      'a1',
+      '<a',
+      '>b',
+      'b1',
+      '<b',
+      '>a',
+      'a2',
+      '<a',
+      '>b',
+      'b2',
+      '<b',
+      '>a',
+      'a3',
+      '<a',
+    ]);
   });
 
   it('a rejected await caught by the function re-enters before the catch code', async () => {
@@ -149,8 +245,26 @@ describe('record/transform: enter/exit sequences', () => {
       return h().then(() => k()).catch(() => m()).catch((e) => mark(e.message));
     `);
     assert.deepEqual(log, [
-      '>h', '>g', '<g', '<h', '>h', 'h caught', '<h',
-      '><anonymous>', '>k', '<k', '<<anonymous>', '><anonymous>', '>m', '<m', '<<anonymous>', '>m', '<m', '><anonymous>', 'm', '<<anonymous>',
+      '>h',
+      '>g',
+      '<g',
+      '<h',
+      '>h',
+      'h caught',
+      '<h',
+      '><anonymous>',
+      '>k',
+      '<k',
+      '<<anonymous>',
+      '><anonymous>',
+      '>m',
+      '<m',
+      '<<anonymous>',
+      '>m',
+      '<m',
+      '><anonymous>',
+      'm',
+      '<<anonymous>',
     ]);
   });
 
@@ -166,8 +280,27 @@ describe('record/transform: enter/exit sequences', () => {
     `);
     assert.equal(value, 4);
     assert.deepEqual(log, [
-      '>consume', '<consume', '>src', '<src', '>consume', 'v1', '<consume', '>src', '<src', '>consume', '<consume',
-      '>src', '<src', '>consume', 'v3', '<consume', '>src', '<src', '>consume', 'end', '<consume',
+      '>consume',
+      '<consume',
+      '>src',
+      '<src',
+      '>consume',
+      'v1',
+      '<consume',
+      '>src',
+      '<src',
+      '>consume',
+      '<consume',
+      '>src',
+      '<src',
+      '>consume',
+      'v3',
+      '<consume',
+      '>src',
+      '<src',
+      '>consume',
+      'end',
+      '<consume',
     ]);
   });
 
@@ -180,9 +313,42 @@ describe('record/transform: enter/exit sequences', () => {
       return brk().then(lab).then(thr);
     `);
     assert.deepEqual(log, [
-      '>brk', '<brk', '>src', '<src', '>brk', 'v1', '<brk', '>brk', 'after', '<brk',
-      '>lab', '<lab', '>src', '<src', '>lab', '1:1', '<lab', '>lab', '<lab', '>src', '<src', '>lab', '2:1', '<lab', '>lab', 'done', '<lab',
-      '>thr', '<thr', '>src', '<src', '>thr', '<thr', '>thr', 't1', '<thr',
+      '>brk',
+      '<brk',
+      '>src',
+      '<src',
+      '>brk',
+      'v1',
+      '<brk',
+      '>brk',
+      'after',
+      '<brk',
+      '>lab',
+      '<lab',
+      '>src',
+      '<src',
+      '>lab',
+      '1:1',
+      '<lab',
+      '>lab',
+      '<lab',
+      '>src',
+      '<src',
+      '>lab',
+      '2:1',
+      '<lab',
+      '>lab',
+      'done',
+      '<lab',
+      '>thr',
+      '<thr',
+      '>src',
+      '<src',
+      '>thr',
+      '<thr',
+      '>thr',
+      't1',
+      '<thr',
     ]);
   });
 
@@ -222,9 +388,25 @@ describe('record/transform: enter/exit sequences', () => {
       const it = ag();
       return it.next().then((a) => it.next().then((b) => [a, b]));
     `);
-    assert.deepEqual(value, [{ value: 1, done: false }, { value: undefined, done: true }]);
+    assert.deepEqual(value, [
+      { value: 1, done: false },
+      { value: undefined, done: true },
+    ]);
     assert.deepEqual(log, [
-      '>ag', '<ag', '><anonymous>', '>ag', '<ag', '<<anonymous>', '>ag', 'mid', '<ag', '>ag', 'caught', '<ag', '><anonymous>', '<<anonymous>',
+      '>ag',
+      '<ag',
+      '><anonymous>',
+      '>ag',
+      '<ag',
+      '<<anonymous>',
+      '>ag',
+      'mid',
+      '<ag',
+      '>ag',
+      'caught',
+      '<ag',
+      '><anonymous>',
+      '<<anonymous>',
     ]);
   });
 

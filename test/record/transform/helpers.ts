@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { instrument, unpackFrames, type FrameInfo, type InstrumentOptions, type PackedFrames, type TransformResult } from '../../../src/record/transform/index.js';
+import {
+  instrument,
+  unpackFrames,
+  type FrameInfo,
+  type InstrumentOptions,
+  type PackedFrames,
+  type TransformResult,
+} from '../../../src/record/transform/index.js';
 
 export const BASE = 1000;
 
@@ -31,7 +38,6 @@ export function evalScript(code: string, rt: object | undefined, env: Record<str
   else delete g.__viz_rt;
   try {
     const names = Object.keys(env);
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const fn = new Function(...names, code) as (...a: unknown[]) => unknown;
     return fn(...names.map((n) => env[n]));
   } finally {
@@ -61,13 +67,21 @@ async function settle(f: () => unknown): Promise<{ value: unknown; error: unknow
 }
 
 /** Runs `src` (a script body with `mark(s)` available) instrumented and not, awaiting a returned promise. */
-export async function run(src: string, opts: Partial<InstrumentOptions> = {}, env: Record<string, unknown> = {}): Promise<Run> {
+export async function run(
+  src: string,
+  opts: Partial<InstrumentOptions> = {},
+  env: Record<string, unknown> = {},
+): Promise<Run> {
   const result = instrument(src, { filename: 'test.js', sourceType: 'script', ...opts });
   const log: string[] = [];
   const { rt } = recordingRuntime(log);
-  const inst = await settle(() => evalScript(result.code, rt, { ...env, mark: (s: string) => void log.push(s) }));
+  const inst = await settle(() =>
+    evalScript(result.code, rt, { ...env, mark: (s: string) => void log.push(s) }),
+  );
   const origMarks: string[] = [];
-  const orig = await settle(() => evalScript(src, undefined, { ...env, mark: (s: string) => void origMarks.push(s) }));
+  const orig = await settle(() =>
+    evalScript(src, undefined, { ...env, mark: (s: string) => void origMarks.push(s) }),
+  );
   // let stray microtasks settle before returning
   await new Promise((r) => setImmediate(r));
   return {
@@ -87,7 +101,11 @@ export function assertNested(log: string[]): void {
     if (ev.startsWith('>')) stack.push(ev.slice(1));
     else if (ev.startsWith('<')) {
       const top = stack.pop();
-      assert.equal(top, ev.slice(1), `event ${i} (${ev}) does not close the innermost frame; log: ${log.join(' ')}`);
+      assert.equal(
+        top,
+        ev.slice(1),
+        `event ${i} (${ev}) does not close the innermost frame; log: ${log.join(' ')}`,
+      );
     }
   }
   assert.deepEqual(stack, [], `frames left open: ${stack.join(', ')}`);

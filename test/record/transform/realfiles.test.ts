@@ -35,7 +35,7 @@ describe('record/transform: large real files', function () {
   this.timeout(120000);
 
   it("acorn's own dist: the instrumented copy parses exactly like the original", () => {
-    const file = require.resolve('acorn') /* dist/acorn.js */;
+    const file = require.resolve('acorn'); /* dist/acorn.js */
     const src = fs.readFileSync(file, 'utf8');
     const r = instrument(src, { filename: file, sourceType: 'script' });
     assert.ok(r.frames.length > 300, `${r.frames.length} frames`);
@@ -63,8 +63,11 @@ describe('record/transform: large real files', function () {
     type TS = typeof import('typescript');
     const orig = require('typescript') as TS;
     const inst = loadCjs(r.code, rt) as unknown as TS;
-    const input = 'enum E { A, B }\nexport class K<T> { constructor(private t: T) {} async *m(): AsyncGenerator<T> { yield this.t } }\nlet x: number = E.B;\n';
-    const options = { compilerOptions: { target: orig.ScriptTarget.ES2017, module: orig.ModuleKind.CommonJS } };
+    const input =
+      'enum E { A, B }\nexport class K<T> { constructor(private t: T) {} async *m(): AsyncGenerator<T> { yield this.t } }\nlet x: number = E.B;\n';
+    const options = {
+      compilerOptions: { target: orig.ScriptTarget.ES2017, module: orig.ModuleKind.CommonJS },
+    };
     const a = orig.transpileModule(input, options).outputText;
     const b = inst.transpileModule(input, options).outputText;
     assert.equal(b, a);

@@ -62,7 +62,18 @@ describe('record/transform: semantics are preserved', () => {
     assert.equal(result.frames.length, 30);
     assert.deepEqual(result.skipped, []);
     const kinds = new Set(result.frames.map((f) => f.kind));
-    for (const k of ['function', 'generator', 'async', 'asyncGenerator', 'getter', 'setter', 'constructor', 'static-block', 'method', 'arrow']) {
+    for (const k of [
+      'function',
+      'generator',
+      'async',
+      'asyncGenerator',
+      'getter',
+      'setter',
+      'constructor',
+      'static-block',
+      'method',
+      'arrow',
+    ]) {
       assert.ok(kinds.has(k as never), `no frame of kind ${k}`);
     }
   });
@@ -103,7 +114,17 @@ describe('record/transform: semantics are preserved', () => {
       return [outer(7, 8), t.call({ tag: 'x' }), nt(), new nt() instanceof nt, new B().who(), d(), d({ a: 1 }, [4], 5, 6), args(1), self.m()];
     `);
     assertSameBehaviour(r);
-    assert.deepEqual(r.value, [9, 'x', false, true, 'BA', [undefined, 2, 3, []], [1, 2, 4, [5, 6]], 5, ['obj', 'obj']]);
+    assert.deepEqual(r.value, [
+      9,
+      'x',
+      false,
+      true,
+      'BA',
+      [undefined, 2, 3, []],
+      [1, 2, 4, [5, 6]],
+      5,
+      ['obj', 'obj'],
+    ]);
   });
 
   it('strict mode: program and function directives stay directives', async () => {
@@ -149,12 +170,18 @@ describe('record/transform: semantics are preserved', () => {
     `);
     assertSameBehaviour(r);
     assert.deepEqual(r.value, ['number', 1]);
-    assert.deepEqual(r.result.skipped.map((s) => [s.name, s.reason]), [['w', 'block-scope']]);
+    assert.deepEqual(
+      r.result.skipped.map((s) => [s.name, s.reason]),
+      [['w', 'block-scope']],
+    );
     assert.deepEqual(r.log, ['>ok', '<ok']);
   });
 
   it('runs without the runtime global (no preload): falls back to a no-op runtime', () => {
-    const r = instrument('function f() { return 42 } return f();', { filename: 'x.js', sourceType: 'script' });
+    const r = instrument('function f() { return 42 } return f();', {
+      filename: 'x.js',
+      sourceType: 'script',
+    });
     assert.notEqual(r.code, 'function f() { return 42 } return f();');
     assert.equal(evalScript(r.code, undefined, {}), 42);
   });
@@ -187,7 +214,8 @@ describe('record/transform: semantics are preserved', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'viz-cycle-'));
     try {
       const files: Record<string, string> = {
-        'a.mjs': "import { fromB } from './b.mjs';\nexport function hoisted(x) { return x + 1 }\nexport const later = () => hoisted(fromB);\n",
+        'a.mjs':
+          "import { fromB } from './b.mjs';\nexport function hoisted(x) { return x + 1 }\nexport const later = () => hoisted(fromB);\n",
         'b.mjs': "import { hoisted } from './a.mjs';\nexport const fromB = hoisted(1);\n",
       };
       for (const [name, src] of Object.entries(files)) {
@@ -211,7 +239,8 @@ describe('record/transform: semantics are preserved', () => {
   });
 
   it('does not touch top-level await and for await of modules', () => {
-    const src = 'const a = await 1;\nfor await (const x of [1]) {}\nexport const f = async () => { await a };\n';
+    const src =
+      'const a = await 1;\nfor await (const x of [1]) {}\nexport const f = async () => { await a };\n';
     const r = instrument(src, { filename: 'm.mjs', sourceType: 'module' });
     assert.ok(r.code.includes('const a = await 1;\nfor await (const x of [1]) {}\n'));
     assert.equal(r.frames.length, 1);
@@ -248,6 +277,9 @@ describe('record/transform: semantics are preserved', () => {
   });
 
   it('reports a parse error as a VizError naming the file and offset', () => {
-    assert.throws(() => instrument('function (', { filename: 'bad.js', sourceType: 'script' }), (e: Error) => e.name === 'VizError' && /bad\.js: byte \d+: cannot parse/.test(e.message));
+    assert.throws(
+      () => instrument('function (', { filename: 'bad.js', sourceType: 'script' }),
+      (e: Error) => e.name === 'VizError' && /bad\.js: byte \d+: cannot parse/.test(e.message),
+    );
   });
 });

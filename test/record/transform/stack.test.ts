@@ -45,7 +45,8 @@ function runNode(dir: string, file: string, code: string): string[][] {
   return JSON.parse(stdout) as string[][];
 }
 
-const inlineMap = (map: object): string => `\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
+const inlineMap = (map: object): string =>
+  `\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
 
 describe('record/transform: stack traces through the source map', function () {
   this.timeout(60000);
@@ -71,19 +72,38 @@ describe('record/transform: stack traces through the source map', function () {
   });
 
   it('composes with an input map (TypeScript through esbuild, as tsx does): .ts positions and frames', () => {
-    const ts = PROGRAM.replace('function decl() {', 'function decl(): never {').replace('const arrowBody = (a) =>', 'const arrowBody = (a: any): number =>')
+    const ts = PROGRAM.replace('function decl() {', 'function decl(): never {')
+      .replace('const arrowBody = (a) =>', 'const arrowBody = (a: any): number =>')
       .replace('class B {', 'interface I { x: number }\ntype T = I;\nclass B {')
-      .replace(/^const frames = \(e\)/m, 'const frames = (e: any)').replace('function rec(f)', 'function rec(f: () => unknown)')
-      .replace('async function arec(f)', 'async function arec(f: () => unknown)').replace('async function asy2(o)', 'async function asy2(o: any)')
-      .replace('const obj = {', 'const obj: any = {').replace('const out = [];', 'const out: string[][] = [];')
-      .replace('constructor(early) {', 'constructor(early?: boolean) {').replace('x => x.y.z', '(x: any) => x.y.z');
-    const out = transformSync(ts, { loader: 'ts', format: 'cjs', sourcemap: 'external', sourcefile: 'prog.ts', keepNames: true, target: 'node20' });
+      .replace(/^const frames = \(e\)/m, 'const frames = (e: any)')
+      .replace('function rec(f)', 'function rec(f: () => unknown)')
+      .replace('async function arec(f)', 'async function arec(f: () => unknown)')
+      .replace('async function asy2(o)', 'async function asy2(o: any)')
+      .replace('const obj = {', 'const obj: any = {')
+      .replace('const out = [];', 'const out: string[][] = [];')
+      .replace('constructor(early) {', 'constructor(early?: boolean) {')
+      .replace('x => x.y.z', '(x: any) => x.y.z');
+    const out = transformSync(ts, {
+      loader: 'ts',
+      format: 'cjs',
+      sourcemap: 'external',
+      sourcefile: 'prog.ts',
+      keepNames: true,
+      target: 'node20',
+    });
     const inputMap = JSON.parse(out.map) as object;
     const plain = runNode(path.join(tmp, 'ts-plain'), 'prog.cjs', out.code + inlineMap(inputMap));
-    const r = instrument(out.code, { filename: path.join(tmp, 'ts-inst', 'prog.cjs'), sourceType: 'script', inputMap });
+    const r = instrument(out.code, {
+      filename: path.join(tmp, 'ts-inst', 'prog.cjs'),
+      sourceType: 'script',
+      inputMap,
+    });
     const actual = runNode(path.join(tmp, 'ts-inst'), 'prog.cjs', r.code + inlineMap(r.map!));
     assert.deepEqual(actual, plain);
-    assert.ok(plain.flat().some((l) => l.includes('prog:')), 'stack frames map to prog.ts');
+    assert.ok(
+      plain.flat().some((l) => l.includes('prog:')),
+      'stack frames map to prog.ts',
+    );
     // frames point into the .ts source
     const tsLines = ts.split('\n');
     const decl = r.frames.find((f) => f.name === 'decl')!;
