@@ -404,9 +404,10 @@ function ev(
   return { ph, name, cat: '', ts, dur: NO_DUR, pid, tid, id: '', args, extra };
 }
 
-/** `node app.js` -> `app.js`; the script is more telling than the runtime. */
+/** `node --import tsx app.mts x` -> `node app.mts`: the script is more telling than the runtime. */
 function processName(argv: string[]): string {
-  const script = argv.slice(1).find((a) => !a.startsWith('-'));
+  const rest = argv.slice(1);
+  const script = rest.find((a) => /\.[cm]?[jt]sx?$/.test(a)) ?? rest.find((a) => !a.startsWith('-'));
   const base = (s: string) => s.slice(s.lastIndexOf('/') + 1);
   return script ? `${base(argv[0] ?? 'node')} ${base(script)}` : base(argv[0] ?? 'node');
 }

@@ -1,0 +1,82 @@
+/**
+ * The one place that loads the native recorder addon, through node-gyp-build:
+ * a local build (`build/Release`, made by `npm install` from source) wins,
+ * then a matching prebuild in `prebuilds/<platform>-<arch>/` (ABI-specific
+ * builds, which carry the V8 fast API entry points, before the portable
+ * N-API one). Loading is lazy and cached; `VIZ_NO_NATIVE=1` turns it off.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What `native/addon.cc` exports. Per-event functions take int32 only. */
+export interface NativeAddon {
+  /** True when enter/exit/instant/value are V8 fast API calls. */
+  readonly hasFastApi: boolean;
+  readonly clock: 'tsc' | 'monotonic';
+  enter(frameId: number): void;
+  exit(frameId: number): void;
+  instant(frameId: number): void;
+  value(nameFrameId: number, value: number): void;
+  /** The same, always through plain N-API callbacks (portable path, benchmarks). */
+  napiEnter(frameId: number): void;
+  napiExit(frameId: number): void;
+  napiInstant(frameId: number): void;
+  napiValue(nameFrameId: number, value: number): void;
+  /** Creates this thread's ring (idempotent); returns its capacity in events. */
+  init(capacity: number, nodeThreadId: number, threadName: string, dumpPath: string | null, installSignals: boolean): number;
+  registerFrames(
+    files: string[],
+    names: string[],
+    fileIndexes: number[],
+    lines: number[],
+    columns: number[],
+    kinds: number[],
+  ): number;
+  /** Bytes written, or -errno (e.g. -16 when another dump is in progress). */
+  dump(path?: string): number;
+  setThreadName(name: string): void;
+  setDumpPath(path: string): void;
+  reclaimSignal(signal: number): void;
+  /** [writeIndex, capacity, fastCalls, frameCount] of the calling thread. */
+  stats(): [number, number, number, number];
+  /** Dereferences a null pointer (tests of the SIGSEGV dump). */
+  crash(): never;
+}
+
+let cached: { addon: NativeAddon | undefined; error: string | undefined } | undefined;
+
+/** The package root: the nearest directory upwards with binding.gyp. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'binding.gyp'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('binding.gyp not found above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+/** The addon, or undefined (with `nativeLoadError()` saying why). */
+export function loadNative(): NativeAddon | undefined {
+  if (cached) return cached.addon;
+  if (process.env.VIZ_NO_NATIVE === '1') {
+    cached = { addon: undefined, error: 'disabled by VIZ_NO_NATIVE=1' };
+    return undefined;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const load = require('node-gyp-build') as (dir: string) => unknown;
+    cached = { addon: load(packageRoot()) as NativeAddon, error: undefined };
+  } catch (err) {
+    const message = (err as Error).message.split('\n')[0] ?? String(err);
+    cached = { addon: undefined, error: message };
+  }
+  return cached.addon;
+}
+
+export function nativeLoadError(): string | undefined {
+  loadNative();
+  return cached?.error;
+}
