@@ -4,6 +4,7 @@ import MagicString from 'magic-string';
 import remapping from '@jridgewell/remapping';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inputError } from '../../model/errors.js';
 import * as F from './fragments.js';
 import { packFrames, unpackFrames, type FrameInfo, type FrameKind } from './frames.js';
@@ -324,7 +325,7 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
       else {
         c.line = o.line;
         c.column = (o.column ?? 0) + 1;
-        c.file = o.source;
+        c.file = o.source.startsWith('file://') ? fileURLToPath(o.source) : o.source;
       }
     }
     ctxs.push(c);

@@ -59,6 +59,7 @@ describe('record/transform: large real files', function () {
     const r = instrument(src, { filename: file, sourceType: 'script' });
     assert.ok(r.frames.length > 10000, `${r.frames.length} frames`);
     assert.equal(r.code.split('\n').length, src.split('\n').length);
+    assert.equal(stripInstrumentation(r.code), src);
     const { rt, stats } = countingRuntime();
     type TS = typeof import('typescript');
     const orig = require('typescript') as TS;

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import MagicString from 'magic-string';
 import { instrument, stripInstrumentation } from '../../../src/record/transform/index.js';
 import { run, assertSameBehaviour, evalScript, recordingRuntime } from './helpers.js';
 
@@ -274,6 +275,17 @@ describe('record/transform: semantics are preserved', () => {
       ],
     );
     assert.ok(r.frames.every((f) => f.file === '/p/n.js'));
+  });
+
+  it('frames through an input map whose sources are file URLs name plain paths', () => {
+    const src = 'const pad = 1;\nfunction f() { return 1 }\n';
+    const inputMap = new MagicString(src).generateMap({ hires: true, source: 'file:///abs/x.ts' });
+    const r = instrument(src, {
+      filename: '/abs/x.js',
+      sourceType: 'script',
+      inputMap: JSON.parse(inputMap.toString()) as object,
+    });
+    assert.deepEqual(r.frames, [{ name: 'f', file: '/abs/x.ts', line: 2, column: 1, kind: 'function' }]);
   });
 
   it('reports a parse error as a VizError naming the file and offset', () => {
