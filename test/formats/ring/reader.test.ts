@@ -1,0 +1,225 @@
+import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openRingDump, ringSourceFromBytes, sniff } from '../../../src/formats/ring/reader.js';
+import { VizError } from '../../../src/model/errors.js';
+import { parseArgs, type TraceEvent } from '../../../src/model/event.js';
+import { readAll, tempDir } from '../../record/recorder-helpers.js';
+
+/** Builds a dump byte by byte from the schema (independently of both writers). */
+interface RingSpec {
+  tid: number;
+  name: string;
+  capacity: number;
+  /** [ticks, a, kind, aux] in write order, oldest first: the dumped records. */
+  records: [number, number, number, number?][];
+  /** Write index when the dump started; default first + records.length. */
+  before?: number;
+  /** Index of the first dumped record; default 0. */
+  first?: number;
+  /** Write index after the records were written; default before. */
+  after?: number;
+  writerMayBeActive?: boolean;
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+}
+function u64(n: number | bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+}
+function padTo(b: Buffer, m: number): Buffer {
+  return Buffer.concat([b, Buffer.alloc((m - (b.length % m)) % m)]);
+}
+function section(type: number, body: Buffer): Buffer {
+  return Buffer.concat([u32(type), u32(0), u64(body.length), body]);
+}
+
+const PID = 4242;
+const START_TICKS = 1_000_000_000n;
+const START_NS = 5_000_000_000n;
+const REALTIME = 1_763_700_000_123_456_789n;
+
+function buildDump(rings: RingSpec[], frames: Array<[id: number, name: string, line: number, col: number]>): Buffer {
+  // 2 ticks per ns: dump pair 10 s of ticks later = 5 s.
+  const header = Buffer.concat([
+    Buffer.from('VIZDUMP\0', 'latin1'),
+    Buffer.from([1, 0, 64, 0]),
+    u32(1),
+    u32(PID),
+    u32(0),
+    u64(START_TICKS),
+    u64(START_NS),
+    u64(START_TICKS + 10_000_000_000n),
+    u64(START_NS + 5_000_000_000n),
+    u64(REALTIME),
+  ]);
+  const argv = Buffer.from('node\0/app/main.js\0', 'utf8');
+  const proc = padTo(Buffer.concat([u32(argv.length), u32(0), argv]), 8);
+  const file = Buffer.from('/app/main.js');
+  const entries = [Buffer.concat([u32(1), u32(1), u32(file.length), padTo(file, 4)])];
+  for (const [id, name, line, col] of frames) {
+    const n = Buffer.from(name);
+    entries.push(Buffer.concat([u32(2), u32(id), u32(1), u32(line), u32(col), u32(0), u32(n.length), padTo(n, 4)]));
+  }
+  const parts = [header, section(1, proc), section(2, padTo(Buffer.concat(entries), 8))];
+  for (const r of rings) {
+    const first = r.first ?? 0;
+    const before = r.before ?? first + r.records.length;
+    const name = Buffer.alloc(40);
+    name.write(r.name);
+    const records = r.records.map(([t, a, kind, aux = 0]) => Buffer.concat([u64(START_TICKS + BigInt(t)), u32(a), u32(kind | (aux << 8))]));
+    const body = Buffer.concat([
+      u32(r.tid),
+      u32(0),
+      u32(r.capacity),
+      u32(16),
+      u64(before),
+      u64(first),
+      u64(r.records.length),
+      u32(r.writerMayBeActive ? 1 : 0),
+      u32(0),
+      name,
+      ...records,
+      u64(r.after ?? before),
+      u64(0),
+    ]);
+    parts.push(section(3, body));
+  }
+  parts.push(section(0xffff, Buffer.alloc(0)));
+  return Buffer.concat(parts);
+}
+
+const FRAMES: Array<[number, string, number, number]> = [
+  [1, 'main', 1, 1],
+  [2, 'work', 5, 3],
+];
+const B = 1;
+const E = 2;
+
+async function read(bytes: Buffer) {
+  const source = ringSourceFromBytes(bytes, 'test.vizdump');
+  const events = await readAll(source);
+  return { source, events };
+}
+
+const brief = (events: TraceEvent[]) => events.map((e) => `${e.ph} ${e.name} @${e.ts}`);
+
+describe('formats/ring reader', () => {
+  it('sniffs the magic', () => {
+    assert.equal(sniff(buildDump([], FRAMES).subarray(0, 16)), true);
+    assert.equal(sniff(Buffer.from('{"traceEvents":[]}')), false);
+    assert.equal(sniff(Buffer.from('VIZ')), false);
+  });
+
+  it('reads a known sequence with names, ns timestamps, pid/tid and names', async () => {
+    const bytes = buildDump(
+      [{ tid: 77, name: 'main', capacity: 8, records: [[0, 1, B], [20, 2, B], [30, 2, E], [40, 1, E]] }],
+      FRAMES,
+    );
+    const { source, events } = await read(bytes);
+    // baseUs = realtime µs; 456789 % 1000 = 789 ns offset; 2 ticks per ns.
+    assert.equal(source.meta.baseUs, Number(REALTIME / 1000n));
+    assert.deepEqual(brief(events), ['B main (/app/main.js:1:1) @789', 'B work (/app/main.js:5:3) @799', 'E work (/app/main.js:5:3) @804', 'E main (/app/main.js:1:1) @809']);
+    assert.deepEqual([events[0]!.pid, events[0]!.tid], [PID, 77]);
+    assert.equal(source.meta.threadNames.get(`number:${PID}/number:77`), 'main');
+    assert.equal(source.meta.processNames.get(PID), 'node main.js');
+    assert.equal(source.diagnostics.count(), 0);
+  });
+
+  it('counts overwritten events, drops orphan exits and closes frames open at the dump', async () => {
+    // Ring of 4 after 7 writes: indices 3..6 kept.
+    const bytes = buildDump(
+      [{ tid: 1, name: 't', capacity: 4, before: 7, first: 3, records: [[30, 2, E], [40, 2, B], [50, 2, E], [60, 2, B]] }],
+      FRAMES,
+    );
+    const { source, events } = await read(bytes);
+    assert.deepEqual(
+      events.map((e) => e.ph),
+      ['B', 'E', 'B', 'E'],
+    );
+    assert.equal(source.diagnostics.get('ring_overwritten')?.count, 3);
+    assert.equal(source.diagnostics.get('ring_orphan_exit')?.count, 1);
+    assert.equal(source.diagnostics.get('ring_unclosed_at_dump')?.count, 1);
+    const last = events[3]!;
+    assert.deepEqual(parseArgs(last), { unclosed: true });
+    assert.equal(last.ts, 789 + 5_000_000_000, 'closed at the dump time');
+    assert.ok(source.diagnostics.hasDataLoss);
+  });
+
+  it('drops records rewritten while the dump was being written (trailer index)', async () => {
+    // Dumped 3..6 of a ring of 4, but the writer reached index 9 meanwhile and
+    // may be mid-record: indices below 9 + 1 - 4 = 6 are unreliable.
+    const bytes = buildDump(
+      [{ tid: 1, name: 't', capacity: 4, before: 7, first: 3, after: 9, writerMayBeActive: true, records: [[30, 2, B], [40, 2, E], [50, 2, B], [60, 2, E]] }],
+      FRAMES,
+    );
+    const { source, events } = await read(bytes);
+    assert.equal(events.length, 0, brief(events).join());
+    assert.equal(source.diagnostics.get('ring_overwritten')?.count, 6);
+    assert.equal(source.diagnostics.get('ring_orphan_exit')?.count, 1);
+  });
+
+  it('closes inner frames when an exit skips them', async () => {
+    const bytes = buildDump([{ tid: 1, name: 't', capacity: 8, records: [[0, 1, B], [1, 2, B], [2, 1, E]] }], FRAMES);
+    const { source, events } = await read(bytes);
+    assert.deepEqual(
+      events.map((e) => `${e.ph}${e.name[0]}`),
+      ['Bm', 'Bw', 'Ew', 'Em'],
+    );
+    assert.equal(source.diagnostics.get('ring_unbalanced')?.severity, 'error');
+  });
+
+  it('reads instants and values', async () => {
+    const bytes = buildDump([{ tid: 1, name: 't', capacity: 8, records: [[0, 2, 3], [2, 0xfffffff6, 4, 1]] }], FRAMES);
+    const { events } = await read(bytes);
+    assert.deepEqual(
+      events.map((e) => [e.ph, e.name, e.args]),
+      [
+        ['i', 'work', ''],
+        ['C', 'main', '{"value":-10}'],
+      ],
+    );
+  });
+
+  it('yields every complete record of a truncated dump, with a warning', async () => {
+    const records: [number, number, number][] = [];
+    for (let i = 0; i < 10; i++) records.push([i * 2, 2, i % 2 === 0 ? B : E]);
+    const whole = buildDump([{ tid: 1, name: 't', capacity: 16, records }], FRAMES);
+    const ringStart = whole.length - 16 - (88 + 16 * 10 + 16) - 16;
+    // Cut in the middle of the 8th record.
+    const cut = whole.subarray(0, ringStart + 16 + 88 + 7 * 16 + 5);
+    const { source, events } = await read(cut);
+    assert.equal(events.filter((e) => e.args === '').length, 7);
+    assert.equal(source.diagnostics.get('truncated_input')?.severity, 'data_loss');
+  });
+
+  it('refuses a file that is not a dump with a one-line VizError naming file and offset', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'x.vizdump');
+    writeFileSync(path, '{"traceEvents":[]}');
+    await assert.rejects(readAll(openRingDump(path)), (err: unknown) => {
+      assert.ok(err instanceof VizError);
+      assert.equal(err.kind, 'badInput');
+      assert.equal(err.message, `${path}: byte 0: not a viz ring dump (no VIZDUMP magic)`);
+      return true;
+    });
+  });
+
+  it('refuses an unknown version', async () => {
+    const bytes = buildDump([], FRAMES);
+    bytes.writeUInt16LE(9, 8);
+    await assert.rejects(read(bytes), /byte 8: unsupported ring dump version 9/);
+  });
+
+  it('reads the same events from a file as from memory', async () => {
+    const bytes = buildDump([{ tid: 3, name: 'w', capacity: 8, records: [[0, 1, B], [4, 1, E]] }], FRAMES);
+    const path = join(tempDir(), 'same.vizdump');
+    writeFileSync(path, bytes);
+    assert.deepEqual(await readAll(openRingDump(path)), (await read(bytes)).events);
+  });
+});
