@@ -9,7 +9,12 @@ import type { Output } from '../io/output.js';
 import { VizError } from '../model/errors.js';
 import type { TraceSource } from '../model/source.js';
 import { readChrome, sniffChrome } from './chrome/reader.js';
+import { readChromeGeneric } from './chrome/reader-generic.js';
 import { writeChrome } from './chrome/writer.js';
+import { readPerfetto, sniffPerfetto } from './perfetto/reader.js';
+import { writePerfetto } from './perfetto/writer.js';
+import { sniffFolded } from './folded/parse.js';
+import { readFolded } from './folded/reader.js';
 import { sniffSpeedscope, writeSpeedscope } from './speedscope/writer.js';
 import { writeHtmlReport } from '../view/report.js';
 
@@ -30,6 +35,11 @@ export interface FormatSpec {
   description: string;
   /** File name endings, longest first (`.json.gz` before `.json`). */
   extensions: string[];
+  /**
+   * Extensions too generic to trust alone (`.pb` is any protobuf): they name the format for
+   * outputs, but an input is taken for this format only when the content sniff agrees.
+   */
+  weakExtensions?: string[];
   /** Output extensions that mean "gzip the output". */
   gzipExtensions?: string[];
   /** Whether the output is binary (refused on a terminal). */
@@ -63,8 +73,28 @@ const formats: FormatSpec[] = [
     extensions: ['.json.gz', '.json'],
     gzipExtensions: ['.json.gz'],
     sniff: sniffChrome,
-    read: readChrome,
+    // VIZ_CHROME_READER=generic selects the stream-json reference reader (troubleshooting).
+    read: (input) => (process.env.VIZ_CHROME_READER === 'generic' ? readChromeGeneric(input) : readChrome(input)),
     write: (source, out) => writeChrome(source, out),
+  },
+  {
+    name: 'perfetto',
+    aliases: ['pftrace', 'proto'],
+    description: 'Perfetto protobuf trace (TracePacket/TrackEvent; optionally gzipped)',
+    extensions: ['.perfetto-trace', '.pftrace', '.pb'],
+    weakExtensions: ['.pb'],
+    binary: true,
+    sniff: sniffPerfetto,
+    read: readPerfetto,
+    write: (source, out) => writePerfetto(source, out),
+  },
+  {
+    name: 'folded',
+    aliases: ['collapsed'],
+    description: 'Folded stacks, one "a;b;c count" line per stack (flamegraph.pl, inferno); read as nested slices',
+    extensions: ['.folded', '.collapsed'],
+    sniff: sniffFolded,
+    read: readFolded,
   },
 ];
 
@@ -85,12 +115,13 @@ export function formatByName(name: string): FormatSpec | undefined {
 }
 
 /** The format a file name implies, by its longest matching extension. */
-export function formatByExtension(path: string): FormatSpec | undefined {
+export function formatByExtension(path: string, options: { weak?: boolean } = {}): FormatSpec | undefined {
   const lower = path.toLowerCase();
   let best: FormatSpec | undefined;
   let bestLen = 0;
   for (const f of formats) {
     for (const ext of f.extensions) {
+      if (options.weak === false && f.weakExtensions?.includes(ext)) continue;
       if (lower.endsWith(ext) && ext.length > bestLen) {
         best = f;
         bestLen = ext.length;
@@ -103,7 +134,7 @@ export function formatByExtension(path: string): FormatSpec | undefined {
 /** Detects an input's format from its name and content; the two must agree. */
 export function detectFormat(input: Input): FormatSpec {
   const byContent = formats.find((f) => f.sniff?.(input.head));
-  const byName = input.name === '<stdin>' ? undefined : formatByExtension(input.name.replace(/\.gz$/i, ''));
+  const byName = input.name === '<stdin>' ? undefined : formatByExtension(input.name.replace(/\.gz$/i, ''), { weak: false });
   if (byName && byContent && byName !== byContent) {
     throw new VizError(
       'badInput',

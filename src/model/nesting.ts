@@ -7,12 +7,13 @@
  * Rules (per thread, i.e. per (pid, tid)):
  * - `B` opens a slice; `X` opens a slice whose end is known; intervals are
  *   closed-open, so a slice ending at t is closed before anything at t begins.
- * - `E` closes the innermost open slice. An `E` with a name that differs from
- *   the innermost slice closes the innermost open slice of that name and, with
- *   it, the slices above it (`end_closes_children`). An `E` whose name matches
- *   no open slice waits until the other events at the same timestamp are seen
- *   (a zero-length `B`/`E` pair written as `E` then `B`); if still unmatched it is
- *   dropped (`unmatched_end`). An `E` with an empty stack is dropped too.
+ * - `E` closes the innermost open `B` slice. A named `E` for another slice
+ *   waits until the other events at its timestamp are seen: `E`s at one
+ *   timestamp close slices in whatever order makes names match (speedscope's
+ *   rule), and an `E` written before the `B` of a zero-length pair finds it.
+ *   Then an `E` for a deeper slice closes it and the slices above it
+ *   (`end_closes_children`); an `E` matching nothing open is dropped
+ *   (`unmatched_end`), as is an `E` with an empty stack.
  * - A child `X` that ends after its parent `X` (microsecond rounding in
  *   VizTracer files) is clipped to the parent's end (`child_clipped`, info),
  *   so self time is never negative. An `X` overlapping its parent `B`'s end is
@@ -99,7 +100,7 @@ export class SliceNester {
   pushEvent(ev: TraceEvent): void {
     const th = this.thread(ev.pid, ev.tid);
     const t = ev.ts;
-    if (th.deferred.length > 0 && t !== th.deferredTs) this.settleDeferred(th);
+    if (th.deferred.length > 0 && t !== th.deferredTs) this.settleDeferred(th, false);
     if (Number.isFinite(t)) {
       this.closeCompleted(th, t);
       if (t > th.lastTs) th.lastTs = t;
@@ -109,13 +110,16 @@ export class SliceNester {
       return;
     }
     if (ev.ph === 'E') this.end(th, ev);
-    else this.begin(th, ev);
+    else {
+      if (th.deferred.length > 0) this.settleDeferred(th, true);
+      this.begin(th, ev);
+    }
   }
 
   /** Close everything still open. Call once after the last batch. */
   finish(): void {
     for (const th of this.allThreads()) {
-      if (th.deferred.length > 0) this.settleDeferred(th);
+      if (th.deferred.length > 0) this.settleDeferred(th, false);
       this.closeCompleted(th, Number.POSITIVE_INFINITY);
       while (th.open.length > 0) {
         const s = pop(th)!;
@@ -133,6 +137,9 @@ export class SliceNester {
     let end = Number.NaN;
     const outer = th.innerX >= 0 ? th.open[th.innerX] : undefined;
     if (ev.ph === 'X') {
+      if (ev.dur < 0) {
+        this.diagnostics.add('complete_without_dur', 'error', `"X" event "${ev.name}" has no "dur"; taken as zero-length`);
+      }
       end = ev.ts + Math.max(0, ev.dur);
       if (outer && end > outer.end) {
         this.diagnostics.add(
@@ -165,22 +172,23 @@ export class SliceNester {
       this.diagnostics.add('unmatched_end', 'error', `"E" event at ${ev.ts} ns on thread ${th.pid}/${th.tid} has no open slice; dropped`);
       return;
     }
-    if (ev.name === '' || ev.name === top.name) {
-      if (!Number.isNaN(top.end)) {
-        // The innermost open slice is an `X` still running: the `E` belongs to a `B` below it.
-        if (!this.closeMatching(th, ev, (s) => Number.isNaN(s.end) && (ev.name === '' || s.name === ev.name))) {
-          this.diagnostics.add('unmatched_end', 'error', `"E" event at ${ev.ts} ns on thread ${th.pid}/${th.tid} matches no open "B" slice; dropped`);
-        }
-        return;
-      }
+    if (closesTop(ev, top)) {
       pop(th);
       this.handler.exit(top, ev.ts, 'end', ev);
       return;
     }
-    if (!this.closeMatching(th, ev, (s) => s.name === ev.name && Number.isNaN(s.end))) {
-      th.deferred.push(ev);
-      th.deferredTs = ev.ts;
+    if (ev.name === '') {
+      // The innermost open slice is an `X` still running: the `E` belongs to the `B` below it.
+      if (!this.closeMatching(th, ev, (s) => Number.isNaN(s.end))) {
+        this.diagnostics.add('unmatched_end', 'error', `"E" event at ${ev.ts} ns on thread ${th.pid}/${th.tid} matches no open "B" slice; dropped`);
+      }
+      return;
     }
+    // A named `E` that is not for the innermost slice: decide once the other
+    // events at this timestamp are known (they may close the inner slices, or
+    // open the slice this `E` is for).
+    th.deferred.push(ev);
+    th.deferredTs = ev.ts;
   }
 
   /** Close the innermost open slice satisfying `match`, and every slice above it. */
@@ -203,15 +211,33 @@ export class SliceNester {
     return false;
   }
 
-  private settleDeferred(th: ThreadStack): void {
+  /**
+   * Resolve deferred `E` events: first those that now close the innermost slice
+   * (in any order), then those that close a deeper slice (closing the slices
+   * above it). The rest match nothing open: they are dropped, or, when a begin at
+   * the same timestamp triggered this (`beforeBegin`), kept for that begin.
+   */
+  private settleDeferred(th: ThreadStack, beforeBegin: boolean): void {
     const pending = th.deferred;
     th.deferred = [];
+    for (let progress = true; progress && pending.length > 0; ) {
+      progress = false;
+      for (let i = 0; i < pending.length; i++) {
+        const ev = pending[i]!;
+        const top = th.top;
+        if (top && closesTop(ev, top)) {
+          pop(th);
+          this.handler.exit(top, ev.ts, 'end', ev);
+          pending.splice(i, 1);
+          progress = true;
+          break;
+        }
+      }
+    }
     for (const ev of pending) {
-      const top = th.top;
-      if (top && top.name === ev.name && Number.isNaN(top.end)) {
-        pop(th);
-        this.handler.exit(top, ev.ts, 'end', ev);
-      } else if (!this.closeMatching(th, ev, (s) => s.name === ev.name && Number.isNaN(s.end))) {
+      if (this.closeMatching(th, ev, (s) => s.name === ev.name && Number.isNaN(s.end))) continue;
+      if (beforeBegin) th.deferred.push(ev);
+      else {
         this.diagnostics.add(
           'unmatched_end',
           'error',
@@ -243,6 +269,11 @@ export class SliceNester {
       this.handler.exit(x, x.end, 'complete', undefined);
     }
   }
+}
+
+/** An `E` closes the innermost slice when that slice is a `B` slice and the names agree (or the `E` has none). */
+function closesTop(ev: TraceEvent, top: OpenSlice): boolean {
+  return Number.isNaN(top.end) && (ev.name === '' || ev.name === top.name);
 }
 
 function pop(th: ThreadStack): OpenSlice {

@@ -34,6 +34,9 @@ const RBRACKET = 0x5d;
 const MINUS = 0x2d;
 const DOT = 0x2e;
 
+const CACHE_MASK = 8191;
+const ASCII: string[] = Array.from({ length: 128 }, (_, i) => String.fromCharCode(i));
+
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
@@ -101,6 +104,41 @@ export class EventScanner {
     return `byte 0x${c.toString(16).padStart(2, '0')}`;
   }
 
+  /**
+   * Reads a string that is likely to repeat (names, categories, phases): plain
+   * ASCII strings are looked up in a small direct-mapped cache keyed by a hash
+   * of their bytes, so repeated names cost no allocation.
+   */
+  readCachedString(): string {
+    const buf = this.buf;
+    const start = this.pos + 1;
+    let p = start;
+    const len = this.len;
+    let h = 0;
+    for (;;) {
+      if (p >= len) throw NEED_MORE;
+      const c = buf[p]!;
+      if (c === QUOTE) break;
+      if (c === BACKSLASH || c >= 0x80 || c < 0x20) return this.readString();
+      h = (Math.imul(h, 31) + c) | 0;
+      p++;
+    }
+    const n = p - start;
+    this.pos = p + 1;
+    if (n === 1) return ASCII[buf[start]!]!;
+    const slot = (h ^ (h >>> 15) ^ n) & CACHE_MASK;
+    const cached = this.cache[slot];
+    if (cached !== undefined && cached.length === n) {
+      let i = 0;
+      while (i < n && cached.charCodeAt(i) === buf[start + i]) i++;
+      if (i === n) return cached;
+    }
+    const str = buf.latin1Slice(start, p);
+    this.cache[slot] = str;
+    return str;
+  }
+  private readonly cache: (string | undefined)[] = new Array<string | undefined>(CACHE_MASK + 1).fill(undefined);
+
   /** Reads a string starting at the opening quote; returns its decoded value. */
   readString(): string {
     const buf = this.buf;
@@ -118,7 +156,7 @@ export class EventScanner {
       p++;
     }
     this.pos = p + 1;
-    return high ? buf.toString('utf8', start, p) : buf.latin1Slice(start, p);
+    return high ? buf.utf8Slice(start, p) : buf.latin1Slice(start, p);
   }
 
   private readEscapedString(start: number): string {
@@ -163,11 +201,14 @@ export class EventScanner {
     return start;
   }
 
+  /** Expected closing brackets of the composite being skipped (reused: no allocation per value). */
+  private readonly closers: number[] = [];
+
   private skipComposite(p: number): number {
     const buf = this.buf;
     const len = this.len;
-    // Closing brackets must match their openers: a small stack of expected closers.
-    const closers: number[] = [];
+    const closers = this.closers;
+    let depth = 0;
     for (;;) {
       if (p >= len) throw NEED_MORE;
       const c = buf[p]!;
@@ -175,11 +216,11 @@ export class EventScanner {
         p = this.skipStringFrom(p + 1);
         continue;
       }
-      if (c === LBRACE) closers.push(RBRACE);
-      else if (c === LBRACKET) closers.push(RBRACKET);
+      if (c === LBRACE) closers[depth++] = RBRACE;
+      else if (c === LBRACKET) closers[depth++] = RBRACKET;
       else if (c === RBRACE || c === RBRACKET) {
-        if (closers.pop() !== c) this.fail(`unexpected ${this.describe(c)}`, p);
-        if (closers.length === 0) return p + 1;
+        if (depth === 0 || closers[--depth] !== c) this.fail(`unexpected ${this.describe(c)}`, p);
+        if (depth === 0) return p + 1;
       }
       p++;
     }
@@ -207,7 +248,7 @@ export class EventScanner {
   /** Raw JSON text of the next value. */
   rawValue(): string {
     const start = this.skipValue();
-    return this.buf.toString('utf8', start, this.pos);
+    return this.buf.utf8Slice(start, this.pos);
   }
 
   /**
@@ -296,22 +337,27 @@ export class EventScanner {
         if (buf[p] === BACKSLASH) {
           key = this.readString();
           klen = -1;
+          this.expect(COLON, "':'");
+        } else if (buf[p + 1] === COLON) {
+          this.pos = p + 2; // the common `"key":` with no spaces
+          key = '';
         } else {
           this.pos = p + 1;
           key = '';
+          this.expect(COLON, "':'");
         }
-        this.expect(COLON, "':'");
-        const v = this.peek();
+        let v = this.pos < this.len ? buf[this.pos]! : -1;
+        if (v === -1 || isSpace(v)) v = this.peek();
         const k0 = klen > 0 ? buf[ks]! : 0;
         // Dispatch on length and first byte, then confirm the whole key.
         if (klen === 2 && k0 === 0x70 && buf[ks + 1] === 0x68) {
-          ph = v === QUOTE ? this.readString() : this.rawValue();
+          ph = v === QUOTE ? this.readCachedString() : this.rawValue();
         } else if (klen === 2 && k0 === 0x74 && buf[ks + 1] === 0x73) {
           this.readTs(v);
-        } else if (klen === 4 && k0 === 0x6e && buf.latin1Slice(ks, ks + 4) === 'name') {
-          name = v === QUOTE ? this.readString() : this.rawValue();
+        } else if (klen === 4 && k0 === 0x6e && buf[ks + 1] === 0x61 && buf[ks + 2] === 0x6d && buf[ks + 3] === 0x65) {
+          name = v === QUOTE ? this.readCachedString() : this.rawValue();
         } else if (klen === 3 && k0 === 0x63 && buf[ks + 1] === 0x61 && buf[ks + 2] === 0x74) {
-          cat = v === QUOTE ? this.readString() : this.rawValue();
+          cat = v === QUOTE ? this.readCachedString() : this.rawValue();
         } else if (klen === 3 && k0 === 0x64 && buf[ks + 1] === 0x75 && buf[ks + 2] === 0x72) {
           dur = this.readDur(v);
         } else if (klen === 3 && k0 === 0x70 && buf[ks + 1] === 0x69 && buf[ks + 2] === 0x64) {
@@ -320,16 +366,18 @@ export class EventScanner {
           tid = this.readIdent(v);
         } else if (klen === 2 && k0 === 0x69 && buf[ks + 1] === 0x64) {
           id = this.rawValue();
-        } else if (klen === 4 && k0 === 0x61 && buf.latin1Slice(ks, ks + 4) === 'args') {
+        } else if (klen === 4 && k0 === 0x61 && buf[ks + 1] === 0x72 && buf[ks + 2] === 0x67 && buf[ks + 3] === 0x73) {
           args = this.rawValue();
         } else {
           if (klen >= 0) key = buf.toString('utf8', ks, ks + klen);
           (extra ??= {})[key] = this.rawValue();
         }
-        c = this.peek();
+        c = this.pos < this.len ? buf[this.pos]! : -1;
+        if (c === -1 || isSpace(c)) c = this.peek();
         if (c === COMMA) {
           this.pos++;
-          c = this.peek();
+          c = this.pos < this.len ? buf[this.pos]! : -1;
+          if (c === -1 || isSpace(c)) c = this.peek();
           continue;
         }
         if (c === RBRACE) {
