@@ -1,0 +1,31 @@
+/**
+ * The Perfetto schema subset (schemas/perfetto/*.proto) loaded into protobufjs. Used by the
+ * reader and by the test validator; the writer encodes by hand (see `encoder.ts`).
+ */
+import protobuf from 'protobufjs';
+import { perfettoDescriptor } from './schema.generated.js';
+
+export const perfettoRoot = protobuf.Root.fromJSON(perfettoDescriptor as protobuf.INamespace);
+export const TracePacketType = perfettoRoot.lookupType('perfetto.protos.TracePacket');
+export const TraceType = perfettoRoot.lookupType('perfetto.protos.Trace');
+
+export * from './fields.js';
+
+/** A protobufjs 64-bit value (Long, or number when it fits) as a BigInt. */
+export function toBigInt(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return BigInt(v);
+  if (typeof v === 'string') return BigInt(v);
+  if (v && typeof v === 'object' && 'low' in v && 'high' in v) {
+    const l = v as { low: number; high: number; unsigned?: boolean };
+    const big = (BigInt(l.high >>> 0) << 32n) | BigInt(l.low >>> 0);
+    return l.unsigned === false && l.high < 0 ? big - (1n << 64n) : big;
+  }
+  return 0n;
+}
+
+/** A protobufjs 64-bit value as a number (exact up to 2^53). */
+export function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  return Number(toBigInt(v));
+}

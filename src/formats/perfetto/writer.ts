@@ -1,0 +1,780 @@
+/**
+ * Perfetto protobuf writer: any `TraceSource` -> a stream of `TracePacket` records
+ * (tag 0x0A + length + packet), appended one at a time; the trace is never held.
+ *
+ * Data path: `timeOrdered` puts events in time order, `SliceNester` decides the call tree
+ * (B/E/X nesting, clipping, unclosed slices), and this file only encodes what it is told:
+ * - one packet sequence per input thread (trusted_packet_sequence_id = 1, 2, ... in order of first
+ *   use). The nester reports the end of an `X` slice when the next event of *that thread* arrives,
+ *   so packets are in time order per thread but not across threads; one sequence per thread keeps
+ *   timestamps non-decreasing on every sequence (trace_processor sorts globally anyway).
+ * - interning per sequence (event names, categories, debug annotation names, source locations);
+ *   the first packet of a sequence sets SEQ_INCREMENTAL_STATE_CLEARED, every packet using iids sets
+ *   SEQ_NEEDS_INCREMENTAL_STATE. When a sequence has interned `maxInterned` entries its state is
+ *   cleared and re-emitted, so memory stays bounded on traces with unbounded distinct names.
+ * - track uuids are 64-bit FNV-1a hashes of the track's identity (pid, tid, counter name, async id),
+ *   so the same input always gives the same bytes.
+ * - descriptors: a track's TrackDescriptor is written before its first event. A name that arrives
+ *   later (VizTracer writes `M` events last; the ring dump's name table) is published by writing
+ *   the same descriptor again (same uuid, same kind) with the name: trace_processor applies
+ *   the latest thread/process name, and the validator checks the kind never changes.
+ * - timestamps: absolute ns = meta.baseUs * 1000 + ev.ts, computed in two 32-bit halves so values
+ *   beyond 2^53 stay exact; timestamp_clock_id is left unset (trace default clock).
+ */
+import type { Output } from '../../io/output.js';
+import type { Diagnostics } from '../../model/diagnostics.js';
+import { threadKey, type Ident, type TraceEvent } from '../../model/event.js';
+import { SliceNester, type EndReason, type OpenSlice, type SliceHandler, type ThreadStack } from '../../model/nesting.js';
+import { timeOrdered } from '../../model/order.js';
+import type { TraceMeta, TraceSource } from '../../model/source.js';
+import { encodeVarintField, hash64, ProtoWriter, WT } from './encoder.js';
+import {
+  F,
+  SEQ_INCREMENTAL_STATE_CLEARED,
+  SEQ_NEEDS_INCREMENTAL_STATE,
+  TYPE_COUNTER,
+  TYPE_INSTANT,
+  TYPE_SLICE_BEGIN,
+  TYPE_SLICE_END,
+} from './fields.js';
+
+/** trace_processor keeps at most this many nested slices per track and drops deeper ones. */
+export const MAX_DEPTH = 512;
+/** Debug annotation names viz uses to carry what TrackEvent has no field for. */
+export const VIZ_END_REASON = 'viz.end_reason';
+export const VIZ_FLOW_PHASE = 'viz.flow_phase';
+export const VIZ_FLOW_ID = 'viz.flow_id';
+export const VIZ_FLOW_BP = 'viz.flow_bp';
+
+export interface PerfettoWriteOptions {
+  /** Reorder window handed to `timeOrdered`. */
+  window?: number;
+  /** Interned entries per sequence before its incremental state is cleared and rebuilt. */
+  maxInterned?: number;
+  /** Bytes buffered before they are handed to the output. */
+  flushBytes?: number;
+}
+
+const TWO32 = 4294967296;
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+type TrackKind = 'process' | 'thread' | 'async' | 'counter' | 'global';
+
+interface Track {
+  uuid: bigint;
+  /** `track_uuid` field (TrackEvent field 11), pre-encoded. */
+  field: Uint8Array;
+  kind: TrackKind;
+  parent: Track | undefined;
+  pid: number;
+  tid: number;
+  name: string | undefined;
+  /** Counter tracks: the counter's name (y_axis_share_key), the track name is `share.key`. */
+  shareKey?: string;
+  emitted: boolean;
+  emittedName: string | undefined;
+  /** Async tracks: names of the open slices, innermost last. */
+  open?: string[];
+}
+
+interface NameEntry {
+  iid: number;
+  loc: number;
+}
+
+class Sequence {
+  started = false;
+  clearPending = false;
+  readonly idField: Uint8Array;
+  names = new Map<string, NameEntry>();
+  cats = new Map<string, number>();
+  annNames = new Map<string, number>();
+  locs = new Map<string, number>();
+  nextName = 1;
+  nextCat = 1;
+  nextAnn = 1;
+  nextLoc = 1;
+  size = 0;
+  constructor(readonly id: number) {
+    this.idField = encodeVarintField(F.trustedPacketSequenceId, id);
+  }
+  clear(): void {
+    this.names = new Map();
+    this.cats = new Map();
+    this.annNames = new Map();
+    this.locs = new Map();
+    this.nextName = this.nextCat = this.nextAnn = this.nextLoc = 1;
+    this.size = 0;
+    this.clearPending = true;
+  }
+}
+
+const SOURCE_LOCATION = /^(.*) \(([^()]+?):(\d+)(?::\d+)?\)$/;
+
+export class PerfettoEncoder implements SliceHandler {
+  readonly w = new ProtoWriter();
+  private readonly seqs = new Map<ThreadStack, Sequence>();
+  private nextSeq = 1;
+  private readonly tracks = new Map<string, Track>();
+  private readonly skipped = new WeakSet<OpenSlice>();
+  private readonly procNames = new Map<Ident, string>();
+  private readonly threadNames = new Map<string, string>();
+  private readonly syntheticIds = new Map<string, number>();
+  private nextSynthetic = 0x7f000000;
+  private baseHi = 0;
+  private baseLo = 0;
+  private baseKnown = false;
+  private readonly maxInterned: number;
+  // Interned entries added by the packet being encoded.
+  private newNames: (number | string)[] = [];
+  private newCats: (number | string)[] = [];
+  private newAnns: (number | string)[] = [];
+  private newLocs: (number | string)[] = [];
+  private usedIids = false;
+
+  constructor(
+    private readonly meta: TraceMeta,
+    private readonly diagnostics: Diagnostics,
+    options: PerfettoWriteOptions = {},
+  ) {
+    this.maxInterned = options.maxInterned ?? 1_000_000;
+  }
+
+  // ---------------------------------------------------------------- SliceHandler
+
+  enter(slice: OpenSlice): void {
+    if (slice.depth >= MAX_DEPTH || !Number.isFinite(slice.ts)) {
+      this.skipped.add(slice);
+      if (slice.depth >= MAX_DEPTH) {
+        this.diagnostics.add(
+          'slice_depth_truncated',
+          'data_loss',
+          `slices nested deeper than ${MAX_DEPTH} on one thread are not written (Perfetto drops them); first: "${slice.name}" on thread ${slice.thread.pid}/${slice.thread.tid}`,
+        );
+      } else this.missingTs(slice.begin);
+      return;
+    }
+    const ev = slice.begin;
+    const seq = this.seqFor(slice.thread);
+    const track = this.threadTrack(slice.thread, seq);
+    const rec = this.beginEvent(seq, slice.ts, track, TYPE_SLICE_BEGIN);
+    this.nameAndCat(seq, ev.name, ev.cat);
+    if (ev.args !== '') this.annotations(seq, ev.args, ev);
+    if (ev.extra !== undefined && ev.extra.bind_id !== undefined) this.flowV2(ev);
+    this.endEvent(seq, rec);
+  }
+
+  exit(slice: OpenSlice, endTs: number, reason: EndReason, endEvent: TraceEvent | undefined): void {
+    if (this.skipped.has(slice)) {
+      this.skipped.delete(slice);
+      return;
+    }
+    const seq = this.seqFor(slice.thread);
+    const track = this.threadTrack(slice.thread, seq);
+    const rec = this.beginEvent(seq, endTs, track, TYPE_SLICE_END);
+    if (endEvent && endEvent.args !== '') this.annotations(seq, endEvent.args, endEvent);
+    if (reason === 'unclosed' || reason === 'forced') {
+      const m = this.w.begin(F.debugAnnotations);
+      this.w.fieldVarint(F.daNameIid, this.annIid(seq, VIZ_END_REASON));
+      this.w.fieldString(F.daString, reason);
+      this.w.end(m);
+    }
+    if (endEvent?.extra !== undefined && endEvent.extra.bind_id !== undefined) this.flowV2(endEvent);
+    this.endEvent(seq, rec);
+  }
+
+  other(ev: TraceEvent, th: ThreadStack): void {
+    switch (ev.ph) {
+      case 'M':
+        this.metadata(ev, th);
+        return;
+      case 'i':
+      case 'I':
+      case 'R':
+        this.instant(ev, th);
+        return;
+      case 'C':
+        this.counter(ev, th);
+        return;
+      case 'b':
+      case 'e':
+      case 'n':
+      case 'S':
+      case 'T':
+      case 'p':
+      case 'F':
+        this.async(ev, th);
+        return;
+      case 's':
+      case 't':
+      case 'f':
+        this.flowV1(ev, th);
+        return;
+      default:
+        this.diagnostics.add(
+          'perfetto_unsupported_phase',
+          'info',
+          `phase "${ev.ph}" events (first: "${ev.name}") have no TrackEvent equivalent; not written`,
+        );
+    }
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private instant(ev: TraceEvent, th: ThreadStack): void {
+    if (!Number.isFinite(ev.ts)) return this.missingTs(ev);
+    const seq = this.seqFor(th);
+    const scope = ev.extra?.s;
+    let track: Track;
+    if (scope === '"g"') track = this.globalTrack(seq);
+    else if (scope === '"p"') track = this.processTrack(ev.pid, seq);
+    else track = this.threadTrack(th, seq);
+    const rec = this.beginEvent(seq, ev.ts, track, TYPE_INSTANT);
+    this.nameAndCat(seq, ev.name, ev.cat);
+    if (ev.args !== '') this.annotations(seq, ev.args, ev);
+    this.endEvent(seq, rec);
+  }
+
+  private counter(ev: TraceEvent, th: ThreadStack): void {
+    if (!Number.isFinite(ev.ts)) return this.missingTs(ev);
+    const args = this.parseArgs(ev);
+    if (!args) return;
+    const seq = this.seqFor(th);
+    for (const key of Object.keys(args)) {
+      let v = args[key];
+      if (typeof v === 'string' && v.trim() !== '') v = Number(v);
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        this.diagnostics.add('counter_not_number', 'error', `counter "${ev.name}" series "${key}" has a non-numeric value; skipped`);
+        continue;
+      }
+      const track = this.counterTrack(ev, key, seq);
+      const rec = this.beginEvent(seq, ev.ts, track, TYPE_COUNTER);
+      if (Number.isSafeInteger(v)) this.w.fieldInt64(F.counterValue, v);
+      else this.w.fieldDouble(F.doubleCounterValue, v);
+      this.endEvent(seq, rec);
+    }
+  }
+
+  private async(ev: TraceEvent, th: ThreadStack): void {
+    if (!Number.isFinite(ev.ts)) return this.missingTs(ev);
+    const seq = this.seqFor(th);
+    const track = this.asyncTrack(ev, seq);
+    const open = track.open!;
+    const ph = ev.ph;
+    if (ph === 'b' || ph === 'S') {
+      open.push(ev.name);
+      const rec = this.beginEvent(seq, ev.ts, track, TYPE_SLICE_BEGIN);
+      this.nameAndCat(seq, ev.name, ev.cat);
+      if (ev.args !== '') this.annotations(seq, ev.args, ev);
+      if (ev.extra?.bind_id !== undefined) this.flowV2(ev);
+      this.endEvent(seq, rec);
+      return;
+    }
+    if (ph === 'e' || ph === 'F') {
+      let i = open.length - 1;
+      if (ev.name !== '') while (i >= 0 && open[i] !== ev.name) i--;
+      if (i < 0) {
+        this.diagnostics.add('unmatched_async_end', 'error', `async end "${ev.name}" at ${ev.ts} ns matches no open async slice; dropped`);
+        return;
+      }
+      while (open.length - 1 > i) {
+        open.pop();
+        this.diagnostics.add('async_end_closes_children', 'error', `async end "${ev.name}" also closes slices opened after it`);
+        const r = this.beginEvent(seq, ev.ts, track, TYPE_SLICE_END);
+        this.endEvent(seq, r);
+      }
+      open.pop();
+      const rec = this.beginEvent(seq, ev.ts, track, TYPE_SLICE_END);
+      if (ev.args !== '') this.annotations(seq, ev.args, ev);
+      this.endEvent(seq, rec);
+      return;
+    }
+    // n, T, p: instants on the async track
+    const rec = this.beginEvent(seq, ev.ts, track, TYPE_INSTANT);
+    this.nameAndCat(seq, ev.name, ev.cat);
+    if (ev.args !== '') this.annotations(seq, ev.args, ev);
+    if (ev.extra?.bind_id !== undefined) this.flowV2(ev);
+    this.endEvent(seq, rec);
+  }
+
+  /**
+   * Flow events (s/t/f) become instants on the thread at their timestamp (nested in the
+   * enclosing slice) carrying the flow id; `viz.flow_*` annotations keep the phase and the
+   * original id so the reader gives back the same s/t/f events.
+   */
+  private flowV1(ev: TraceEvent, th: ThreadStack): void {
+    if (!Number.isFinite(ev.ts)) return this.missingTs(ev);
+    const seq = this.seqFor(th);
+    const track = this.threadTrack(th, seq);
+    const idText = ev.id !== '' ? ev.id : (ev.extra?.id2 ?? '');
+    const flowId = hash64(`v1\u0000${ev.cat}\u0000${ev.name}\u0000${idText}`);
+    const rec = this.beginEvent(seq, ev.ts, track, TYPE_INSTANT);
+    this.nameAndCat(seq, ev.name, ev.cat);
+    if (ev.args !== '') this.annotations(seq, ev.args, ev);
+    this.stringAnnotation(seq, VIZ_FLOW_PHASE, ev.ph);
+    this.stringAnnotation(seq, VIZ_FLOW_ID, idText);
+    const bp = ev.extra?.bp;
+    if (bp !== undefined) this.stringAnnotation(seq, VIZ_FLOW_BP, safeParse(bp));
+    this.w.fieldFixed64(ev.ph === 'f' ? F.terminatingFlowIds : F.flowIds, flowId);
+    this.endEvent(seq, rec);
+  }
+
+  /** Flow v2 (`bind_id` + `flow_in`/`flow_out` on a slice event): ids go on that event. */
+  private flowV2(ev: TraceEvent): void {
+    const extra = ev.extra!;
+    const id = hash64(`v2\u0000${normalizeId(extra.bind_id!)}`);
+    const fin = extra.flow_in === 'true';
+    const fout = extra.flow_out === 'true';
+    if (!fin && !fout) return;
+    this.w.fieldFixed64(fin && !fout ? F.terminatingFlowIds : F.flowIds, id);
+  }
+
+  private metadata(ev: TraceEvent, th: ThreadStack): void {
+    const name = this.parseArgs(ev)?.name;
+    if (ev.name === 'process_name' && typeof name === 'string') {
+      this.procNames.set(ev.pid, name);
+      const t = this.tracks.get(processKey(ev.pid));
+      if (t && t.emitted && t.emittedName !== name) {
+        t.name = name;
+        this.emitDescriptor(this.seqFor(th), t);
+      }
+    } else if (ev.name === 'thread_name' && typeof name === 'string') {
+      const key = threadKey(ev.pid, ev.tid);
+      this.threadNames.set(key, name);
+      const t = this.tracks.get('t' + key);
+      if (t && t.emitted && t.emittedName !== name) {
+        t.name = name;
+        this.emitDescriptor(this.seqFor(th), t);
+      }
+    } else {
+      this.diagnostics.add('perfetto_unsupported_metadata', 'info', `metadata "${ev.name}" has no Perfetto equivalent; not written`);
+    }
+  }
+
+  /** After the last event: publish names that arrived late or belong to threads without events. */
+  finish(nester: SliceNester): void {
+    for (const [pid, name] of this.meta.processNames) if (!this.procNames.has(pid)) this.procNames.set(pid, name);
+    for (const [key, name] of this.meta.threadNames) if (!this.threadNames.has(key)) this.threadNames.set(key, name);
+    for (const [pid, name] of this.procNames) {
+      const t = this.tracks.get(processKey(pid));
+      if (t?.emitted && t.emittedName === name) continue;
+      const seq = this.seqFor(nester.thread(pid, pid));
+      const track = this.processTrack(pid, seq);
+      if (track.emittedName !== name) {
+        track.name = name;
+        this.emitDescriptor(seq, track);
+      }
+    }
+    for (const th of nester.allThreads()) {
+      const name = this.threadNames.get(threadKey(th.pid, th.tid));
+      if (name === undefined) continue;
+      const seq = this.seqFor(th);
+      const track = this.threadTrack(th, seq);
+      if (track.emittedName !== name) {
+        track.name = name;
+        this.emitDescriptor(seq, track);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- packets
+
+  private seqFor(th: ThreadStack): Sequence {
+    let s = this.seqs.get(th);
+    if (!s) this.seqs.set(th, (s = new Sequence(this.nextSeq++)));
+    return s;
+  }
+
+  /** Opens a TracePacket record with a TrackEvent; returns the record mark. */
+  private beginEvent(seq: Sequence, ts: number, track: Track, type: number): number {
+    if (seq.size >= this.maxInterned) seq.clear();
+    const w = this.w;
+    const rec = w.begin(F.packet);
+    w.tag(F.timestamp, WT.varint);
+    this.timestamp(ts);
+    w.raw(seq.idField);
+    this.teMark = w.begin(F.trackEvent);
+    w.fieldVarint(F.type, type);
+    w.raw(track.field);
+    this.usedIids = false;
+    return rec;
+  }
+
+  private teMark = 0;
+
+  private endEvent(seq: Sequence, rec: number): void {
+    const w = this.w;
+    w.end(this.teMark);
+    if (this.newNames.length + this.newCats.length + this.newAnns.length + this.newLocs.length > 0) this.internedData();
+    let flags = this.usedIids ? SEQ_NEEDS_INCREMENTAL_STATE : 0;
+    if (!seq.started || seq.clearPending) flags |= SEQ_INCREMENTAL_STATE_CLEARED;
+    seq.started = true;
+    seq.clearPending = false;
+    if (flags !== 0) w.fieldVarint(F.sequenceFlags, flags);
+    w.end(rec);
+  }
+
+  private internedData(): void {
+    const w = this.w;
+    const m = w.begin(F.internedData);
+    const simple = (field: number, list: (number | string)[]): void => {
+      for (let i = 0; i < list.length; i += 2) {
+        const e = w.begin(field);
+        w.fieldVarint(F.iid, list[i] as number);
+        w.fieldString(F.entryName, list[i + 1] as string);
+        w.end(e);
+      }
+    };
+    simple(F.idEventCategories, this.newCats);
+    simple(F.idEventNames, this.newNames);
+    simple(F.idDebugAnnotationNames, this.newAnns);
+    const locs = this.newLocs;
+    for (let i = 0; i < locs.length; i += 4) {
+      const e = w.begin(F.idSourceLocations);
+      w.fieldVarint(F.iid, locs[i] as number);
+      w.fieldString(F.slFileName, locs[i + 1] as string);
+      w.fieldString(F.slFunctionName, locs[i + 2] as string);
+      w.fieldVarint(F.slLineNumber, locs[i + 3] as number);
+      w.end(e);
+    }
+    w.end(m);
+    this.newNames = [];
+    this.newCats = [];
+    this.newAnns = [];
+    this.newLocs = [];
+  }
+
+  /** Absolute ns (baseUs * 1000 + ts) as a uint64 varint, exact beyond 2^53. */
+  private timestamp(ts: number): void {
+    if (!this.baseKnown) {
+      const base = BigInt(Math.trunc(this.meta.baseUs)) * 1000n;
+      this.baseHi = Number(base >> 32n);
+      this.baseLo = Number(base & 0xffffffffn);
+      this.baseKnown = true;
+    }
+    let lo = this.baseLo + ts;
+    const carry = Math.floor(lo / TWO32);
+    const hi = this.baseHi + carry;
+    lo -= carry * TWO32;
+    if (hi < 0) {
+      this.diagnostics.add('negative_timestamp', 'error', `an event lies before time 0 (${ts} ns relative to the base); written at 0`);
+      this.w.varint(0);
+      return;
+    }
+    this.w.varintHiLo(hi >>> 0, lo >>> 0);
+  }
+
+  private nameAndCat(seq: Sequence, name: string, cat: string): void {
+    const w = this.w;
+    this.usedIids = true;
+    if (cat !== '') {
+      let c = seq.cats.get(cat);
+      if (c === undefined) {
+        c = seq.nextCat++;
+        seq.cats.set(cat, c);
+        seq.size++;
+        this.newCats.push(c, cat);
+      }
+      w.fieldVarint(F.categoryIids, c);
+    }
+    let e = seq.names.get(name);
+    if (e === undefined) {
+      e = { iid: seq.nextName++, loc: 0 };
+      seq.names.set(name, e);
+      seq.size++;
+      this.newNames.push(e.iid, name);
+      const m = SOURCE_LOCATION.exec(name);
+      if (m) {
+        const key = `${m[2]}\u0000${m[1]}\u0000${m[3]}`;
+        let loc = seq.locs.get(key);
+        if (loc === undefined) {
+          loc = seq.nextLoc++;
+          seq.locs.set(key, loc);
+          seq.size++;
+          this.newLocs.push(loc, m[2]!, m[1]!, Number(m[3]) >>> 0);
+        }
+        e.loc = loc;
+      }
+    }
+    w.fieldVarint(F.nameIid, e.iid);
+    if (e.loc !== 0) w.fieldVarint(F.sourceLocationIid, e.loc);
+  }
+
+  private annIid(seq: Sequence, key: string): number {
+    this.usedIids = true;
+    let a = seq.annNames.get(key);
+    if (a === undefined) {
+      a = seq.nextAnn++;
+      seq.annNames.set(key, a);
+      seq.size++;
+      this.newAnns.push(a, key);
+    }
+    return a;
+  }
+
+  private stringAnnotation(seq: Sequence, key: string, value: unknown): void {
+    const m = this.w.begin(F.debugAnnotations);
+    this.w.fieldVarint(F.daNameIid, this.annIid(seq, key));
+    this.value(value);
+    this.w.end(m);
+  }
+
+  private parseArgs(ev: TraceEvent): Record<string, unknown> | undefined {
+    if (ev.args === '') return undefined;
+    try {
+      const v: unknown = JSON.parse(ev.args);
+      return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { value: v };
+    } catch {
+      this.diagnostics.add('bad_args', 'error', `event "${ev.name}" has unparsable args; dropped`);
+      return undefined;
+    }
+  }
+
+  /** `args` as debug annotations: top-level names interned, nested names inline. */
+  private annotations(seq: Sequence, _args: string, ev: TraceEvent): void {
+    const args = this.parseArgs(ev);
+    if (!args) return;
+    const w = this.w;
+    for (const key in args) {
+      const m = w.begin(F.debugAnnotations);
+      w.fieldVarint(F.daNameIid, this.annIid(seq, key));
+      this.value(args[key]);
+      w.end(m);
+    }
+  }
+
+  private value(v: unknown): void {
+    const w = this.w;
+    switch (typeof v) {
+      case 'boolean':
+        w.fieldBool(F.daBool, v);
+        return;
+      case 'string':
+        w.fieldString(F.daString, v);
+        return;
+      case 'number':
+        if (Number.isSafeInteger(v)) w.fieldInt64(F.daInt, v);
+        else if (Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63) {
+          w.tag(F.daInt, WT.varint);
+          w.varintBig(BigInt.asUintN(64, BigInt(v)));
+        } else if (Number.isInteger(v) && v >= 2 ** 63 && v < 2 ** 64) {
+          w.tag(F.daUint, WT.varint);
+          w.varintBig(BigInt(v));
+        } else w.fieldDouble(F.daDouble, v);
+        return;
+      case 'object':
+        if (v === null) {
+          w.fieldString(LEGACY_JSON, 'null');
+        } else if (Array.isArray(v)) {
+          if (v.length === 0) w.fieldString(LEGACY_JSON, '[]');
+          for (const x of v) {
+            const m = w.begin(F.daArray);
+            this.value(x);
+            w.end(m);
+          }
+        } else {
+          const o = v as Record<string, unknown>;
+          let any = false;
+          for (const k in o) {
+            any = true;
+            const m = w.begin(F.daDict);
+            w.fieldString(F.daName, k);
+            this.value(o[k]);
+            w.end(m);
+          }
+          if (!any) w.fieldString(LEGACY_JSON, '{}');
+        }
+        return;
+      default:
+        w.fieldString(LEGACY_JSON, 'null');
+    }
+  }
+
+  private missingTs(ev: TraceEvent): void {
+    this.diagnostics.add('missing_timestamp', 'error', `"${ev.ph}" event "${ev.name}" has no timestamp; not written`);
+  }
+
+  // ---------------------------------------------------------------- tracks
+
+  private pidNum(pid: Ident): number {
+    if (typeof pid === 'number' && Number.isInteger(pid) && pid >= INT32_MIN && pid <= INT32_MAX) return pid;
+    return this.synthetic(`p\u0000${typeof pid}\u0000${pid}`);
+  }
+
+  private tidNum(pid: Ident, tid: Ident): number {
+    if (typeof tid === 'number' && Number.isSafeInteger(tid)) return tid;
+    return this.synthetic(`t\u0000${typeof pid}\u0000${pid}\u0000${typeof tid}\u0000${tid}`);
+  }
+
+  private synthetic(key: string): number {
+    let v = this.syntheticIds.get(key);
+    if (v === undefined) {
+      v = this.nextSynthetic++;
+      this.syntheticIds.set(key, v);
+      this.diagnostics.add(
+        'synthetic_id',
+        'info',
+        `pids/tids that are strings or out of range get synthetic numbers from ${0x7f000000} (the original is kept as the name when no name is given)`,
+      );
+    }
+    return v;
+  }
+
+  private makeTrack(key: string, kind: TrackKind, parent: Track | undefined, pid: number, tid: number, name: string | undefined): Track {
+    const uuid = hash64(key);
+    const t: Track = { uuid, field: encodeVarintField(F.trackUuid, uuid), kind, parent, pid, tid, name, emitted: false, emittedName: undefined };
+    this.tracks.set(key, t);
+    return t;
+  }
+
+  private processTrack(pid: Ident, seq: Sequence): Track {
+    const key = processKey(pid);
+    let t = this.tracks.get(key);
+    if (!t) {
+      const name = this.procNames.get(pid) ?? this.meta.processNames.get(pid) ?? (typeof pid === 'string' ? pid : undefined);
+      t = this.makeTrack(key, 'process', undefined, this.pidNum(pid), 0, name);
+    }
+    if (!t.emitted) this.emitDescriptor(seq, t);
+    return t;
+  }
+
+  private threadTrack(th: ThreadStack, seq: Sequence): Track {
+    const tkey = threadKey(th.pid, th.tid);
+    const key = 't' + tkey;
+    let t = this.tracks.get(key);
+    if (t?.emitted) return t;
+    const proc = this.processTrack(th.pid, seq);
+    if (!t) {
+      const name = this.threadNames.get(tkey) ?? this.meta.threadNames.get(tkey) ?? (typeof th.tid === 'string' ? th.tid : undefined);
+      t = this.makeTrack(key, 'thread', proc, proc.pid, this.tidNum(th.pid, th.tid), name);
+    }
+    this.emitDescriptor(seq, t);
+    return t;
+  }
+
+  private globalTrack(seq: Sequence): Track {
+    let t = this.tracks.get('global');
+    if (!t) t = this.makeTrack('global', 'global', undefined, 0, 0, 'Global instants');
+    if (!t.emitted) this.emitDescriptor(seq, t);
+    return t;
+  }
+
+  private counterTrack(ev: TraceEvent, series: string, seq: Sequence): Track {
+    const key = `c\u0000${typeof ev.pid}\u0000${ev.pid}\u0000${ev.name}\u0000${ev.id}\u0000${series}`;
+    let t = this.tracks.get(key);
+    if (t?.emitted) return t;
+    const proc = this.processTrack(ev.pid, seq);
+    if (!t) {
+      const share = ev.id === '' ? ev.name : `${ev.name} [id: ${normalizeId(ev.id)}]`;
+      t = this.makeTrack(key, 'counter', proc, proc.pid, 0, `${share}.${series}`);
+      t.shareKey = share;
+    }
+    this.emitDescriptor(seq, t);
+    return t;
+  }
+
+  private asyncTrack(ev: TraceEvent, seq: Sequence): Track {
+    const legacy = ev.ph === 'S' || ev.ph === 'T' || ev.ph === 'p' || ev.ph === 'F';
+    const id = ev.id !== '' ? ev.id : (ev.extra?.id2 ?? '');
+    const key = `a\u0000${legacy ? 'legacy' : ''}\u0000${typeof ev.pid}\u0000${ev.pid}\u0000${ev.cat}\u0000${ev.extra?.scope ?? ''}\u0000${id}`;
+    let t = this.tracks.get(key);
+    if (t?.emitted) return t;
+    const proc = this.processTrack(ev.pid, seq);
+    if (!t) {
+      t = this.makeTrack(key, 'async', proc, proc.pid, 0, ev.name);
+      t.open = [];
+    }
+    this.emitDescriptor(seq, t);
+    return t;
+  }
+
+  private emitDescriptor(seq: Sequence, t: Track): void {
+    const w = this.w;
+    const rec = w.begin(F.packet);
+    w.raw(seq.idField);
+    if (!seq.started) {
+      w.fieldVarint(F.sequenceFlags, SEQ_INCREMENTAL_STATE_CLEARED);
+      seq.started = true;
+      seq.clearPending = false;
+    }
+    const td = w.begin(F.trackDescriptor);
+    w.tag(F.tdUuid, WT.varint);
+    w.varintBig(t.uuid);
+    switch (t.kind) {
+      case 'process': {
+        const p = w.begin(F.tdProcess);
+        w.fieldInt64(F.pdPid, t.pid);
+        if (t.name !== undefined) w.fieldString(F.pdProcessName, t.name);
+        w.end(p);
+        break;
+      }
+      case 'thread': {
+        const p = w.begin(F.tdThread);
+        w.fieldInt64(F.tdtPid, t.pid);
+        w.fieldInt64(F.tdtTid, t.tid);
+        if (t.name !== undefined) w.fieldString(F.tdtThreadName, t.name);
+        w.end(p);
+        break;
+      }
+      case 'counter': {
+        w.tag(F.tdParentUuid, WT.varint);
+        w.varintBig(t.parent!.uuid);
+        w.fieldString(F.tdName, t.name ?? '');
+        const c = w.begin(F.tdCounter);
+        w.fieldString(F.cdYAxisShareKey, t.shareKey ?? '');
+        w.end(c);
+        break;
+      }
+      case 'async':
+        w.tag(F.tdParentUuid, WT.varint);
+        w.varintBig(t.parent!.uuid);
+        w.fieldString(F.tdName, t.name ?? '');
+        break;
+      case 'global':
+        w.fieldString(F.tdName, t.name ?? '');
+        break;
+    }
+    w.end(td);
+    w.end(rec);
+    t.emitted = true;
+    t.emittedName = t.name;
+  }
+}
+
+const LEGACY_JSON = 9;
+
+function processKey(pid: Ident): string {
+  return `p${typeof pid}:${pid}`;
+}
+
+function safeParse(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** An id's raw JSON text as a plain string (`"0x1f"` -> `0x1f`, `31` -> `31`). */
+function normalizeId(raw: string): string {
+  const v = safeParse(raw);
+  return typeof v === 'string' ? v : raw;
+}
+
+export async function writePerfetto(source: TraceSource, out: Output, options: PerfettoWriteOptions = {}): Promise<{ events: number }> {
+  const diagnostics = source.diagnostics;
+  const enc = new PerfettoEncoder(source.meta, diagnostics, options);
+  const nester = new SliceNester(enc, diagnostics);
+  const flushBytes = options.flushBytes ?? 1 << 20;
+  let events = 0;
+  for await (const batch of timeOrdered(source.batches(), { diagnostics, window: options.window })) {
+    nester.push(batch);
+    events += batch.length;
+    if (enc.w.pos >= flushBytes) await out.write(enc.w.take());
+  }
+  nester.finish();
+  enc.finish(nester);
+  if (enc.w.pos > 0) await out.write(enc.w.take());
+  return { events };
+}
