@@ -1,0 +1,141 @@
+/**
+ * Folding: per-thread call stacks from the shared nesting logic (`SliceNester`
+ * via `walkTrace`), weighted by self time in integer nanoseconds. A slice's self
+ * time is its duration minus its children's; the nester clips children to their
+ * parents, so it is never negative (a defensive clamp counts `negative_self`
+ * should that ever fail).
+ */
+import { VizError } from '../../model/errors.js';
+import type { EndReason, OpenSlice, SliceHandler, ThreadStack } from '../../model/nesting.js';
+import { threadKey } from '../../model/event.js';
+import { selectsThread, threadLabel, walkTrace, type ThreadSelection, type TraceInput, type WalkOptions, type WalkResult } from '../walk.js';
+import { FrameTree, child, mergeInto, newNode, shapeTree, forEachStack, type FrameNode, type ShapeOptions } from './tree.js';
+
+interface ThreadFold {
+  th: ThreadStack;
+  /** Names interned per thread tree; the tree's root is the thread. */
+  tree: FrameTree;
+  nodes: FrameNode[];
+  starts: number[];
+  childSums: number[];
+}
+
+/** A `SliceHandler` that builds one frame tree per thread. */
+export class Folder implements SliceHandler {
+  readonly threads = new Map<ThreadStack, ThreadFold>();
+  /** Slices whose children summed to more than their duration (should not happen after clipping). */
+  negativeSelf = 0;
+  private last: ThreadFold | undefined;
+  private readonly names = new FrameTree();
+
+  private state(th: ThreadStack): ThreadFold {
+    if (this.last?.th === th) return this.last;
+    let s = this.threads.get(th);
+    if (!s) {
+      // All thread trees share one name table, so merging needs no re-interning.
+      const tree = this.names;
+      const root = newNode(-1);
+      s = { th, tree, nodes: [root], starts: [0], childSums: [0] };
+      this.threads.set(th, s);
+    }
+    this.last = s;
+    return s;
+  }
+
+  enter(slice: OpenSlice): void {
+    const s = this.state(slice.thread);
+    const d = slice.depth;
+    const node = child(s.nodes[d]!, s.tree.intern(slice.name));
+    s.nodes[d + 1] = node;
+    s.starts[d + 1] = slice.ts;
+    s.childSums[d + 1] = 0;
+  }
+
+  exit(slice: OpenSlice, endTs: number, _reason: EndReason): void {
+    const s = this.state(slice.thread);
+    const d = slice.depth + 1;
+    const dur = endTs > slice.ts ? endTs - slice.ts : 0;
+    let self = dur - s.childSums[d]!;
+    if (self < 0) {
+      this.negativeSelf++;
+      self = 0;
+    }
+    s.nodes[d]!.self += self;
+    s.childSums[d - 1]! += dur;
+  }
+
+  /** The root node of each thread's tree. */
+  roots(): Array<{ th: ThreadStack; root: FrameNode }> {
+    return [...this.threads.values()].map((s) => ({ th: s.th, root: s.nodes[0]! }));
+  }
+
+  get nameTable(): FrameTree {
+    return this.names;
+  }
+}
+
+export interface FoldOptions extends ShapeOptions, ThreadSelection, WalkOptions {
+  /** Put a frame naming the thread at the root of each stack. */
+  perThread?: boolean;
+}
+
+export interface FoldResult {
+  tree: FrameTree;
+  walk: WalkResult;
+  /** Weight unit of the tree. */
+  unit: 'ns';
+}
+
+/** Folds the trace at `path` into one frame tree (selected threads merged). */
+export async function foldTrace(from: TraceInput, options: FoldOptions = {}): Promise<FoldResult> {
+  const folder = new Folder();
+  const walk = await walkTrace(from, folder, options);
+  if (folder.negativeSelf > 0) {
+    walk.diagnostics.add('negative_self', 'error', `${folder.negativeSelf} slices had children longer than themselves; self time clamped to 0`, folder.negativeSelf);
+  }
+  const merged = new FrameTree();
+  let selected = 0;
+  const src = folder.nameTable;
+  for (const { th, root } of folder.roots()) {
+    const t = walk.threads.get(threadKey(th.pid, th.tid));
+    if (!t || !selectsThread(options, t)) continue;
+    selected++;
+    const dst = options.perThread ? child(merged.root, merged.intern(threadLabel(t))) : merged.root;
+    mergeInto(merged, dst, root, src.names);
+  }
+  if (selected === 0 && (options.threads?.length || options.processes?.length)) {
+    const known = [...walk.threads.values()].map(threadLabel).slice(0, 20);
+    throw new VizError('usage', `${walk.inputName}: no thread matches --thread/--process`, [`threads: ${known.join(', ')}`]);
+  }
+  return { tree: shapeTree(merged, options), walk, unit: 'ns' };
+}
+
+/** Folded-stack lines (`a;b;c 1234`), as flamegraph.pl and inferno read them. */
+export function* foldedLines(tree: FrameTree, options: { unit?: 'ns' | 'us' } = {}): Generator<string> {
+  const div = options.unit === 'us' ? 1000 : 1;
+  const clean = tree.names.map(cleanFrame);
+  const diff = tree.diff;
+  let out: string[] = [];
+  const lines: string[] = [];
+  forEachStack(tree, (path, node) => {
+    if (node.self === 0 && node.self2 === 0) return;
+    const w = Math.round(node.self / div);
+    let line = '';
+    for (let i = 0; i < path.length; i++) line += (i === 0 ? '' : ';') + clean[path[i]!]!;
+    if (diff) lines.push(`${line} ${Math.round(node.self2 / div)} ${w}`);
+    else if (w > 0) lines.push(`${line} ${w}`);
+  });
+  for (const l of lines) {
+    out.push(l);
+    if (out.length >= 4096) {
+      yield out.join('\n') + '\n';
+      out = [];
+    }
+  }
+  if (out.length > 0) yield out.join('\n') + '\n';
+}
+
+/** Frame names may not contain the separators of the folded format. */
+export function cleanFrame(name: string): string {
+  return /[;\n\r]/.test(name) ? name.replace(/[\r\n]+/g, ' ').replace(/;/g, ':') : name;
+}

@@ -1,0 +1,96 @@
+/**
+ * Bounded-memory quantiles of call durations: a log-bucket histogram in the
+ * manner of DDSketch (Masson, Rim, Lee, VLDB 2019). A value v > 0 goes to
+ * bucket ceil(log_g(v)) with g = (1 + a) / (1 - a); the bucket's representative
+ * 2 g^i / (g + 1) is within relative error `a` of every value in it, so every
+ * reported quantile is within `a` (1% by default) of the exact value of that
+ * rank. Zeros have their own bucket. Memory is one counter per occupied bucket:
+ * at most ~1,400 for durations from 1 ns to 1,000 s at 1%, whatever the call count.
+ *
+ * Chosen over a library: no dependency, a relative-error guarantee that holds
+ * for every quantile (t-digest's error is in rank and unbounded in value for
+ * sparse tails), exact merging for `--diff` and multi-thread totals, and
+ * deterministic output for tests. Min and max are kept exactly and clamp results.
+ */
+export const DEFAULT_RELATIVE_ACCURACY = 0.01;
+
+export class LogHistogram {
+  private readonly gamma: number;
+  private readonly logGamma: number;
+  /** Counts for buckets `offset .. offset + counts.length - 1`. */
+  private counts: Float64Array = new Float64Array(0);
+  private offset = 0;
+  zeros = 0;
+  count = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = Number.NEGATIVE_INFINITY;
+
+  constructor(readonly relativeAccuracy = DEFAULT_RELATIVE_ACCURACY) {
+    this.gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy);
+    this.logGamma = Math.log(this.gamma);
+  }
+
+  add(v: number, n = 1): void {
+    this.count += n;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    if (v <= 0) {
+      this.zeros += n;
+      return;
+    }
+    const i = Math.ceil(Math.log(v) / this.logGamma);
+    this.bump(i, n);
+  }
+
+  private bump(i: number, n: number): void {
+    const len = this.counts.length;
+    if (len === 0) {
+      this.counts = new Float64Array(16);
+      this.offset = i - 8;
+    } else if (i < this.offset || i >= this.offset + len) {
+      const lo = Math.min(this.offset, i);
+      const hi = Math.max(this.offset + len - 1, i);
+      const size = Math.max(hi - lo + 1, len * 2);
+      const grown = new Float64Array(size);
+      const newOffset = i < this.offset ? hi - size + 1 : lo;
+      grown.set(this.counts, this.offset - newOffset);
+      this.counts = grown;
+      this.offset = newOffset;
+    }
+    this.counts[i - this.offset]! += n;
+  }
+
+  merge(other: LogHistogram): void {
+    if (other.relativeAccuracy !== this.relativeAccuracy) throw new Error('cannot merge histograms of different accuracy');
+    if (other.count === 0) return;
+    this.count += other.count;
+    this.zeros += other.zeros;
+    if (other.min < this.min) this.min = other.min;
+    if (other.max > this.max) this.max = other.max;
+    for (let k = 0; k < other.counts.length; k++) {
+      const c = other.counts[k]!;
+      if (c > 0) this.bump(other.offset + k, c);
+    }
+  }
+
+  /** The value at quantile q (0..1): the lower of the two middle values' rule, rank = floor(q * (count - 1)). */
+  quantile(q: number): number {
+    if (this.count === 0) return Number.NaN;
+    const rank = Math.floor(q * (this.count - 1));
+    if (rank < this.zeros) return 0;
+    let seen = this.zeros;
+    for (let k = 0; k < this.counts.length; k++) {
+      seen += this.counts[k]!;
+      if (seen > rank) {
+        const v = (2 * Math.pow(this.gamma, this.offset + k)) / (this.gamma + 1);
+        return Math.min(this.max, Math.max(this.min, v));
+      }
+    }
+    return this.max;
+  }
+
+  /** Occupied span of buckets (for memory tests). */
+  get buckets(): number {
+    return this.counts.length;
+  }
+}
