@@ -1,0 +1,228 @@
+/**
+ * Checks a Perfetto trace against the semantic rules of the project's Perfetto wire reference
+ * (§7): every rule that makes trace_processor drop or misplace data is one `rule` code here.
+ * Decodes with protobufjs against schemas/perfetto (independent of viz's hand encoder).
+ */
+import { TracePacketType } from '../../src/formats/perfetto/schema.js';
+
+export interface Violation {
+  rule: string;
+  /** Index of the packet in the file. */
+  packet: number;
+  /** Byte offset of the packet's record. */
+  offset: number;
+  message: string;
+}
+
+export interface ValidationReport {
+  packets: number;
+  trackEvents: number;
+  descriptors: number;
+  violations: Violation[];
+  /** Violation counts by rule. */
+  byRule: Record<string, number>;
+}
+
+type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+interface SeqState {
+  cleared: boolean;
+  names: Set<string>;
+  cats: Set<string>;
+  anns: Set<string>;
+  locs: Set<string>;
+  lastTs: bigint | undefined;
+}
+
+interface TrackState {
+  kind: 'process' | 'thread' | 'counter' | 'other';
+  parent: string | undefined;
+  identity: string;
+  depth: number;
+  maxDepth: number;
+}
+
+const MAX_DEPTH = 512;
+
+/** Splits a Trace into its records; throws on broken framing. */
+export function splitRecords(buf: Uint8Array): { offset: number; body: Uint8Array }[] {
+  const out: { offset: number; body: Uint8Array }[] = [];
+  let p = 0;
+  while (p < buf.length) {
+    const start = p;
+    if (buf[p] !== 0x0a) throw new Error(`byte ${p}: expected record tag 0x0a, found 0x${buf[p]!.toString(16)}`);
+    p++;
+    let len = 0;
+    let mul = 1;
+    for (;;) {
+      if (p >= buf.length) throw new Error(`byte ${start}: record length cut`);
+      const b = buf[p++]!;
+      len += (b & 0x7f) * mul;
+      mul *= 128;
+      if ((b & 0x80) === 0) break;
+    }
+    if (p + len > buf.length) throw new Error(`byte ${start}: record of ${len} bytes runs past the end`);
+    out.push({ offset: start, body: buf.subarray(p, p + len) });
+    p += len;
+  }
+  return out;
+}
+
+function has(m: Msg | undefined, key: string): boolean {
+  return m !== undefined && m !== null && Object.prototype.hasOwnProperty.call(m, key) && m[key] !== null && m[key] !== undefined;
+}
+
+export function validatePerfetto(buf: Uint8Array): ValidationReport {
+  const violations: Violation[] = [];
+  const seqs = new Map<number, SeqState>();
+  const tracks = new Map<string, TrackState>();
+  const identities = new Map<string, string>();
+  let trackEvents = 0;
+  let descriptors = 0;
+  let packet = -1;
+  let offset = 0;
+  const fail = (rule: string, message: string): void => {
+    violations.push({ rule, packet, offset, message });
+  };
+
+  let records: { offset: number; body: Uint8Array }[];
+  try {
+    records = splitRecords(buf);
+  } catch (err) {
+    return { packets: 0, trackEvents: 0, descriptors: 0, violations: [{ rule: 'framing', packet: 0, offset: 0, message: (err as Error).message }], byRule: { framing: 1 } };
+  }
+
+  for (const rec of records) {
+    packet++;
+    offset = rec.offset;
+    let pkt: Msg;
+    try {
+      pkt = TracePacketType.toObject(TracePacketType.decode(rec.body), { longs: String, enums: Number }) as Msg;
+    } catch (err) {
+      fail('decode', (err as Error).message);
+      continue;
+    }
+    const seqId: number = pkt.trusted_packet_sequence_id ?? 0;
+    if (!seqId) fail('sequence_id', 'packet without a non-zero trusted_packet_sequence_id');
+    let s = seqs.get(seqId);
+    if (!s) seqs.set(seqId, (s = { cleared: false, names: new Set(), cats: new Set(), anns: new Set(), locs: new Set(), lastTs: undefined }));
+    const flags: number = (pkt.sequence_flags ?? 0) | (pkt.incremental_state_cleared ? 1 : 0);
+    if (flags & 1) {
+      s.cleared = true;
+      s.names.clear();
+      s.cats.clear();
+      s.anns.clear();
+      s.locs.clear();
+    }
+    if (flags & 2 && !s.cleared) fail('incremental_state', `sequence ${seqId}: SEQ_NEEDS_INCREMENTAL_STATE before any SEQ_INCREMENTAL_STATE_CLEARED`);
+    if (flags & 2 && !seqId) fail('incremental_state', 'SEQ_NEEDS_INCREMENTAL_STATE with sequence id 0');
+    const id = pkt.interned_data as Msg | undefined;
+    if (id) {
+      if (!s.cleared) fail('incremental_state', `sequence ${seqId}: interned data before SEQ_INCREMENTAL_STATE_CLEARED`);
+      for (const e of id.event_names ?? []) s.names.add(String(e.iid));
+      for (const e of id.event_categories ?? []) s.cats.add(String(e.iid));
+      for (const e of id.debug_annotation_names ?? []) s.anns.add(String(e.iid));
+      for (const e of id.source_locations ?? []) s.locs.add(String(e.iid));
+      for (const list of [id.event_names, id.event_categories, id.debug_annotation_names, id.source_locations]) {
+        for (const e of list ?? []) if (!has(e, 'iid') || String(e.iid) === '0') fail('iid_zero', 'interned entry without an iid (0 means unset)');
+      }
+    }
+
+    if (pkt.track_descriptor) {
+      descriptors++;
+      const td = pkt.track_descriptor as Msg;
+      if (!has(td, 'uuid')) fail('descriptor', 'TrackDescriptor without uuid');
+      const uuid = String(td.uuid ?? '0');
+      let kind: TrackState['kind'] = 'other';
+      let identity = '';
+      if (td.thread) {
+        kind = 'thread';
+        if (!has(td.thread, 'pid') || !has(td.thread, 'tid')) fail('descriptor', `thread track ${uuid} lacks pid or tid`);
+        identity = `thread ${td.thread.pid}/${td.thread.tid}`;
+      } else if (td.process) {
+        kind = 'process';
+        if (!has(td.process, 'pid')) fail('descriptor', `process track ${uuid} lacks pid`);
+        identity = `process ${td.process.pid}`;
+      } else if (td.counter) kind = 'counter';
+      const parent = has(td, 'parent_uuid') ? String(td.parent_uuid) : undefined;
+      if (uuid === '0' && parent !== undefined) fail('descriptor', 'track uuid 0 must not have a parent');
+      const prev = tracks.get(uuid);
+      if (prev && (prev.kind !== kind || prev.parent !== parent || prev.identity !== identity)) {
+        fail('descriptor_conflict', `track ${uuid} re-described as a different kind of track`);
+      }
+      if (identity !== '') {
+        const other = identities.get(identity);
+        if (other !== undefined && other !== uuid) fail('descriptor_duplicate_identity', `${identity} has two track uuids (${other}, ${uuid}): read as pid/tid reuse`);
+        identities.set(identity, uuid);
+      }
+      if (!prev) tracks.set(uuid, { kind, parent, identity, depth: 0, maxDepth: 0 });
+    }
+
+    if (pkt.track_event) {
+      trackEvents++;
+      const te = pkt.track_event as Msg;
+      if (!has(pkt, 'timestamp')) fail('timestamp_missing', 'TrackEvent packet without timestamp');
+      else {
+        const ts = BigInt(pkt.timestamp);
+        if (s.lastTs !== undefined && ts < s.lastTs) fail('timestamp_order', `sequence ${seqId}: timestamp ${ts} after ${s.lastTs}`);
+        s.lastTs = ts;
+      }
+      if (has(pkt, 'timestamp_clock_id')) fail('clock', 'timestamp_clock_id set (no ClockSnapshot is written)');
+      const type: number = te.type ?? 0;
+      if (type < 1 || type > 4) fail('event_type', `TrackEvent type ${type} (must be set)`);
+      const usesIids =
+        has(te, 'name_iid') || (te.category_iids?.length ?? 0) > 0 || has(te, 'source_location_iid') || anyAnnotationIid(te.debug_annotations);
+      if (usesIids && !(flags & 2)) fail('incremental_state', 'packet uses iids without SEQ_NEEDS_INCREMENTAL_STATE');
+      if (has(te, 'name_iid') && !s.names.has(String(te.name_iid))) fail('iid_undefined', `name iid ${te.name_iid} not defined on sequence ${seqId}`);
+      for (const c of te.category_iids ?? []) if (!s.cats.has(String(c))) fail('iid_undefined', `category iid ${c} not defined on sequence ${seqId}`);
+      if (has(te, 'source_location_iid') && !s.locs.has(String(te.source_location_iid))) fail('iid_undefined', `source location iid ${te.source_location_iid} not defined`);
+      checkAnnotations(te.debug_annotations, s, fail, true);
+      const uuid = has(te, 'track_uuid') ? String(te.track_uuid) : '0';
+      const track = tracks.get(uuid);
+      if (!track) fail('track_undescribed', `track ${uuid} used before any TrackDescriptor`);
+      const isCounter = track?.kind === 'counter';
+      if (type === 4) {
+        if (!isCounter) fail('counter_track', `counter value on non-counter track ${uuid}`);
+        if (!has(te, 'counter_value') && !has(te, 'double_counter_value')) fail('counter_value', 'TYPE_COUNTER without a value');
+      } else {
+        if (isCounter) fail('counter_track', `slice/instant event on counter track ${uuid}`);
+        if (has(te, 'counter_value') || has(te, 'double_counter_value')) fail('counter_track', 'counter value on a non-counter event');
+      }
+      if (track && type === 1) {
+        track.depth++;
+        if (track.depth > MAX_DEPTH) fail('depth', `track ${uuid}: nesting depth ${track.depth} > ${MAX_DEPTH}`);
+      } else if (track && type === 2) {
+        if (track.depth === 0) fail('unbalanced', `track ${uuid}: SLICE_END with no open slice`);
+        else track.depth--;
+        if (has(te, 'name_iid') || has(te, 'name')) fail('end_named', 'SLICE_END carries a name (closes by name match in trace_processor)');
+      }
+    }
+  }
+  for (const [uuid, t] of tracks) {
+    if (t.depth !== 0) {
+      packet = records.length;
+      offset = buf.length;
+      fail('unbalanced', `track ${uuid}: ${t.depth} slices never end`);
+    }
+  }
+  const byRule: Record<string, number> = {};
+  for (const v of violations) byRule[v.rule] = (byRule[v.rule] ?? 0) + 1;
+  return { packets: records.length, trackEvents, descriptors, violations, byRule };
+}
+
+function anyAnnotationIid(list: Msg[] | undefined): boolean {
+  for (const a of list ?? []) {
+    if (has(a, 'name_iid') || has(a, 'string_value_iid')) return true;
+    if (anyAnnotationIid(a.dict_entries) || anyAnnotationIid(a.array_values)) return true;
+  }
+  return false;
+}
+
+function checkAnnotations(list: Msg[] | undefined, s: SeqState, fail: (rule: string, message: string) => void, top: boolean): void {
+  for (const a of list ?? []) {
+    if (has(a, 'name_iid') && !s.anns.has(String(a.name_iid))) fail('iid_undefined', `debug annotation name iid ${a.name_iid} not defined`);
+    if (top && !has(a, 'name_iid') && !has(a, 'name')) fail('annotation_name', 'top-level debug annotation without a name');
+    checkAnnotations(a.dict_entries, s, fail, true);
+    checkAnnotations(a.array_values, s, fail, false);
+  }
+}
