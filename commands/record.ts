@@ -19,11 +19,26 @@ The output is a ring dump (.vizdump) unless -o names a .json or .json.gz file, w
 the Chrome trace format on the fly.`;
 
   static examples = [
-    { command: '<%= config.bin %> record samples/record/fib.js 20', description: 'Record a script with its arguments.' },
-    { command: '<%= config.bin %> record -o fib.json samples/record/fib.js 25', description: 'Write a Chrome trace directly.' },
-    { command: '<%= config.bin %> record samples/record/ts/app.ts', description: 'Record a TypeScript program (run through tsx).' },
-    { command: '<%= config.bin %> record -o test.vizdump -- npm test', description: 'Record an npm script; the dump is the test runner\'s.' },
-    { command: '<%= config.bin %> record --buffer-size 4000000 -- node --stack-size=2000 app.mjs', description: 'Pass node its own flags; keep the last 4 million events per thread.' },
+    {
+      command: '<%= config.bin %> record samples/record/fib.js 20',
+      description: 'Record a script with its arguments.',
+    },
+    {
+      command: '<%= config.bin %> record -o fib.json samples/record/fib.js 25',
+      description: 'Write a Chrome trace directly.',
+    },
+    {
+      command: '<%= config.bin %> record samples/record/ts/app.ts',
+      description: 'Record a TypeScript program (run through tsx).',
+    },
+    {
+      command: '<%= config.bin %> record -o test.vizdump -- npm test',
+      description: "Record an npm script; the dump is the test runner's.",
+    },
+    {
+      command: '<%= config.bin %> record --buffer-size 4000000 -- node --stack-size=2000 app.mjs',
+      description: 'Pass node its own flags; keep the last 4 million events per thread.',
+    },
   ];
 
   static strict = false;
@@ -38,7 +53,8 @@ the Chrome trace format on the fly.`;
   static flags = {
     output: Flags.string({
       char: 'o',
-      description: 'output file: .vizdump (default viz-<name>-<time>.vizdump), .json or .json.gz (Chrome trace)',
+      description:
+        'output file: .vizdump (default viz-<name>-<time>.vizdump), .json or .json.gz (Chrome trace)',
     }),
     'buffer-size': Flags.integer({
       min: 1024,

@@ -2,7 +2,15 @@
  * `viz record`: run a Node.js program with the recording preload, wait for it, collect the main
  * process's ring dump and write it where asked (converted when the output name says so).
  */
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, existsSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  existsSync,
+} from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { VizError } from '../model/errors.js';
@@ -58,7 +66,10 @@ function timestamp(d = new Date()): string {
 /** `viz-fib-20261121-101500.vizdump` for `fib.js`, `viz-npm-...` for `-- npm test`. */
 export function defaultOutputName(argv: string[], command: boolean, now = new Date()): string {
   const first = argv[0] ?? 'program';
-  const name = command && basename(first) === 'node' && argv[1] ? (argv.find((a, i) => i > 0 && !a.startsWith('-')) ?? first) : first;
+  const name =
+    command && basename(first) === 'node' && argv[1]
+      ? (argv.find((a, i) => i > 0 && !a.startsWith('-')) ?? first)
+      : first;
   const stem = basename(name, extname(name)).replace(/[^A-Za-z0-9_.-]+/g, '_') || 'program';
   return `viz-${stem}-${timestamp(now)}${DUMP_EXTENSION}`;
 }
@@ -147,7 +158,14 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       `viz record: ${stats.kept.toLocaleString('en-US')} events kept, ${stats.overwritten.toLocaleString('en-US')} overwritten, ` +
         `${stats.threads} thread${stats.threads === 1 ? '' : 's'}${signalNote}${others} -> ${written}`,
     );
-    return { exit, output: written, stats, otherProcesses, messages, tempDir: opts.keepTemp ? outDir : undefined };
+    return {
+      exit,
+      output: written,
+      stats,
+      otherProcesses,
+      messages,
+      tempDir: opts.keepTemp ? outDir : undefined,
+    };
   } finally {
     if (!opts.keepTemp) rmSync(outDir, { recursive: true, force: true });
   }

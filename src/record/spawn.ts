@@ -105,10 +105,11 @@ export interface PlanOptions {
 export function planChild(opts: PlanOptions): ChildPlan {
   const [first, ...rest] = opts.argv;
   if (first === undefined || first === '') {
-    throw new VizError('usage', 'nothing to record: give a script (`viz record app.js`) or a command after `--`', [
-      'viz record app.js',
-      'viz record -- npm test',
-    ]);
+    throw new VizError(
+      'usage',
+      'nothing to record: give a script (`viz record app.js`) or a command after `--`',
+      ['viz record app.js', 'viz record -- npm test'],
+    );
   }
   const base = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();

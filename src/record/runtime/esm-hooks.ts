@@ -30,7 +30,12 @@ function sourceText(source: NonNullable<LoadResult['source']>): string {
  * and `viaLoaderThread` (Node 20 then evaluates them without `Module.prototype._compile`);
  * otherwise the CommonJS loader runs them and the `_compile` hook sees them.
  */
-export function transformLoaded(url: string, result: LoadResult, cfg: InstrumentConfig, viaLoaderThread: boolean): LoadResult {
+export function transformLoaded(
+  url: string,
+  result: LoadResult,
+  cfg: InstrumentConfig,
+  viaLoaderThread: boolean,
+): LoadResult {
   const source = result.source;
   if (source == null) return result;
   let sourceType: 'module' | 'script';

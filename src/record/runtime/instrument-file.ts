@@ -44,7 +44,8 @@ export function urlToTracedPath(url: string, cfg: InstrumentConfig): string | un
 }
 
 // The last `//# sourceMappingURL=data:...;base64,...` comment (what tsx and esbuild write).
-const INLINE_MAP = /\n?\/\/[#@] sourceMappingURL=data:application\/json(?:;charset=[^;,]+)?;base64,([A-Za-z0-9+/=]+)\s*$/;
+const INLINE_MAP =
+  /\n?\/\/[#@] sourceMappingURL=data:application\/json(?:;charset=[^;,]+)?;base64,([A-Za-z0-9+/=]+)\s*$/;
 
 /** Split a trailing inline source map off the code; the code before it is unchanged. */
 export function takeInlineMap(code: string): { code: string; map: string | undefined } {

@@ -87,7 +87,9 @@ async function start(outDir: string): Promise<void> {
   if (env.VIZ_DEBUG) {
     process.on('exit', () => {
       const { instrumented, failed, firstFailure } = files.loadStats;
-      process.stderr.write(`viz record: pid ${process.pid}: ${instrumented} file(s) instrumented, ${failed} failed${failed ? `: ${firstFailure}` : ''}\n`);
+      process.stderr.write(
+        `viz record: pid ${process.pid}: ${instrumented} file(s) instrumented, ${failed} failed${failed ? `: ${firstFailure}` : ''}\n`,
+      );
     });
   }
 }
@@ -95,8 +97,14 @@ async function start(outDir: string): Promise<void> {
 type CompileHook = (content: string, filename: string, format: unknown) => string | undefined;
 
 function hookCommonJs(transform: CompileHook): void {
-  const proto = (nodeModule as unknown as { Module: { prototype: Record<string, unknown> } }).Module.prototype;
-  const original = proto._compile as (this: unknown, content: string, filename: string, ...rest: unknown[]) => unknown;
+  const proto = (nodeModule as unknown as { Module: { prototype: Record<string, unknown> } }).Module
+    .prototype;
+  const original = proto._compile as (
+    this: unknown,
+    content: string,
+    filename: string,
+    ...rest: unknown[]
+  ) => unknown;
   const patched = {
     _compile(this: unknown, content: string, filename: string, ...rest: unknown[]): unknown {
       if (typeof content === 'string' && typeof filename === 'string') {
@@ -110,7 +118,8 @@ function hookCommonJs(transform: CompileHook): void {
 }
 
 async function hookEsm(cfg: InstrumentConfig): Promise<void> {
-  const registerHooks = (nodeModule as unknown as { registerHooks?: (hooks: object) => unknown }).registerHooks;
+  const registerHooks = (nodeModule as unknown as { registerHooks?: (hooks: object) => unknown })
+    .registerHooks;
   if (typeof registerHooks === 'function') {
     // Node >= 22.15: synchronous, in-thread hooks.
     const { transformLoaded } = await import('./esm-hooks.js');
