@@ -37,8 +37,10 @@ export const close = (k: number): string => `}finally{__vzx(${id(k)})}`;
 // Suspending functions (contain await / yield / for await) keep a per-activation flag.
 export const openS = (k: number): string => `;var __vzs=1,__vzt;__vze(${id(k)});try{`;
 export const closeS = (k: number): string => `}finally{__vzs&&__vzx(${id(k)})}`;
-// Arrow functions with an expression body get a block body.
-export const arrowOpen = (inner: string): string => `{${inner}return `;
+// Arrow functions with an expression body get a block body. The opening drops the
+// leading `;` of `open`/`openS`: a block body's `{` + open + original `return ` must
+// not read as an arrow's opening.
+export const arrowOpen = (inner: string): string => `{${inner.slice(1)}return `;
 /** `;}`: an empty statement keeps this distinct from a block body's close followed by its original `}`. */
 export const arrowClose = (inner: string): string => `${inner};}`;
 
@@ -54,10 +56,11 @@ export const yieldNoArg = (k: number): string => ` (__vzt=void 0${suspend(k)}${r
 export const reenter = (k: number): string => `__vzs||(__vzs=1,__vze(${id(k)}));`;
 
 // `for await (H of Y) B` ->
-// try{/*__vz*/for await (H of (__vzt=Y,__vzs=0,__vzx(id),__vzt)) {__vzs||(..enter..);try{B}finally{__vzs&&(__vzs=0,__vzx(id))}}}finally{__vzs||(..enter..)}
+// try{/*__vz*/for await (H of (__vzt=Y,__vzs=0,__vzx(id),__vzt)) {if(!__vzs)..enter..;try{B}finally{__vzs&&(__vzs=0,__vzx(id))}}}finally{__vzs||(..enter..)}
 export const FOR_AWAIT_OPEN = 'try{/*__vz*/';
 export const forAwaitClose = (k: number): string => `}finally{__vzs||(__vzs=1,__vze(${id(k)}))}`;
-export const forAwaitBodyOpen = (k: number): string => `{__vzs||(__vzs=1,__vze(${id(k)}));try{`;
+// (`if(!__vzs)`, not `__vzs||`: an original `{` + `reenter` + original `try{` must not read as this)
+export const forAwaitBodyOpen = (k: number): string => `{if(!__vzs)__vzs=1,__vze(${id(k)});try{`;
 export const forAwaitBodyClose = (k: number): string => `}finally{__vzs&&(__vzs=0,__vzx(${id(k)}))}}`;
 
 const N = '\\d+';

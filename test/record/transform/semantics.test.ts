@@ -90,6 +90,21 @@ describe('record/transform: semantics are preserved', () => {
     assert.equal(stripInstrumentation(result.code), KINDS);
   });
 
+  it('stripping is exact where original text touches the inserted fragments', () => {
+    const src = [
+      'function f(){return 1}',
+      'const g=x=>x;',
+      'async function h(){try{await 1}catch{try{}catch{}}finally{try{}finally{}}}',
+      'async function i(){for await(const v of[]){try{}finally{}}}',
+      'function* j(){yield;yield}',
+      'const k=()=>{};',
+      'async function*l(){return 1}',
+    ].join('\n');
+    const r = instrument(src, { filename: 't.js', sourceType: 'script' });
+    assert.notEqual(r.code, src);
+    assert.equal(stripInstrumentation(r.code), src);
+  });
+
   it('length and name are unchanged', () => {
     for (const [i, f] of inst.entries()) {
       const o = orig[i]!;
