@@ -76,6 +76,8 @@ interface Track {
   emittedName: string | undefined;
   /** Async tracks: names of the open slices, innermost last. */
   open?: string[];
+  /** Async tracks: the sequence of the last event written on the track. */
+  seq?: Sequence;
 }
 
 interface NameEntry {
@@ -261,6 +263,7 @@ export class PerfettoEncoder implements SliceHandler {
     const seq = this.seqFor(th);
     const track = this.asyncTrack(ev, seq);
     const open = track.open!;
+    track.seq = seq;
     const ph = ev.ph;
     if (ph === 'b' || ph === 'S') {
       open.push(ev.name);
@@ -354,6 +357,17 @@ export class PerfettoEncoder implements SliceHandler {
 
   /** After the last event: publish names that arrived late or belong to threads without events. */
   finish(nester: SliceNester): void {
+    // Async slices still open: closed at the last timestamp of the trace and flagged.
+    for (const t of this.tracks.values()) {
+      if (!t.open || t.open.length === 0 || !t.seq) continue;
+      this.diagnostics.add('unclosed_async_slice', 'error', `async slice "${t.open[t.open.length - 1]}" has no end; closed at the end of the trace`);
+      while (t.open.length > 0) {
+        t.open.pop();
+        const rec = this.beginEvent(t.seq, this.maxTs, t, TYPE_SLICE_END);
+        this.stringAnnotation(t.seq, VIZ_END_REASON, 'unclosed');
+        this.endEvent(t.seq, rec);
+      }
+    }
     for (const [pid, name] of this.meta.processNames) if (!this.procNames.has(pid)) this.procNames.set(pid, name);
     for (const [key, name] of this.meta.threadNames) if (!this.threadNames.has(key)) this.threadNames.set(key, name);
     for (const [pid, name] of this.procNames) {
@@ -446,7 +460,11 @@ export class PerfettoEncoder implements SliceHandler {
   }
 
   /** Absolute ns (baseUs * 1000 + ts) as a uint64 varint, exact beyond 2^53. */
+  /** Latest timestamp written (relative ns). */
+  private maxTs = Number.NEGATIVE_INFINITY;
+
   private timestamp(ts: number): void {
+    if (ts > this.maxTs) this.maxTs = ts;
     if (!this.baseKnown) {
       const base = BigInt(Math.trunc(this.meta.baseUs)) * 1000n;
       this.baseHi = Number(base >> 32n);

@@ -1,0 +1,40 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { convert } from '../../../src/ops/convert.js';
+import { TracePacketType } from '../../../src/formats/perfetto/schema.js';
+
+export const tmp = mkdtempSync(join(tmpdir(), 'viz-perfetto-'));
+
+/** Converts a file with the real `viz convert` path; returns the output path and diagnostics. */
+export async function convertTo(input: string, to: string, name: string): Promise<{ path: string; result: Awaited<ReturnType<typeof convert>> }> {
+  const path = join(tmp, name);
+  const result = await convert(input, { to, output: path, progress: false });
+  return { path, result };
+}
+
+/** Frames packet objects (protobufjs plain objects) into a Trace byte stream. */
+export function frame(packets: Record<string, unknown>[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const p of packets) {
+    const err = TracePacketType.verify(p);
+    if (err) throw new Error(`bad test packet: ${err}`);
+    const body = TracePacketType.encode(TracePacketType.fromObject(p)).finish();
+    parts.push(Buffer.from([0x0a]), varint(body.length), Buffer.from(body));
+  }
+  return Buffer.concat(parts);
+}
+
+export function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 127) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+
+export function readBytes(path: string): Buffer {
+  return readFileSync(path);
+}
