@@ -17,6 +17,7 @@
 #endif
 
 #if VIZ_FAST_API
+#include <node_version.h>
 #include <v8.h>
 
 #include "fast_api_abi.h"
@@ -109,8 +110,16 @@ const T kVoid(T::Type::kVoid);
 const T kFrameArgs[] = {T(T::Type::kV8Value), T(T::Type::kInt32)};
 const T kValueArgs[] = {T(T::Type::kV8Value), T(T::Type::kInt32),
                         T(T::Type::kInt32)};
-const v8::CFunctionInfo kFrameInfo(kVoid, 2, kFrameArgs);
-const v8::CFunctionInfo kValueInfo(kVoid, 3, kValueArgs);
+
+// V8's C++ ABI changes between Node majors. The addon is loaded with lazy
+// binding, so V8 symbols are only resolved when first called: checking the
+// running Node before any V8 call turns a mismatched build (e.g. build/Release
+// from another Node) into the N-API path instead of a fatal symbol error.
+bool FastApiUsable(napi_env env) {
+  const napi_node_version* version = nullptr;
+  return napi_get_node_version(env, &version) == napi_ok &&
+         version->major == NODE_MAJOR_VERSION;
+}
 
 bool SetFastFunction(napi_env env, napi_value exports, const char* name,
                      v8::FunctionCallback slow, const v8::CFunction* fast,
@@ -304,14 +313,19 @@ napi_value InitModule(napi_env env, napi_value exports) {
   SetFunction(env, exports, "napiValue", NapiValue);
   bool fast = false;
 #if VIZ_FAST_API
-  static const v8::CFunction enter(reinterpret_cast<const void*>(&FastFrameEvent<kEnter>), &kFrameInfo);
-  static const v8::CFunction exit(reinterpret_cast<const void*>(&FastFrameEvent<kExit>), &kFrameInfo);
-  static const v8::CFunction instant(reinterpret_cast<const void*>(&FastFrameEvent<kInstant>), &kFrameInfo);
-  static const v8::CFunction value(reinterpret_cast<const void*>(&FastValue), &kValueInfo);
-  fast = SetFastFunction(env, exports, "enter", SlowFrameEvent<kEnter>, &enter, 1) &&
-         SetFastFunction(env, exports, "exit", SlowFrameEvent<kExit>, &exit, 1) &&
-         SetFastFunction(env, exports, "instant", SlowFrameEvent<kInstant>, &instant, 1) &&
-         SetFastFunction(env, exports, "value", SlowValue, &value, 2);
+  if (FastApiUsable(env)) {
+    // Constructed here, not at load time: the constructor is a V8 symbol.
+    static const v8::CFunctionInfo* frame_info = new v8::CFunctionInfo(kVoid, 2, kFrameArgs);
+    static const v8::CFunctionInfo* value_info = new v8::CFunctionInfo(kVoid, 3, kValueArgs);
+    static const v8::CFunction enter(reinterpret_cast<const void*>(&FastFrameEvent<kEnter>), frame_info);
+    static const v8::CFunction exit(reinterpret_cast<const void*>(&FastFrameEvent<kExit>), frame_info);
+    static const v8::CFunction instant(reinterpret_cast<const void*>(&FastFrameEvent<kInstant>), frame_info);
+    static const v8::CFunction value(reinterpret_cast<const void*>(&FastValue), value_info);
+    fast = SetFastFunction(env, exports, "enter", SlowFrameEvent<kEnter>, &enter, 1) &&
+           SetFastFunction(env, exports, "exit", SlowFrameEvent<kExit>, &exit, 1) &&
+           SetFastFunction(env, exports, "instant", SlowFrameEvent<kInstant>, &instant, 1) &&
+           SetFastFunction(env, exports, "value", SlowValue, &value, 2);
+  }
 #endif
   if (!fast) {
     SetFunction(env, exports, "enter", NapiFrameEvent<kEnter>);
