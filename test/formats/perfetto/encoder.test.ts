@@ -20,7 +20,7 @@ describe('Perfetto hand encoder decodes with protobufjs against the .proto', () 
         fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
         fc.double({ noNaN: true, noDefaultInfinity: true }),
         fc.string({ maxLength: 300 }),
-        fc.maxSafeInteger(),
+        fc.maxSafeNat(),
         (uuid, flow, counter, dbl, name, big) => {
           const w = new ProtoWriter(16);
           w.tag(11, 0);
