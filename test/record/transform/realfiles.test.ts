@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { parse } from 'acorn';
 import { instrument, stripInstrumentation } from '../../../src/record/transform/index.js';
 import { evalScript } from './helpers.js';
 
@@ -74,5 +76,45 @@ describe('record/transform: large real files', function () {
     assert.equal(b, a);
     assert.ok(stats.events > 1000, `${stats.events} events`);
     assert.equal(stats.depth, 0);
+  });
+
+  it('every file of eslint/lib and mocha/lib: output re-parses, keeps its lines and strips back exactly', () => {
+    const roots = [
+      path.dirname(require.resolve('eslint/package.json')),
+      path.dirname(require.resolve('mocha/package.json')),
+    ];
+    const files: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (/\.(c|m)?js$/.test(e.name)) files.push(p);
+      }
+    };
+    for (const r of roots) walk(path.join(r, 'lib'));
+    assert.ok(files.length > 300, `${files.length} files`);
+    let frames = 0;
+    for (const file of files) {
+      const src = fs.readFileSync(file, 'utf8');
+      // .js files may be ES modules: take the kind that parses
+      let sourceType: 'script' | 'module' = file.endsWith('.mjs') ? 'module' : 'script';
+      let r;
+      try {
+        r = instrument(src, { filename: file, sourceType });
+      } catch {
+        sourceType = 'module';
+        r = instrument(src, { filename: file, sourceType });
+      }
+      frames += r.frames.length;
+      parse(r.code, {
+        ecmaVersion: 'latest',
+        sourceType,
+        allowHashBang: true,
+        allowReturnOutsideFunction: sourceType === 'script',
+      });
+      assert.equal(r.code.split('\n').length, src.split('\n').length, file);
+      assert.equal(stripInstrumentation(r.code), src, file);
+    }
+    assert.ok(frames > 4000, `${frames} frames`);
   });
 });
