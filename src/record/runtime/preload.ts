@@ -150,7 +150,8 @@ async function importLaterPreloads(): Promise<void> {
     else if (arg.startsWith('--import=')) spec = arg.slice('--import='.length);
     if (!spec) continue;
     const url = resolvePreload(spec);
-    if (url) await import(url);
+    // Never ourselves: importing a module from its own top-level await never settles.
+    if (url && url !== import.meta.url) await import(url);
   }
 }
 
