@@ -23,7 +23,11 @@ if (fast.backend !== 'fast-api') console.log(`note: default backend is ${fast.ba
 const napi = startRecorder({ capacity: RING, backend: 'napi', exitHooks: false, signals: false });
 const js = startRecorder({ capacity: RING, backend: 'js', exitHooks: false, signals: false });
 const frame = [{ name: 'fib', file: 'bench.js', line: 1, column: 1 }];
-const ids = { fast: fast.registerFrames(frame), napi: napi.registerFrames(frame), js: js.registerFrames(frame) };
+const ids = {
+  fast: fast.registerFrames(frame),
+  napi: napi.registerFrames(frame),
+  js: js.registerFrames(frame),
+};
 
 function fibPlain(n) {
   return n < 2 ? n : fibPlain(n - 1) + fibPlain(n - 2);
@@ -78,11 +82,20 @@ for (let round = 0; round < 12; round++) {
 const base = median(samples.untraced);
 const rows = Object.entries(samples).map(([name, xs]) => {
   const t = median(xs);
-  return { path: name, ms: (t / 1e6).toFixed(2), 'x untraced': (t / base).toFixed(2), 'ns/event added': ((t - base) / EVENTS).toFixed(2) };
+  return {
+    path: name,
+    ms: (t / 1e6).toFixed(2),
+    'x untraced': (t / base).toFixed(2),
+    'ns/event added': ((t - base) / EVENTS).toFixed(2),
+  };
 });
-console.log(`\nfib(${N}): ${EVENTS.toLocaleString('en-US')} events per run, median of ${samples.untraced.length} runs, clock ${fast.clock}`);
+console.log(
+  `\nfib(${N}): ${EVENTS.toLocaleString('en-US')} events per run, median of ${samples.untraced.length} runs, clock ${fast.clock}`,
+);
 console.table(rows);
-console.log(`events of the measured fast API runs that took the fast call: ${((fastCalls / fastEvents) * 100).toFixed(1)}%`);
+console.log(
+  `events of the measured fast API runs that took the fast call: ${((fastCalls / fastEvents) * 100).toFixed(1)}%`,
+);
 const added = (median(samples['fast API']) - base) / EVENTS;
 console.log(`fast API added ${added.toFixed(2)} ns/event (bar <= 20)  ${added <= 20 ? 'PASS' : 'FAIL'}`);
 
@@ -104,4 +117,6 @@ for (let i = 0; i < 3; i++) {
 }
 const rate = median(readRates);
 console.log(`\ndump: ${(statSync(dumpPath).size / 1e6).toFixed(1)} MB written in ${dumpMs.toFixed(1)} ms`);
-console.log(`reader: ${events.toLocaleString('en-US')} events, ${(rate / 1e6).toFixed(1)} M events/s (median of 3; bar >= 10)  ${rate >= 1e7 ? 'PASS' : 'FAIL'}`);
+console.log(
+  `reader: ${events.toLocaleString('en-US')} events, ${(rate / 1e6).toFixed(1)} M events/s (median of 3; bar >= 10)  ${rate >= 1e7 ? 'PASS' : 'FAIL'}`,
+);

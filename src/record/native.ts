@@ -25,7 +25,13 @@ export interface NativeAddon {
   napiInstant(frameId: number): void;
   napiValue(nameFrameId: number, value: number): void;
   /** Creates this thread's ring (idempotent); returns its capacity in events. */
-  init(capacity: number, nodeThreadId: number, threadName: string, dumpPath: string | null, installSignals: boolean): number;
+  init(
+    capacity: number,
+    nodeThreadId: number,
+    threadName: string,
+    dumpPath: string | null,
+    installSignals: boolean,
+  ): number;
   registerFrames(
     files: string[],
     names: string[],

@@ -35,17 +35,26 @@ function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv 
 
 /** Runs `driver.mts <scenario> <dumpPath>` to its end. */
 export function runDriver(scenario: string, dumpPath: string, options: RunOptions = {}): RunResult {
-  const r = spawnSync(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', DRIVER, scenario, dumpPath], {
-    cwd: ROOT,
-    env: childEnv(options.env),
-    encoding: 'utf8',
-    timeout: 60000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', DRIVER, scenario, dumpPath],
+    {
+      cwd: ROOT,
+      env: childEnv(options.env),
+      encoding: 'utf8',
+      timeout: 60000,
+    },
+  );
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts a long-running scenario, sends `signal` once it printed "ready", waits for the end. */
-export function runAndSignal(scenario: string, dumpPath: string, signal: NodeJS.Signals, options: RunOptions = {}): Promise<RunResult> {
+export function runAndSignal(
+  scenario: string,
+  dumpPath: string,
+  signal: NodeJS.Signals,
+  options: RunOptions = {},
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', DRIVER, scenario, dumpPath], {
       cwd: ROOT,

@@ -28,7 +28,9 @@ function assertMonotonicPerThread(events: TraceEvent[]): void {
 }
 
 function unclosed(events: TraceEvent[]): string[] {
-  return events.filter((e) => e.ph === 'E' && parseArgs(e).unclosed === true).map((e) => e.name.replace(/ \(.*\)$/, ''));
+  return events
+    .filter((e) => e.ph === 'E' && parseArgs(e).unclosed === true)
+    .map((e) => e.name.replace(/ \(.*\)$/, ''));
 }
 
 describe('record/runtime recorder (native)', function () {
@@ -51,7 +53,13 @@ describe('record/runtime recorder (native)', function () {
     assert.equal(events[1]!.name, 'fib (/app/driver.js:10:3)');
     const counter = events.find((e) => e.ph === 'C')!;
     assert.deepEqual(parseArgs(counter), { value: -42 });
-    assert.equal(extraField(events.find((e) => e.ph === 'i')!, 's'), 't');
+    assert.equal(
+      extraField(
+        events.find((e) => e.ph === 'i')!,
+        's',
+      ),
+      't',
+    );
     assertMonotonicPerThread(events);
     assert.equal(source.diagnostics.count(), 0, JSON.stringify(source.diagnostics.list()));
     const pid = events[0]!.pid;
@@ -105,7 +113,10 @@ describe('record/runtime recorder (native)', function () {
     it(`dumps on ${t.scenario} and exits as the untraced program does`, async () => {
       const path = join(dir, `${t.scenario}.vizdump`);
       const traced = runDriver(t.scenario, path, { nodeArgs: t.nodeArgs });
-      const untraced = runDriver(t.scenario, join(dir, 'unused.vizdump'), { nodeArgs: t.nodeArgs, env: { VIZ_UNTRACED: '1' } });
+      const untraced = runDriver(t.scenario, join(dir, 'unused.vizdump'), {
+        nodeArgs: t.nodeArgs,
+        env: { VIZ_UNTRACED: '1' },
+      });
       assert.deepEqual([traced.status, traced.signal], [untraced.status, untraced.signal], traced.stderr);
       assert.ok(traced.status !== 0 || traced.signal !== null, 'the scenario must fail');
       const { source, events } = await readDump(path);
@@ -120,12 +131,17 @@ describe('record/runtime recorder (native)', function () {
     it(`dumps on ${signal} and then dies by it, like the untraced program`, async () => {
       const path = join(dir, `${signal}.vizdump`);
       const traced = await runAndSignal('signal', path, signal);
-      const untraced = await runAndSignal('signal', join(dir, 'unused.vizdump'), signal, { env: { VIZ_UNTRACED: '1' } });
+      const untraced = await runAndSignal('signal', join(dir, 'unused.vizdump'), signal, {
+        env: { VIZ_UNTRACED: '1' },
+      });
       assert.equal(untraced.signal, signal);
       assert.deepEqual([traced.status, traced.signal], [untraced.status, untraced.signal]);
       // The spinning part wraps the ring: only its end is kept.
       const { source, events } = await readDump(path);
-      assert.ok(events.some((e) => e.name.startsWith('spin')), 'recorded the spinning part');
+      assert.ok(
+        events.some((e) => e.name.startsWith('spin')),
+        'recorded the spinning part',
+      );
       assert.equal(source.diagnostics.get('truncated_input'), undefined);
       assert.equal(source.meta.topLevel.signal, signal === 'SIGINT' ? 2 : 15);
     });
@@ -134,12 +150,17 @@ describe('record/runtime recorder (native)', function () {
   it("keeps a program's own SIGINT listener working (dump, then the listener runs)", async () => {
     const path = join(dir, 'listener.vizdump');
     const traced = await runAndSignal('signal-listener', path, 'SIGINT');
-    const untraced = await runAndSignal('signal-listener', join(dir, 'unused.vizdump'), 'SIGINT', { env: { VIZ_UNTRACED: '1' } });
+    const untraced = await runAndSignal('signal-listener', join(dir, 'unused.vizdump'), 'SIGINT', {
+      env: { VIZ_UNTRACED: '1' },
+    });
     assert.deepEqual([untraced.status, untraced.signal], [7, null]);
     assert.deepEqual([traced.status, traced.signal], [7, null], traced.stderr);
     assert.match(traced.stdout, /program saw SIGINT/);
     const { events } = await readDump(path); // rewritten by the exit dump
-    assert.ok(events.some((e) => e.name.startsWith('spin')), 'recorded the spinning part');
+    assert.ok(
+      events.some((e) => e.name.startsWith('spin')),
+      'recorded the spinning part',
+    );
   });
 
   it('writes numbered dumps on SIGUSR2 and keeps running', async () => {
@@ -167,7 +188,14 @@ describe('record/runtime recorder (native)', function () {
     const tids = [...new Set(events.map((e) => e.tid))];
     assert.equal(tids.length, 2);
     const workerEvents = events.filter((e) => e.tid !== events[0]!.pid);
-    assert.deepEqual(shape(workerEvents), ['B workerTask', 'E workerTask', 'B workerTask', 'E workerTask', 'B workerTask', 'E workerTask']);
+    assert.deepEqual(shape(workerEvents), [
+      'B workerTask',
+      'E workerTask',
+      'B workerTask',
+      'E workerTask',
+      'B workerTask',
+      'E workerTask',
+    ]);
     assert.deepEqual([...source.meta.threadNames.values()].sort(), ['crunch', 'main']);
     assert.deepEqual(shape(events.filter((e) => e.tid === events[0]!.pid)), [...PROLOGUE, 'E main']);
   });
@@ -194,7 +222,10 @@ describe('record/runtime recorder (JavaScript fallback)', function () {
     const r = runDriver('wrap', path, { env: { VIZ_NO_NATIVE: '1', VIZ_CAPACITY: '64' } });
     assert.equal(r.status, 0, r.stderr);
     const { source } = await readDump(path);
-    assert.equal(source.diagnostics.get('ring_overwritten')?.count, PROLOGUE.length + fibShape(12).length + 1 - 64);
+    assert.equal(
+      source.diagnostics.get('ring_overwritten')?.count,
+      PROLOGUE.length + fibShape(12).length + 1 - 64,
+    );
   });
 
   it('dumps on uncaught exceptions and SIGTERM with the untraced exit status', async () => {

@@ -137,7 +137,11 @@ export class RingDumpReader implements TraceSource {
   }
 
   private truncated(offset: number, what: string): void {
-    this.diagnostics.add('truncated_input', 'data_loss', `${this.name}: byte ${offset}: dump ends inside ${what}`);
+    this.diagnostics.add(
+      'truncated_input',
+      'data_loss',
+      `${this.name}: byte ${offset}: dump ends inside ${what}`,
+    );
   }
 
   private async *readAll(src: ByteSource): AsyncGenerator<EventBatch, void, undefined> {
@@ -149,7 +153,8 @@ export class RingDumpReader implements TraceSource {
     }
     const h = new DataView(head.buffer, head.byteOffset, head.byteLength);
     const version = h.getUint16(8, true);
-    if (version !== VERSION) throw inputError(this.name, 8, `unsupported ring dump version ${version} (this viz reads ${VERSION})`);
+    if (version !== VERSION)
+      throw inputError(this.name, 8, `unsupported ring dump version ${version} (this viz reads ${VERSION})`);
     const headerBytes = h.getUint16(10, true);
     const flags = h.getUint32(12, true);
     this.pid = h.getUint32(16, true);
@@ -189,14 +194,26 @@ export class RingDumpReader implements TraceSource {
       if (type === Section.process) await this.readProcess(src, body, length);
       else if (type === Section.frames) await this.readFrames(src, body, length);
       else if (type === Section.ring) yield* this.readRing(src, body, length, clock);
-      else this.diagnostics.add('ring_unknown_section', 'info', `${this.name}: byte ${offset}: skipped section type ${type}`);
+      else
+        this.diagnostics.add(
+          'ring_unknown_section',
+          'info',
+          `${this.name}: byte ${offset}: skipped section type ${type}`,
+        );
       offset = body + length;
       this.consumed = offset;
     }
-    if (!sawEnd && !this.diagnostics.get('truncated_input')) this.truncated(offset, 'the section list (no end marker)');
+    if (!sawEnd && !this.diagnostics.get('truncated_input'))
+      this.truncated(offset, 'the section list (no end marker)');
   }
 
-  private makeClock(startTicks: bigint, startMono: bigint, dumpTicks: bigint, dumpMono: bigint, startRealtime: bigint): Clock {
+  private makeClock(
+    startTicks: bigint,
+    startMono: bigint,
+    dumpTicks: bigint,
+    dumpMono: bigint,
+    startRealtime: bigint,
+  ): Clock {
     const baseUs = startRealtime / 1000n;
     this.meta.baseUs = Number(baseUs);
     const dTicks = Number(dumpTicks - startTicks);
@@ -217,7 +234,9 @@ export class RingDumpReader implements TraceSource {
     if (bytes.length < 8) return this.truncated(offset, 'the process section');
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const n = Math.min(v.getUint32(0, true), bytes.length - 8);
-    const argv = Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8').split('\0');
+    const argv = Buffer.from(bytes.buffer, bytes.byteOffset + 8, n)
+      .toString('utf8')
+      .split('\0');
     if (argv.length > 0 && argv[argv.length - 1] === '') argv.pop();
     this.meta.topLevel.argv = argv;
     this.meta.processNames.set(this.pid, processName(argv));
@@ -251,7 +270,11 @@ export class RingDumpReader implements TraceSource {
       } else if (tag === 0) {
         break; // padding
       } else {
-        this.diagnostics.add('ring_bad_frame_entry', 'error', `${this.name}: byte ${offset + p}: unknown frame entry tag ${tag}`);
+        this.diagnostics.add(
+          'ring_bad_frame_entry',
+          'error',
+          `${this.name}: byte ${offset + p}: unknown frame entry tag ${tag}`,
+        );
         break;
       }
     }
@@ -262,12 +285,21 @@ export class RingDumpReader implements TraceSource {
     if (f === undefined) {
       f = { name: `frame#${id}`, display: `frame#${id}` };
       this.frames[id] = f;
-      this.diagnostics.add('ring_unknown_frame', 'error', `${this.name}: frame id ${id} is not in the frame table`);
+      this.diagnostics.add(
+        'ring_unknown_frame',
+        'error',
+        `${this.name}: frame id ${id} is not in the frame table`,
+      );
     }
     return f;
   }
 
-  private async *readRing(src: ByteSource, offset: number, length: number, clock: Clock): AsyncGenerator<EventBatch> {
+  private async *readRing(
+    src: ByteSource,
+    offset: number,
+    length: number,
+    clock: Clock,
+  ): AsyncGenerator<EventBatch> {
     const hb = await src.read(offset, RING_HEADER_BYTES);
     if (hb.length < RING_HEADER_BYTES) return this.truncated(offset, 'a ring header');
     const hv = new DataView(hb.buffer, hb.byteOffset, hb.byteLength);
@@ -282,8 +314,9 @@ export class RingDumpReader implements TraceSource {
     const nameBytes = hb.subarray(48, 48 + THREAD_NAME_BYTES);
     const nul = nameBytes.indexOf(0);
     const threadName =
-      Buffer.from(nameBytes.buffer, nameBytes.byteOffset, nul < 0 ? THREAD_NAME_BYTES : nul).toString('utf8') ||
-      (nodeThreadId === 0 ? 'main' : `worker ${nodeThreadId}`);
+      Buffer.from(nameBytes.buffer, nameBytes.byteOffset, nul < 0 ? THREAD_NAME_BYTES : nul).toString(
+        'utf8',
+      ) || (nodeThreadId === 0 ? 'main' : `worker ${nodeThreadId}`);
     const pid = this.pid;
     this.meta.threadNames.set(threadKey(pid, tid), threadName);
     if (recordBytes !== RECORD_BYTES) {
@@ -329,7 +362,9 @@ export class RingDumpReader implements TraceSource {
       const skip = Math.max(0, Math.min(got, validFrom - index));
       for (let i = skip; i < got; i++) {
         const o = i * 4;
-        const ts = startOffsetNs + Math.round(((u32[o + 1]! - startTicksHi) * TWO_32 + (u32[o]! - startTicksLo)) * slope);
+        const ts =
+          startOffsetNs +
+          Math.round(((u32[o + 1]! - startTicksHi) * TWO_32 + (u32[o]! - startTicksLo)) * slope);
         const a = u32[o + 2]!;
         const kindAux = u32[o + 3]!;
         const kind = kindAux & 0xff;
@@ -347,12 +382,20 @@ export class RingDumpReader implements TraceSource {
               const top = stack.pop()!;
               batch.push(ev('E', this.frame(top).display, ts, pid, tid, '', undefined));
               if (top === a) break;
-              this.diagnostics.add('ring_unbalanced', 'error', `thread ${tid}: exit of a frame with inner frames still open`);
+              this.diagnostics.add(
+                'ring_unbalanced',
+                'error',
+                `thread ${tid}: exit of a frame with inner frames still open`,
+              );
             }
           } else if (stack.length === 0) {
             orphans++;
           } else {
-            this.diagnostics.add('ring_unbalanced', 'error', `thread ${tid}: exit of frame ${a} that is not open`);
+            this.diagnostics.add(
+              'ring_unbalanced',
+              'error',
+              `thread ${tid}: exit of frame ${a} that is not open`,
+            );
           }
         } else if (kind === Kind.instant) {
           batch.push(ev('i', this.frame(a).name, ts, pid, tid, '', INSTANT_EXTRA));
@@ -374,7 +417,12 @@ export class RingDumpReader implements TraceSource {
       }
     }
     if (orphans > 0) {
-      this.diagnostics.add('ring_orphan_exit', 'info', `thread ${tid}: ${orphans} exits whose enters were overwritten were dropped`, orphans);
+      this.diagnostics.add(
+        'ring_orphan_exit',
+        'info',
+        `thread ${tid}: ${orphans} exits whose enters were overwritten were dropped`,
+        orphans,
+      );
     }
     if (stack.length > 0) {
       const closeTs = Math.max(lastTs, clock.dumpTs);

@@ -266,7 +266,8 @@ function jsRecorder(requested: number, initialName: string, defaultPath: string 
   let written = 0;
   let threadName = initialName;
   const start = jsClockPair();
-  const startRealtimeNs = BigInt(Math.round((performance.timeOrigin + Number(start.ticks) / 1e6) * 1e3)) * 1000n;
+  const startRealtimeNs =
+    BigInt(Math.round((performance.timeOrigin + Number(start.ticks) / 1e6) * 1e3)) * 1000n;
   const frameEntries: Buffer[] = [];
   let nextFrameId = 1;
   let nextFileId = 1;
@@ -354,7 +355,9 @@ function jsRecorder(requested: number, initialName: string, defaultPath: string 
     rh.writeBigUInt64LE(BigInt(first), 24);
     rh.writeBigUInt64LE(BigInt(count), 32);
     rh.writeUInt32LE(0, 40); // the JS writer is never mid-record during a dump
-    Buffer.from(threadName, 'utf8').subarray(0, THREAD_NAME_BYTES - 1).copy(rh, 48);
+    Buffer.from(threadName, 'utf8')
+      .subarray(0, THREAD_NAME_BYTES - 1)
+      .copy(rh, 48);
     out.push(rh);
     const bytes = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
     const startSlot = first & mask;
@@ -392,7 +395,8 @@ function jsRecorder(requested: number, initialName: string, defaultPath: string 
     enter: (frameId: number) => put(frameId, Kind.enter),
     exit: (frameId: number) => put(frameId, Kind.exit),
     instant: (frameId: number) => put(frameId, Kind.instant),
-    value: (nameFrameId: number, value: number) => put(value >>> 0, Kind.value | ((nameFrameId & MAX_AUX) << 8)),
+    value: (nameFrameId: number, value: number) =>
+      put(value >>> 0, Kind.value | ((nameFrameId & MAX_AUX) << 8)),
     registerFrames: (frames) => register(splitPacked(frames)),
     registerPacked: (packed) => register(unpack(packed)),
     dump: (path) => writeDump(path, 0),
@@ -417,7 +421,10 @@ function commandLine(): Buffer {
   try {
     return readFileSync('/proc/self/cmdline');
   } catch {
-    return Buffer.from([process.execPath, ...process.execArgv, ...process.argv.slice(1)].join('\0') + '\0', 'utf8');
+    return Buffer.from(
+      [process.execPath, ...process.execArgv, ...process.argv.slice(1)].join('\0') + '\0',
+      'utf8',
+    );
   }
 }
 

@@ -44,7 +44,10 @@ const START_TICKS = 1_000_000_000n;
 const START_NS = 5_000_000_000n;
 const REALTIME = 1_763_700_000_123_456_789n;
 
-function buildDump(rings: RingSpec[], frames: Array<[id: number, name: string, line: number, col: number]>): Buffer {
+function buildDump(
+  rings: RingSpec[],
+  frames: Array<[id: number, name: string, line: number, col: number]>,
+): Buffer {
   // 2 ticks per ns: dump pair 10 s of ticks later = 5 s.
   const header = Buffer.concat([
     Buffer.from('VIZDUMP\0', 'latin1'),
@@ -64,7 +67,9 @@ function buildDump(rings: RingSpec[], frames: Array<[id: number, name: string, l
   const entries = [Buffer.concat([u32(1), u32(1), u32(file.length), padTo(file, 4)])];
   for (const [id, name, line, col] of frames) {
     const n = Buffer.from(name);
-    entries.push(Buffer.concat([u32(2), u32(id), u32(1), u32(line), u32(col), u32(0), u32(n.length), padTo(n, 4)]));
+    entries.push(
+      Buffer.concat([u32(2), u32(id), u32(1), u32(line), u32(col), u32(0), u32(n.length), padTo(n, 4)]),
+    );
   }
   const parts = [header, section(1, proc), section(2, padTo(Buffer.concat(entries), 8))];
   for (const r of rings) {
@@ -72,7 +77,9 @@ function buildDump(rings: RingSpec[], frames: Array<[id: number, name: string, l
     const before = r.before ?? first + r.records.length;
     const name = Buffer.alloc(40);
     name.write(r.name);
-    const records = r.records.map(([t, a, kind, aux = 0]) => Buffer.concat([u64(START_TICKS + BigInt(t)), u32(a), u32(kind | (aux << 8))]));
+    const records = r.records.map(([t, a, kind, aux = 0]) =>
+      Buffer.concat([u64(START_TICKS + BigInt(t)), u32(a), u32(kind | (aux << 8))]),
+    );
     const body = Buffer.concat([
       u32(r.tid),
       u32(0),
@@ -118,13 +125,30 @@ describe('formats/ring reader', () => {
 
   it('reads a known sequence with names, ns timestamps, pid/tid and names', async () => {
     const bytes = buildDump(
-      [{ tid: 77, name: 'main', capacity: 8, records: [[0, 1, B], [20, 2, B], [30, 2, E], [40, 1, E]] }],
+      [
+        {
+          tid: 77,
+          name: 'main',
+          capacity: 8,
+          records: [
+            [0, 1, B],
+            [20, 2, B],
+            [30, 2, E],
+            [40, 1, E],
+          ],
+        },
+      ],
       FRAMES,
     );
     const { source, events } = await read(bytes);
     // baseUs = realtime µs; 456789 % 1000 = 789 ns offset; 2 ticks per ns.
     assert.equal(source.meta.baseUs, Number(REALTIME / 1000n));
-    assert.deepEqual(brief(events), ['B main (/app/main.js:1:1) @789', 'B work (/app/main.js:5:3) @799', 'E work (/app/main.js:5:3) @804', 'E main (/app/main.js:1:1) @809']);
+    assert.deepEqual(brief(events), [
+      'B main (/app/main.js:1:1) @789',
+      'B work (/app/main.js:5:3) @799',
+      'E work (/app/main.js:5:3) @804',
+      'E main (/app/main.js:1:1) @809',
+    ]);
     assert.deepEqual([events[0]!.pid, events[0]!.tid], [PID, 77]);
     assert.equal(source.meta.threadNames.get(`number:${PID}/number:77`), 'main');
     assert.equal(source.meta.processNames.get(PID), 'node main.js');
@@ -134,7 +158,21 @@ describe('formats/ring reader', () => {
   it('counts overwritten events, drops orphan exits and closes frames open at the dump', async () => {
     // Ring of 4 after 7 writes: indices 3..6 kept.
     const bytes = buildDump(
-      [{ tid: 1, name: 't', capacity: 4, before: 7, first: 3, records: [[30, 2, E], [40, 2, B], [50, 2, E], [60, 2, B]] }],
+      [
+        {
+          tid: 1,
+          name: 't',
+          capacity: 4,
+          before: 7,
+          first: 3,
+          records: [
+            [30, 2, E],
+            [40, 2, B],
+            [50, 2, E],
+            [60, 2, B],
+          ],
+        },
+      ],
       FRAMES,
     );
     const { source, events } = await read(bytes);
@@ -155,7 +193,23 @@ describe('formats/ring reader', () => {
     // Dumped 3..6 of a ring of 4, but the writer reached index 9 meanwhile and
     // may be mid-record: indices below 9 + 1 - 4 = 6 are unreliable.
     const bytes = buildDump(
-      [{ tid: 1, name: 't', capacity: 4, before: 7, first: 3, after: 9, writerMayBeActive: true, records: [[30, 2, B], [40, 2, E], [50, 2, B], [60, 2, E]] }],
+      [
+        {
+          tid: 1,
+          name: 't',
+          capacity: 4,
+          before: 7,
+          first: 3,
+          after: 9,
+          writerMayBeActive: true,
+          records: [
+            [30, 2, B],
+            [40, 2, E],
+            [50, 2, B],
+            [60, 2, E],
+          ],
+        },
+      ],
       FRAMES,
     );
     const { source, events } = await read(bytes);
@@ -165,7 +219,21 @@ describe('formats/ring reader', () => {
   });
 
   it('closes inner frames when an exit skips them', async () => {
-    const bytes = buildDump([{ tid: 1, name: 't', capacity: 8, records: [[0, 1, B], [1, 2, B], [2, 1, E]] }], FRAMES);
+    const bytes = buildDump(
+      [
+        {
+          tid: 1,
+          name: 't',
+          capacity: 8,
+          records: [
+            [0, 1, B],
+            [1, 2, B],
+            [2, 1, E],
+          ],
+        },
+      ],
+      FRAMES,
+    );
     const { source, events } = await read(bytes);
     assert.deepEqual(
       events.map((e) => `${e.ph}${e.name[0]}`),
@@ -175,7 +243,20 @@ describe('formats/ring reader', () => {
   });
 
   it('reads instants and values', async () => {
-    const bytes = buildDump([{ tid: 1, name: 't', capacity: 8, records: [[0, 2, 3], [2, 0xfffffff6, 4, 1]] }], FRAMES);
+    const bytes = buildDump(
+      [
+        {
+          tid: 1,
+          name: 't',
+          capacity: 8,
+          records: [
+            [0, 2, 3],
+            [2, 0xfffffff6, 4, 1],
+          ],
+        },
+      ],
+      FRAMES,
+    );
     const { events } = await read(bytes);
     assert.deepEqual(
       events.map((e) => [e.ph, e.name, e.args]),
@@ -217,7 +298,20 @@ describe('formats/ring reader', () => {
   });
 
   it('reads the same events from a file as from memory', async () => {
-    const bytes = buildDump([{ tid: 3, name: 'w', capacity: 8, records: [[0, 1, B], [4, 1, E]] }], FRAMES);
+    const bytes = buildDump(
+      [
+        {
+          tid: 3,
+          name: 'w',
+          capacity: 8,
+          records: [
+            [0, 1, B],
+            [4, 1, E],
+          ],
+        },
+      ],
+      FRAMES,
+    );
     const path = join(tempDir(), 'same.vizdump');
     writeFileSync(path, bytes);
     assert.deepEqual(await readAll(openRingDump(path)), (await read(bytes)).events);
