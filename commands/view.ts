@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { VizCommand } from '../src/cli/base.js';
+import { VIEW_MODES, type ViewMode } from '../src/view/modes.js';
 import { view } from '../src/view/session.js';
 
 export default class View extends VizCommand {
@@ -23,6 +24,7 @@ speedscope shows one thread at a time (pick it at the top). For one timeline of 
     open: Flags.boolean({ description: 'Open the default browser (if there is one).' }),
     once: Flags.boolean({ description: 'Exit once the page has loaded the trace.' }),
     export: Flags.string({ char: 'e', description: 'Write a single-file HTML report to this path instead of serving.' }),
+    view: Flags.option({ options: VIEW_MODES, default: 'auto' as ViewMode, description: 'speedscope view to open: auto picks Left Heavy above 500,000 calls (Time Order lays out every call and takes longer), otherwise Time Order.' })(),
     strict: Flags.boolean({ description: 'Exit with status 1 when the input lost data.' }),
   };
 
@@ -34,7 +36,7 @@ speedscope shows one thread at a time (pick it at the top). For one timeline of 
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(View);
-    const result = await view(args.input, { port: flags.port, host: flags.host, open: flags.open, once: flags.once, export: flags.export });
+    const result = await view(args.input, { port: flags.port, host: flags.host, open: flags.open, once: flags.once, export: flags.export, view: flags.view as ViewMode });
     if (result.exported) process.stderr.write(`viz: wrote ${result.exported} (${result.events} slice events, viewer inlined)\n`);
     else process.stderr.write('viz: stopped\n');
     this.reportDiagnostics(result.diagnostics, flags.strict);

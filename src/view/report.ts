@@ -17,6 +17,7 @@ import { openOutput, type Output } from '../io/output.js';
 import type { TraceSource } from '../model/source.js';
 import { writeSpeedscope } from '../formats/speedscope/writer.js';
 import { viewerBuild } from './assets.js';
+import { speedscopeView, type ViewMode } from './modes.js';
 
 const MARK = 'viz-embedded-profile.js';
 
@@ -30,10 +31,10 @@ function escapeHtml(s: string): string {
 }
 
 /** The inline loader: runs before speedscope's bundle. */
-function shim(profileName: string, title: string): string {
+function shim(profileName: string, title: string, view: string | undefined): string {
   return `(function () {
   var MARK = ${JSON.stringify(MARK)};
-  var hash = '#localProfilePath=' + MARK + '&title=' + encodeURIComponent(${JSON.stringify(title)});
+  var hash = '#localProfilePath=' + MARK + '&title=' + encodeURIComponent(${JSON.stringify(title)})${view ? ` + '&view=${view}'` : ''};
   try { history.replaceState(null, '', hash); } catch (e) { location.hash = hash; }
   var head = document.head;
   var append = head.appendChild;
@@ -54,6 +55,8 @@ function shim(profileName: string, title: string): string {
 export interface ReportOptions {
   /** Input name, shown as the title. */
   name: string;
+  /** speedscope view to open; `auto` (default) picks Left Heavy for very large traces. */
+  view?: ViewMode;
 }
 
 /** Writes the report for a trace to `out`. The trace is converted to speedscope's format in a temporary file first. */
@@ -70,7 +73,7 @@ export async function writeHtmlReport(source: TraceSource, out: Output, options:
       profileOut.abort();
       throw err;
     }
-    await writeReportFromProfile(profilePath, out, options);
+    await writeReportFromProfile(profilePath, out, { ...options, calls: result.events / 2 });
     return { events: result.events };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -78,7 +81,7 @@ export async function writeHtmlReport(source: TraceSource, out: Output, options:
 }
 
 /** Assembles the HTML around an existing speedscope file, streaming its base64. */
-export async function writeReportFromProfile(profilePath: string, out: Output, options: ReportOptions): Promise<void> {
+export async function writeReportFromProfile(profilePath: string, out: Output, options: ReportOptions & { calls: number }): Promise<void> {
   const build = viewerBuild();
   const title = basename(options.name);
   const font = build.files.find((f) => f.endsWith('.woff2'));
@@ -127,7 +130,7 @@ ${iconLink}
   }
   await out.write(
     `</script>
-<script>${scriptSafe(shim(`${title.replace(/\.speedscope\.json$/, '')}.speedscope.json`, title))}</script>
+<script>${scriptSafe(shim(`${title.replace(/\.speedscope\.json$/, '')}.speedscope.json`, title, speedscopeView(options.view, options.calls)))}</script>
 <script>${scriptSafe(js)}</script>
 </body>
 </html>

@@ -31,6 +31,12 @@ export interface ServeOptions {
   profile: () => Promise<string>;
   /** Title shown by speedscope. */
   title: string;
+  /**
+   * Resolves, once the conversion is done, to the speedscope view to open
+   * (`time-ordered`, `left-heavy`, `sandwich`) or undefined for speedscope's default.
+   * The page waits for it before starting speedscope (its files are preloaded meanwhile).
+   */
+  view?: () => Promise<string | undefined>;
 }
 
 export interface ViewServer {
@@ -45,15 +51,59 @@ export interface ViewServer {
   close(): Promise<void>;
 }
 
-type Entry = { kind: 'file'; path: string; type: string } | { kind: 'trace' };
+type Entry =
+  | { kind: 'file'; path: string; type: string }
+  | { kind: 'text'; body: Buffer; type: string }
+  | { kind: 'trace' }
+  | { kind: 'view' };
+
+export const VIEW_PATH = '/viz-view.json';
+const LOADER_PATH = '/viz-loader.js';
+
+/**
+ * speedscope's index.html with its bundle started by a small loader instead of a
+ * `<script>` tag: the loader asks which view to open (known once the trace is
+ * converted) and puts it in the URL hash before speedscope reads the hash. The
+ * bundle is preloaded meanwhile.
+ */
+function indexPage(html: string, script: string): string {
+  const tag = `<script src="${script}"></script>`;
+  if (!html.includes(tag)) throw new VizError('internal', `speedscope's index.html does not load ${script} as expected`);
+  return html
+    .replace(tag, `<script src="${LOADER_PATH.slice(1)}"></script>`)
+    .replace('</head>', `  <link rel="preload" as="script" href="${script}">\n  </head>`);
+}
+
+function loaderScript(script: string): string {
+  return `(function () {
+  function start() {
+    var s = document.createElement('script');
+    s.src = ${JSON.stringify(script)};
+    document.body.appendChild(s);
+  }
+  if (/[#&]view=/.test(location.hash)) return start();
+  fetch(${JSON.stringify(VIEW_PATH)}, { cache: 'no-store' })
+    .then(function (r) { return r.json(); })
+    .then(function (info) {
+      if (info && info.view) history.replaceState(null, '', location.pathname + location.search + location.hash + '&view=' + encodeURIComponent(info.view));
+    })
+    .catch(function () {})
+    .then(start);
+})();
+`;
+}
 
 /** The allowlist: URL path -> what it serves. Built once; nothing else is reachable. */
 export function buildAllowlist(): Map<string, Entry> {
   const build = viewerBuild();
   const routes = new Map<string, Entry>();
   for (const f of build.files) routes.set('/' + f, { kind: 'file', path: join(build.dir, f), type: contentType(f) });
-  routes.set('/', { kind: 'file', path: join(build.dir, 'index.html'), type: contentType('index.html') });
+  const index = Buffer.from(indexPage(readFileSync(join(build.dir, 'index.html'), 'utf8'), build.script));
+  routes.set('/', { kind: 'text', body: index, type: contentType('index.html') });
+  routes.set('/index.html', { kind: 'text', body: index, type: contentType('index.html') });
+  routes.set(LOADER_PATH, { kind: 'text', body: Buffer.from(loaderScript(build.script)), type: contentType('x.js') });
   routes.set(TRACE_PATH, { kind: 'trace' });
+  routes.set(VIEW_PATH, { kind: 'view' });
   return routes;
 }
 
@@ -122,10 +172,23 @@ export async function startViewServer(options: ServeOptions): Promise<ViewServer
       'Referrer-Policy': 'no-referrer',
       'Cross-Origin-Resource-Policy': 'same-origin',
     };
-    if (route.kind === 'file') {
-      let body = cache.get(route.path);
-      if (!body) cache.set(route.path, (body = readFileSync(route.path)));
+    if (route.kind === 'file' || route.kind === 'text') {
+      let body = route.kind === 'text' ? route.body : cache.get(route.path);
+      if (!body && route.kind === 'file') cache.set(route.path, (body = readFileSync(route.path)));
+      if (!body) return refuse(res, 500, 'internal error');
       res.writeHead(200, { ...headers, 'Content-Type': route.type, 'Content-Length': String(body.length) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (route.kind === 'view') {
+      let view: string | undefined;
+      try {
+        view = await options.view?.();
+      } catch {
+        view = undefined;
+      }
+      const body = Buffer.from(JSON.stringify({ view: view ?? null }));
+      res.writeHead(200, { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }

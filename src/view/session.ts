@@ -13,10 +13,13 @@ import { openOutput } from '../io/output.js';
 import type { Diagnostics } from '../model/diagnostics.js';
 import { writeSpeedscope } from '../formats/speedscope/writer.js';
 import { openTrace } from '../ops/open.js';
-import { convert } from '../ops/convert.js';
+import { writeHtmlReport } from './report.js';
+import { speedscopeView, type ViewMode } from './modes.js';
 import { isLoopback, startViewServer, type ViewServer } from './server.js';
 
 export interface ViewOptions {
+  /** Which speedscope view to open; `auto` (default) picks by trace size. */
+  view?: ViewMode;
   host?: string;
   port?: number;
   /** Open the default browser. */
@@ -55,8 +58,16 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
   const log = options.log ?? ((line: string) => process.stderr.write(`viz: ${line}\n`));
   const start = performance.now();
   if (options.export !== undefined) {
-    const r = await convert(input, { to: 'html', output: options.export, progress: false });
-    return { inputFormat: r.inputFormat, events: r.events, convertMs: performance.now() - start, diagnostics: r.diagnostics, exported: r.output };
+    const { input: opened, format, source } = await openTrace(input);
+    const out = openOutput(options.export);
+    try {
+      const r = await writeHtmlReport(source, out, { name: opened.name, view: options.view });
+      await out.commit();
+      return { inputFormat: format.name, events: r.events, convertMs: performance.now() - start, diagnostics: source.diagnostics, exported: out.name };
+    } catch (err) {
+      out.abort();
+      throw err;
+    }
   }
   // Detect and open before listening, so a bad input fails at once.
   const { input: opened, format, source } = await openTrace(input);
@@ -81,21 +92,35 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
   conversion.catch(() => undefined);
   let server: ViewServer | undefined;
   try {
-    server = await startViewServer({ host: options.host, port: options.port, profile: () => conversion, title: basename(opened.name) });
+    const mode = options.view ?? 'auto';
+    server = await startViewServer({
+      host: options.host,
+      port: options.port,
+      profile: () => conversion,
+      title: basename(opened.name),
+      view: async () => {
+        await conversion;
+        return speedscopeView(mode, events / 2);
+      },
+    });
     options.onListening?.(server);
     if (options.host !== undefined && !isLoopback(options.host)) {
       log(`warning: serving on ${options.host}: anyone who can reach this address and port can read the trace`);
     }
     log(`viewing ${opened.name} (${format.name}) with speedscope at ${server.origin}/ ${options.once ? '(stops once the trace is loaded)' : '(Ctrl-C stops)'}`);
     log(perfettoHint(input));
-    (options.printUrl ?? ((url: string) => process.stdout.write(url + '\n')))(server.url);
-    if (options.open) openBrowser(server.url, log);
+    const url = mode === 'auto' ? server.url : `${server.url}&view=${speedscopeView(mode, 0)}`;
+    (options.printUrl ?? ((line: string) => process.stdout.write(line + '\n')))(url);
+    if (options.open) openBrowser(url, log);
     await conversion;
-    log(`converted ${events} slice events in ${(convertMs / 1000).toFixed(2)} s`);
+    log(`converted ${events / 2} calls (${events} open/close events) in ${(convertMs / 1000).toFixed(2)} s`);
+    if (mode === 'auto' && speedscopeView(mode, events / 2) === 'left-heavy') {
+      log(`${events / 2} calls: opening speedscope's Left Heavy view (merged stacks, appears quickly); Time Order is at the top left and takes longer to lay out, or use --view time-order`);
+    }
     const stop = options.stopSignal ?? untilSignal();
     if (options.once) await Promise.race([server.traceDelivered, stop]);
     else await stop;
-    return { inputFormat: format.name, events, convertMs, diagnostics: source.diagnostics, url: server.url };
+    return { inputFormat: format.name, events, convertMs, diagnostics: source.diagnostics, url };
   } finally {
     await server?.close();
     await conversion.catch(() => undefined);
