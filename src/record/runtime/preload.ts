@@ -87,8 +87,11 @@ async function start(outDir: string): Promise<void> {
   if (env.VIZ_DEBUG) {
     process.on('exit', () => {
       const { instrumented, failed, firstFailure } = files.loadStats;
+      const st = recorder.stats();
       process.stderr.write(
-        `viz record: pid ${process.pid}: ${instrumented} file(s) instrumented, ${failed} failed${failed ? `: ${firstFailure}` : ''}\n`,
+        `viz record: pid ${process.pid}: ${recorder.backend} recorder, ${st.written} events (${st.fastCalls} fast calls); ` +
+          `${instrumented} CommonJS file(s) instrumented in this thread, ${failed} failed` +
+          `${failed ? `: ${firstFailure}` : ''}\n`,
       );
     });
   }
