@@ -30,21 +30,16 @@
 namespace viz {
 namespace {
 
-inline uint32_t Kind(RecordKind kind, uint32_t aux = 0) {
-  return uint32_t(kind) | (aux << 8);
-}
+inline uint32_t Kind(RecordKind kind, uint32_t aux = 0) { return uint32_t(kind) | (aux << 8); }
 
 // ------------------------------------------------ per-event, plain N-API
 
-inline bool ArgInt32(napi_env env, napi_callback_info info, size_t count,
-                     int32_t* out) {
+inline bool ArgInt32(napi_env env, napi_callback_info info, size_t count, int32_t* out) {
   size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok)
-    return false;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return false;
   for (size_t i = 0; i < count; i++) {
-    if (i >= argc || napi_get_value_int32(env, argv[i], &out[i]) != napi_ok)
-      out[i] = 0;
+    if (i >= argc || napi_get_value_int32(env, argv[i], &out[i]) != napi_ok) out[i] = 0;
   }
   return true;
 }
@@ -53,8 +48,7 @@ template <RecordKind kind>
 napi_value NapiFrameEvent(napi_env env, napi_callback_info info) {
   ThreadRing* ring = tls_ring;
   int32_t args[1];
-  if (ring && ArgInt32(env, info, 1, args))
-    Append(ring, uint32_t(args[0]), Kind(kind));
+  if (ring && ArgInt32(env, info, 1, args)) Append(ring, uint32_t(args[0]), Kind(kind));
   return nullptr;
 }
 
@@ -101,15 +95,13 @@ void SlowFrameEvent(const v8::FunctionCallbackInfo<v8::Value>& info) {
 void SlowValue(const v8::FunctionCallbackInfo<v8::Value>& info) {
   ThreadRing* ring = tls_ring;
   if (ring)
-    Append(ring, uint32_t(V8Int32(info, 1)),
-           Kind(kValue, uint32_t(V8Int32(info, 0)) & 0xFFFFFF));
+    Append(ring, uint32_t(V8Int32(info, 1)), Kind(kValue, uint32_t(V8Int32(info, 0)) & 0xFFFFFF));
 }
 
 using T = v8::CTypeInfo;
 const T kVoid(T::Type::kVoid);
 const T kFrameArgs[] = {T(T::Type::kV8Value), T(T::Type::kInt32)};
-const T kValueArgs[] = {T(T::Type::kV8Value), T(T::Type::kInt32),
-                        T(T::Type::kInt32)};
+const T kValueArgs[] = {T(T::Type::kV8Value), T(T::Type::kInt32), T(T::Type::kInt32)};
 
 // V8's C++ ABI changes between Node majors. The addon is loaded with lazy
 // binding, so V8 symbols are only resolved when first called: checking the
@@ -117,19 +109,16 @@ const T kValueArgs[] = {T(T::Type::kV8Value), T(T::Type::kInt32),
 // from another Node) into the N-API path instead of a fatal symbol error.
 bool FastApiUsable(napi_env env) {
   const napi_node_version* version = nullptr;
-  return napi_get_node_version(env, &version) == napi_ok &&
-         version->major == NODE_MAJOR_VERSION;
+  return napi_get_node_version(env, &version) == napi_ok && version->major == NODE_MAJOR_VERSION;
 }
 
-bool SetFastFunction(napi_env env, napi_value exports, const char* name,
-                     v8::FunctionCallback slow, const v8::CFunction* fast,
-                     int length) {
+bool SetFastFunction(napi_env env, napi_value exports, const char* name, v8::FunctionCallback slow,
+                     const v8::CFunction* fast, int length) {
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
   v8::Local<v8::Context> context = isolate->GetCurrentContext();
   v8::Local<v8::FunctionTemplate> tmpl = v8::FunctionTemplate::New(
-      isolate, slow, v8::Local<v8::Value>(), v8::Local<v8::Signature>(),
-      length, v8::ConstructorBehavior::kThrow,
-      v8::SideEffectType::kHasSideEffect, fast);
+      isolate, slow, v8::Local<v8::Value>(), v8::Local<v8::Signature>(), length,
+      v8::ConstructorBehavior::kThrow, v8::SideEffectType::kHasSideEffect, fast);
   v8::Local<v8::Function> fn;
   if (!tmpl->GetFunction(context).ToLocal(&fn)) return false;
   // A napi_value is a v8::Local<v8::Value> in Node's N-API implementation
@@ -226,12 +215,15 @@ napi_value RegisterFramesJs(napi_env env, napi_callback_info info) {
     napi_value v;
     napi_get_element(env, argv[1], i, &v);
     names[i] = GetString(env, v);
-    frames[i] = {names[i].data(), names[i].size(), ElementU32(env, argv[2], i),
-                 ElementU32(env, argv[3], i), ElementU32(env, argv[4], i),
+    frames[i] = {names[i].data(),
+                 names[i].size(),
+                 ElementU32(env, argv[2], i),
+                 ElementU32(env, argv[3], i),
+                 ElementU32(env, argv[4], i),
                  ElementU32(env, argv[5], i)};
   }
-  uint32_t base = RegisterFrames(file_count, file_ptrs.data(), file_lens.data(),
-                                 count, frames.data());
+  uint32_t base =
+      RegisterFrames(file_count, file_ptrs.data(), file_lens.data(), count, frames.data());
   if (base == 0) return Throw(env, "registerFrames: frame table full");
   return Number(env, base);
 }
@@ -274,10 +266,9 @@ napi_value StatsJs(napi_env env, napi_callback_info) {
   napi_value out;
   napi_create_array_with_length(env, 4, &out);
   ThreadRing* ring = tls_ring;
-  double values[4] = {
-      ring ? double(ring->write_index.load(std::memory_order_relaxed)) : 0,
-      ring ? double(ring->capacity) : 0, ring ? double(ring->fast_calls) : 0,
-      double(FrameCount())};
+  double values[4] = {ring ? double(ring->write_index.load(std::memory_order_relaxed)) : 0,
+                      ring ? double(ring->capacity) : 0, ring ? double(ring->fast_calls) : 0,
+                      double(FrameCount())};
   for (uint32_t i = 0; i < 4; i++) napi_set_element(env, out, i, Number(env, values[i]));
   return out;
 }
@@ -317,9 +308,12 @@ napi_value InitModule(napi_env env, napi_value exports) {
     // Constructed here, not at load time: the constructor is a V8 symbol.
     static const v8::CFunctionInfo* frame_info = new v8::CFunctionInfo(kVoid, 2, kFrameArgs);
     static const v8::CFunctionInfo* value_info = new v8::CFunctionInfo(kVoid, 3, kValueArgs);
-    static const v8::CFunction enter(reinterpret_cast<const void*>(&FastFrameEvent<kEnter>), frame_info);
-    static const v8::CFunction exit(reinterpret_cast<const void*>(&FastFrameEvent<kExit>), frame_info);
-    static const v8::CFunction instant(reinterpret_cast<const void*>(&FastFrameEvent<kInstant>), frame_info);
+    static const v8::CFunction enter(reinterpret_cast<const void*>(&FastFrameEvent<kEnter>),
+                                     frame_info);
+    static const v8::CFunction exit(reinterpret_cast<const void*>(&FastFrameEvent<kExit>),
+                                    frame_info);
+    static const v8::CFunction instant(reinterpret_cast<const void*>(&FastFrameEvent<kInstant>),
+                                       frame_info);
     static const v8::CFunction value(reinterpret_cast<const void*>(&FastValue), value_info);
     fast = SetFastFunction(env, exports, "enter", SlowFrameEvent<kEnter>, &enter, 1) &&
            SetFastFunction(env, exports, "exit", SlowFrameEvent<kExit>, &exit, 1) &&

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <stdint.h>
-
 #include <v8-version.h>
 
 #if V8_MAJOR_VERSION >= 11 && V8_MAJOR_VERSION <= 13
@@ -53,12 +52,10 @@ class CFunctionInfo {
  public:
 #if V8_MAJOR_VERSION >= 12
   enum class Int64Representation : uint8_t { kNumber = 0, kBigInt = 1 };
-  CFunctionInfo(const CTypeInfo& return_info, unsigned int arg_count,
-                const CTypeInfo* arg_info,
+  CFunctionInfo(const CTypeInfo& return_info, unsigned int arg_count, const CTypeInfo* arg_info,
                 Int64Representation repr = Int64Representation::kNumber);
 #else
-  CFunctionInfo(const CTypeInfo& return_info, unsigned int arg_count,
-                const CTypeInfo* arg_info);
+  CFunctionInfo(const CTypeInfo& return_info, unsigned int arg_count, const CTypeInfo* arg_info);
 #endif
 
  private:

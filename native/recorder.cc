@@ -31,8 +31,7 @@ void InitClock() {
     unsigned eax, ebx, ecx, edx;
     // CPUID 0x80000007 EDX bit 8: invariant TSC (constant rate, runs in all
     // C-states), the condition for converting ticks to ns with one slope.
-    if (__get_cpuid(0x80000007, &eax, &ebx, &ecx, &edx) && (edx & (1u << 8)))
-      g_use_tsc = true;
+    if (__get_cpuid(0x80000007, &eax, &ebx, &ecx, &edx) && (edx & (1u << 8))) g_use_tsc = true;
 #endif
   });
 }
@@ -70,8 +69,22 @@ static uint32_t RoundUpPow2(uint32_t v) {
   return p;
 }
 
-ThreadRing* CreateThreadRing(uint32_t capacity, int32_t node_thread_id,
-                             const char* name) {
+// A stack overflow's SIGSEGV can only be handled on another stack. Node does
+// not set one up, so each recording thread gets its own (kept for the
+// thread's life: the kernel may use it until the thread ends).
+static void InstallAltStack() {
+  stack_t current;
+  if (sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;
+  const size_t size = 64 * 1024;
+  void* mem = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return;
+  stack_t alt = {};
+  alt.ss_sp = mem;
+  alt.ss_size = size;
+  sigaltstack(&alt, nullptr);
+}
+
+ThreadRing* CreateThreadRing(uint32_t capacity, int32_t node_thread_id, const char* name) {
   if (tls_ring) return tls_ring;
   std::lock_guard<std::mutex> lock(g_ring_mutex);
   int slot = g_ring_count.load(std::memory_order_relaxed);
@@ -94,6 +107,7 @@ ThreadRing* CreateThreadRing(uint32_t capacity, int32_t node_thread_id,
   ring->owner = pthread_self();
   ring->alive.store(true, std::memory_order_relaxed);
   SetThreadName(ring, name);
+  InstallAltStack();
   g_rings[slot] = ring;
   g_ring_count.store(slot + 1, std::memory_order_release);
   tls_ring = ring;
@@ -155,8 +169,7 @@ static char* Reserve(size_t bytes) {
 
 static void Commit(size_t bytes) {
   FrameChunk& c = g_chunks[g_chunk_count.load(std::memory_order_relaxed) - 1];
-  c.used.store(c.used.load(std::memory_order_relaxed) + bytes,
-               std::memory_order_release);
+  c.used.store(c.used.load(std::memory_order_relaxed) + bytes, std::memory_order_release);
 }
 
 static void PutU32(char*& p, uint32_t v) {
@@ -170,9 +183,8 @@ static void PutBytes(char*& p, const char* s, size_t n) {
   p += Pad4(n);
 }
 
-uint32_t RegisterFrames(uint32_t file_count, const char* const* files,
-                        const size_t* file_lens, uint32_t count,
-                        const FrameSpec* frames) {
+uint32_t RegisterFrames(uint32_t file_count, const char* const* files, const size_t* file_lens,
+                        uint32_t count, const FrameSpec* frames) {
   std::lock_guard<std::mutex> lock(g_frame_mutex);
   uint32_t first_file_id = g_next_file_id;
   for (uint32_t i = 0; i < file_count; i++) {
@@ -206,9 +218,7 @@ uint32_t RegisterFrames(uint32_t file_count, const char* const* files,
   return base;
 }
 
-uint32_t FrameCount() {
-  return g_next_frame_id.load(std::memory_order_relaxed) - 1;
-}
+uint32_t FrameCount() { return g_next_frame_id.load(std::memory_order_relaxed) - 1; }
 
 // -------------------------------------------------------------- process
 
@@ -233,8 +243,7 @@ void InitProcess() {
       size_t cap = 4096;
       g_cmdline = static_cast<char*>(malloc(cap));
       ssize_t n;
-      while (g_cmdline &&
-             (n = read(fd, g_cmdline + g_cmdline_len, cap - g_cmdline_len)) > 0) {
+      while (g_cmdline && (n = read(fd, g_cmdline + g_cmdline_len, cap - g_cmdline_len)) > 0) {
         g_cmdline_len += size_t(n);
         if (g_cmdline_len == cap && cap < (1u << 20)) {
           cap *= 2;
@@ -275,8 +284,10 @@ struct Writer {
     while (off < fill && !failed) {
       ssize_t n = write(fd, buf + off, fill - off);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) failed = true;
-      else off += size_t(n);
+      if (n <= 0)
+        failed = true;
+      else
+        off += size_t(n);
     }
     fill = 0;
   }
@@ -357,8 +368,7 @@ static void WriteRing(Writer& w, ThreadRing* ring, bool from_js) {
   w.Put(ring->name, sizeof ring->name);  // 40 bytes, NUL-padded
   // Records oldest first: from the slot of `first` to the end, then the rest.
   uint64_t start_slot = first & ring->mask;
-  uint64_t head = count < ring->capacity - start_slot ? count
-                                                      : ring->capacity - start_slot;
+  uint64_t head = count < ring->capacity - start_slot ? count : ring->capacity - start_slot;
   w.Put(ring->records + start_slot, head * sizeof(Record));
   w.Put(ring->records, (count - head) * sizeof(Record));
   // Read again: slots of indices below (after - capacity) were overwritten
@@ -473,8 +483,7 @@ static bool IsOurs(const struct sigaction& sa) {
   return (sa.sa_flags & SA_SIGINFO) && sa.sa_sigaction == OnSignal;
 }
 
-static void ChainTo(const struct sigaction& prev, int sig, siginfo_t* info,
-                    void* context) {
+static void ChainTo(const struct sigaction& prev, int sig, siginfo_t* info, void* context) {
   if (prev.sa_flags & SA_SIGINFO) {
     if (prev.sa_sigaction) {
       // The kernel would have reset the action before calling a one-shot
@@ -514,8 +523,7 @@ static void OnSignal(int sig, siginfo_t* info, void* context) {
     ChainTo(g_prev[sig], sig, info, context);
   } else {
     bool expected = false;
-    if (g_fatal_dumped.compare_exchange_strong(expected, true))
-      WriteDump(nullptr, sig, false);
+    if (g_fatal_dumped.compare_exchange_strong(expected, true)) WriteDump(nullptr, sig, false);
     sigaction(sig, &g_prev[sig], nullptr);
     // A sent signal (kill, raise, abort) must be sent again to reach the
     // previous action; a fault recurs by itself when we return.
@@ -558,8 +566,7 @@ void ReclaimSignal(int sig) {
   if (IsOurs(current)) return;
   // libuv resets to SIG_DFL when the last JS listener goes; chaining to that
   // would skip Node's own handler, so fall back to what was there first.
-  bool reset_to_default =
-      !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_DFL;
+  bool reset_to_default = !(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_DFL;
   Install(sig);
   if (reset_to_default) g_prev[sig] = g_original[sig];
 }

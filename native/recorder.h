@@ -103,8 +103,7 @@ inline void Append(ThreadRing* ring, uint32_t a, uint32_t kind_aux) {
 
 // Allocates (or returns the existing) ring of the calling thread. capacity is
 // rounded up to a power of two. Returns null if the ring table is full.
-ThreadRing* CreateThreadRing(uint32_t capacity, int32_t node_thread_id,
-                             const char* name);
+ThreadRing* CreateThreadRing(uint32_t capacity, int32_t node_thread_id, const char* name);
 void SetThreadName(ThreadRing* ring, const char* name);
 // The thread is going away: its ring stays for the dump.
 void RetireThreadRing(ThreadRing* ring);
@@ -122,9 +121,8 @@ struct FrameSpec {
 // Registers a block of frames (typically one module); returns the id of the
 // first (ids are consecutive). Thread-safe; allocates; never called from a
 // signal handler. Returns 0 when the table is full.
-uint32_t RegisterFrames(uint32_t file_count, const char* const* files,
-                        const size_t* file_lens, uint32_t count,
-                        const FrameSpec* frames);
+uint32_t RegisterFrames(uint32_t file_count, const char* const* files, const size_t* file_lens,
+                        uint32_t count, const FrameSpec* frames);
 uint32_t FrameCount();
 
 // --- process and dump ----------------------------------------------------
