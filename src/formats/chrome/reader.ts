@@ -43,6 +43,9 @@ export interface ChromeReadOptions {
 
 type State = 'start' | 'first-key' | 'keys' | 'events' | 'after-events' | 'done';
 
+/** Size of the bridge buffer used to finish an event cut by a chunk boundary. */
+const BRIDGE = 64 * 1024;
+
 export class ChromeJsonReader implements TraceSource {
   readonly meta: TraceMeta = emptyMeta(FORMAT_NAME);
   readonly diagnostics = new Diagnostics();
@@ -52,6 +55,12 @@ export class ChromeJsonReader implements TraceSource {
   private unbased: { ev: TraceEvent; int: number; frac: number }[] = [];
   private eventCount = 0;
   private sawTraceEvents = false;
+  private readonly sc = new EventScanner();
+  private state: State = 'start';
+  /** The batch being filled, and full batches waiting to be yielded. */
+  private batch: TraceEvent[] = [];
+  private ready: TraceEvent[][] = [];
+  private lastEventEnd = 0;
 
   constructor(
     private readonly input: Input,
@@ -65,16 +74,13 @@ export class ChromeJsonReader implements TraceSource {
   }
 
   async *batches(): AsyncGenerator<EventBatch, void, undefined> {
-    const sc = new EventScanner();
-    let state: State = 'start';
-    let batch: TraceEvent[] = [];
+    const sc = this.sc;
     let tail: Buffer | undefined; // unread bytes carried to the next attempt
     let tailBase = 0; // absolute offset of tail[0]
     let waiting: Buffer[] = [];
     let waitingLen = 0;
     let retryAt = 0; // carry must reach this many bytes before retrying
     let truncatedGzip = false;
-    let lastEventEnd = 0;
 
     const iterator = this.input.chunks()[Symbol.asyncIterator]();
     for (;;) {
@@ -94,111 +100,35 @@ export class ChromeJsonReader implements TraceSource {
         if ((tail ? tail.length : 0) + waitingLen < retryAt) continue;
       }
       let buf: Buffer;
-      if (tail && tail.length > 0) buf = Buffer.concat([tail, ...waiting]);
+      let base = tailBase;
+      if (tail && waiting.length === 1 && tail.length < BRIDGE && waiting[0]!.length > 2 * BRIDGE) {
+        // Finish the event cut by the previous chunk on a small bridge buffer, then scan the
+        // new chunk in place: no copy of the whole chunk.
+        const next = waiting[0]!;
+        const bridge = Buffer.concat([tail, next.subarray(0, BRIDGE)]);
+        sc.reset(bridge, tailBase);
+        const bridged = this.scan();
+        if (bridged >= tail.length) {
+          base = tailBase + bridged;
+          buf = next.subarray(bridged - tail.length);
+        } else {
+          buf = Buffer.concat([tail, next]);
+        }
+        yield* this.takeReady();
+      } else if (tail && tail.length > 0) buf = Buffer.concat([tail, ...waiting]);
       else buf = waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting);
       waiting = [];
       waitingLen = 0;
-      sc.reset(buf, tailBase);
-      // Scan as far as this buffer allows.
-      let mark = 0; // position up to which everything is consumed
-      try {
-        for (;;) {
-          if (state === 'events') {
-            const c = sc.peek();
-            if (c === BYTES.LBRACE) {
-              const ev = sc.readEvent();
-              mark = sc.pos;
-              lastEventEnd = sc.base + mark;
-              this.accept(ev, sc, batch);
-              if (batch.length >= this.batchSize && this.baseSet) {
-                yield batch;
-                batch = [];
-              }
-            } else if (c === BYTES.COMMA) {
-              sc.pos++;
-              mark = sc.pos;
-            } else if (c === BYTES.RBRACKET) {
-              sc.pos++;
-              mark = sc.pos;
-              state = this.meta.container === 'object' ? 'after-events' : 'done';
-            } else {
-              sc.fail(`expected an event object, found ${sc.describe(c)}`);
-            }
-          } else if (state === 'start') {
-            let c = sc.peek();
-            if (c === 0xef && buf[sc.pos + 1] === 0xbb && buf[sc.pos + 2] === 0xbf) {
-              sc.pos += 3;
-              c = sc.peek();
-            }
-            if (c === BYTES.LBRACKET) {
-              this.meta.container = 'array';
-              this.sawTraceEvents = true;
-              state = 'events';
-            } else if (c === BYTES.LBRACE) {
-              this.meta.container = 'object';
-              state = 'first-key';
-            } else {
-              sc.fail(`not a Chrome trace: expected '[' or '{', found ${sc.describe(c)}`);
-            }
-            sc.pos++;
-            mark = sc.pos;
-          } else if (state === 'keys' || state === 'first-key' || state === 'after-events') {
-            const c = sc.peek();
-            if (c === BYTES.RBRACE) {
-              sc.pos++;
-              mark = sc.pos;
-              state = 'done';
-              continue;
-            }
-            if (state === 'first-key') {
-              if (c !== BYTES.QUOTE) sc.fail(`expected a top-level key, found ${sc.describe(c)}`);
-            } else {
-              if (c !== BYTES.COMMA) sc.fail(`expected ',' or '}' after a top-level value, found ${sc.describe(c)}`);
-              sc.pos++;
-            }
-            if (sc.peek() !== BYTES.QUOTE) sc.fail(`expected a top-level key, found ${sc.describe(buf[sc.pos]!)}`);
-            const key = sc.readString();
-            sc.expect(BYTES.COLON, "':'");
-            if (key === 'traceEvents' && !this.sawTraceEvents) {
-              if (sc.peek() !== BYTES.LBRACKET) sc.fail('"traceEvents" is not an array');
-              sc.pos++;
-              this.sawTraceEvents = true;
-              mark = sc.pos;
-              state = 'events';
-            } else {
-              const raw = sc.rawValue();
-              this.meta.topLevel[key] = JSON.parse(raw);
-              mark = sc.pos;
-              state = 'keys';
-            }
-          } else {
-            // done: only whitespace may follow
-            const c = sc.peekOrEnd();
-            if (c === -1) {
-              mark = sc.pos;
-              break;
-            }
-            this.diagnostics.add('trailing_data', 'error', `${this.input.name}: byte ${sc.base + sc.pos}: data after the end of the trace ignored`);
-            mark = buf.length;
-            sc.pos = buf.length;
-            break;
-          }
-        }
-      } catch (err) {
-        if (err === NEED_MORE) {
-          // keep buf[mark..] for the next attempt
-        } else if (err instanceof JsonSyntaxError) {
-          throw inputError(this.input.name, err.offset, err.message);
-        } else {
-          throw err;
-        }
-      }
+      sc.reset(buf, base);
+      const mark = this.scan();
+      yield* this.takeReady();
       tail = mark < buf.length ? buf.subarray(mark) : undefined;
-      tailBase = sc.base + mark;
+      tailBase = base + mark;
       retryAt = tail ? tail.length * 2 : 0;
       if (atEnd) break;
     }
 
+    const state = this.state;
     if (state === 'start') {
       throw inputError(this.input.name, undefined, 'empty input: not a Chrome trace');
     }
@@ -214,14 +144,117 @@ export class ChromeJsonReader implements TraceSource {
       this.diagnostics.add(
         'truncated_input',
         'data_loss',
-        `${this.input.name}: truncated: ${where}; kept ${this.eventCount} complete events (last ends at byte ${lastEventEnd})`,
+        `${this.input.name}: truncated: ${where}; kept ${this.eventCount} complete events (last ends at byte ${this.lastEventEnd})`,
       );
     }
     if (!this.sawTraceEvents) {
       throw inputError(this.input.name, undefined, 'no "traceEvents" array: not a Chrome trace');
     }
     if (!this.baseSet) this.setBase(0);
-    if (batch.length > 0) yield batch;
+    if (this.batch.length > 0) yield this.batch;
+    this.batch = [];
+  }
+
+  private *takeReady(): Generator<EventBatch> {
+    if (this.ready.length === 0) return;
+    const ready = this.ready;
+    this.ready = [];
+    yield* ready;
+  }
+
+  /**
+   * Scans the scanner's buffer as far as it allows, advancing the container
+   * state and filling batches. Returns the offset up to which everything was
+   * consumed; the rest is an incomplete value to retry with more bytes.
+   */
+  private scan(): number {
+    const sc = this.sc;
+    const buf = sc.buf;
+    let mark = 0;
+    try {
+      for (;;) {
+        const state = this.state;
+        if (state === 'events') {
+          const c = sc.peek();
+          if (c === BYTES.LBRACE) {
+            const ev = sc.readEvent();
+            mark = sc.pos;
+            this.lastEventEnd = sc.base + mark;
+            this.accept(ev, sc, this.batch);
+            if (this.batch.length >= this.batchSize && this.baseSet) {
+              this.ready.push(this.batch);
+              this.batch = [];
+            }
+          } else if (c === BYTES.COMMA) {
+            sc.pos++;
+            mark = sc.pos;
+          } else if (c === BYTES.RBRACKET) {
+            sc.pos++;
+            mark = sc.pos;
+            this.state = this.meta.container === 'object' ? 'after-events' : 'done';
+          } else {
+            sc.fail(`expected an event object, found ${sc.describe(c)}`);
+          }
+        } else if (state === 'start') {
+          let c = sc.peek();
+          if (c === 0xef && buf[sc.pos + 1] === 0xbb && buf[sc.pos + 2] === 0xbf) {
+            sc.pos += 3;
+            c = sc.peek();
+          }
+          if (c === BYTES.LBRACKET) {
+            this.meta.container = 'array';
+            this.sawTraceEvents = true;
+            this.state = 'events';
+          } else if (c === BYTES.LBRACE) {
+            this.meta.container = 'object';
+            this.state = 'first-key';
+          } else {
+            sc.fail(`not a Chrome trace: expected '[' or '{', found ${sc.describe(c)}`);
+          }
+          sc.pos++;
+          mark = sc.pos;
+        } else if (state === 'keys' || state === 'first-key' || state === 'after-events') {
+          const c = sc.peek();
+          if (c === BYTES.RBRACE) {
+            sc.pos++;
+            mark = sc.pos;
+            this.state = 'done';
+            continue;
+          }
+          if (state === 'first-key') {
+            if (c !== BYTES.QUOTE) sc.fail(`expected a top-level key, found ${sc.describe(c)}`);
+          } else {
+            if (c !== BYTES.COMMA) sc.fail(`expected ',' or '}' after a top-level value, found ${sc.describe(c)}`);
+            sc.pos++;
+          }
+          if (sc.peek() !== BYTES.QUOTE) sc.fail(`expected a top-level key, found ${sc.describe(buf[sc.pos]!)}`);
+          const key = sc.readString();
+          sc.expect(BYTES.COLON, "':'");
+          if (key === 'traceEvents' && !this.sawTraceEvents) {
+            if (sc.peek() !== BYTES.LBRACKET) sc.fail('"traceEvents" is not an array');
+            sc.pos++;
+            this.sawTraceEvents = true;
+            mark = sc.pos;
+            this.state = 'events';
+          } else {
+            const raw = sc.rawValue();
+            this.meta.topLevel[key] = JSON.parse(raw);
+            mark = sc.pos;
+            this.state = 'keys';
+          }
+        } else {
+          // done: only whitespace may follow
+          const c = sc.peekOrEnd();
+          if (c === -1) return sc.pos;
+          this.diagnostics.add('trailing_data', 'error', `${this.input.name}: byte ${sc.base + sc.pos}: data after the end of the trace ignored`);
+          return buf.length;
+        }
+      }
+    } catch (err) {
+      if (err === NEED_MORE) return mark;
+      if (err instanceof JsonSyntaxError) throw inputError(this.input.name, err.offset, err.message);
+      throw err;
+    }
   }
 
   private accept(ev: TraceEvent, sc: EventScanner, batch: TraceEvent[]): void {

@@ -110,26 +110,32 @@ describe('Chrome JSON reader', () => {
     assert.equal(events.length, 6);
   });
 
-  it('reads events split across every possible chunk boundary', async () => {
-    const text = fixtureText(join(FIXTURES, 'viztracer-generated/custom_events.json'));
-    const whole = (await readPath(writeTmp('whole.json', text), readChrome)).events;
-    // Feed the same bytes in small pieces through a fake input.
-    for (const size of [1, 7, 64, 1000]) {
-      const buf = Buffer.from(text);
-      const input = {
-        name: 'pieces',
-        gzip: false,
-        size: buf.length,
-        head: buf.subarray(0, 4096),
-        bytesRead: () => 0,
-        chunks: async function* () {
-          for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
-        },
-      };
-      const source = readChrome(input);
-      const got: TraceEvent[] = [];
-      for await (const b of source.batches()) got.push(...b);
-      assert.deepEqual(got, whole, `chunk size ${size}`);
+  it('reads events split across chunk boundaries of any size', async () => {
+    const cases: [string, number[]][] = [
+      ['viztracer-generated/custom_events.json', [1, 7, 64, 1000]],
+      // Chunks over 128 KiB take the bridge path (the cut event is finished on a small buffer).
+      ['viztracer-generated/fib15.json', [131073, 140000, 200003]],
+    ];
+    for (const [name, sizes] of cases) {
+      const text = fixtureText(join(FIXTURES, name));
+      const whole = (await readPath(writeTmp('whole.json', text), readChrome)).events;
+      for (const size of sizes) {
+        const buf = Buffer.from(text);
+        const input = {
+          name: 'pieces',
+          gzip: false,
+          size: buf.length,
+          head: buf.subarray(0, 4096),
+          bytesRead: () => 0,
+          chunks: async function* () {
+            for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+          },
+        };
+        const source = readChrome(input);
+        const got: TraceEvent[] = [];
+        for await (const b of source.batches()) got.push(...b);
+        assert.deepEqual(got, whole, `${name}, chunk size ${size}`);
+      }
     }
   });
 
