@@ -244,6 +244,17 @@ describe('viz record: failures pass through', function () {
     assert.deepEqual(countByName(trace), { main: 1, load: 2, parse: 2 });
   });
 
+  it('ts/throws.ts: stack positions through tsx and the instrumentation are the original .ts ones', async () => {
+    const { plain, traced, trace } = await traceSample('ts/throws.ts');
+    assert.equal(plain.status, 1);
+    const file = join(SAMPLES, 'ts', 'throws.ts');
+    const expected = userFrames(plain.stderr, SAMPLES);
+    assert.deepEqual(expected.slice(0, 2), [`at validate (${file}:8:29)`, `at <anonymous> (${file}:13:35)`]);
+    assert.deepEqual(userFrames(traced.stderr, SAMPLES), expected);
+    // map callbacks: 1 + 2 (the second throws), reduce callback: 1 (the second total never reduces)
+    assert.deepEqual(countByName(trace), { total: 2, '<anonymous>': 4, validate: 3 });
+  });
+
   it('rejects.mjs: an unhandled rejection keeps its exit code and stack', async () => {
     const { plain, traced, trace } = await traceSample('rejects.mjs');
     assert.equal(plain.status, 1);
