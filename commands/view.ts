@@ -11,20 +11,44 @@ With --export FILE.html it writes one self-contained HTML file instead (viewer a
 
 speedscope shows one thread at a time (pick it at the top). For one timeline of all processes and threads at once, convert the trace for Perfetto's UI: viz convert TRACE --to perfetto.`;
   static examples = [
-    { description: 'View a VizTracer trace in the default browser', command: '<%= config.bin %> view result.json --open' },
-    { description: 'Write a single-file report', command: '<%= config.bin %> view result.json --export report.html' },
-    { description: 'Fixed port, exit once the page has loaded the trace', command: '<%= config.bin %> view trace.json.gz --port 9001 --once' },
+    {
+      description: 'View a VizTracer trace in the default browser',
+      command: '<%= config.bin %> view result.json --open',
+    },
+    {
+      description: 'Write a single-file report',
+      command: '<%= config.bin %> view result.json --export report.html',
+    },
+    {
+      description: 'Fixed port, exit once the page has loaded the trace',
+      command: '<%= config.bin %> view trace.json.gz --port 9001 --once',
+    },
   ];
   static args = {
     input: Args.string({ description: 'Trace file to view, or - for stdin.', required: true }),
   };
   static flags = {
-    port: Flags.integer({ char: 'p', min: 0, max: 65535, description: 'Port to listen on (default: a free one).' }),
-    host: Flags.string({ description: 'Address to listen on instead of 127.0.0.1 (exposes the trace to whoever can reach it).' }),
+    port: Flags.integer({
+      char: 'p',
+      min: 0,
+      max: 65535,
+      description: 'Port to listen on (default: a free one).',
+    }),
+    host: Flags.string({
+      description: 'Address to listen on instead of 127.0.0.1 (exposes the trace to whoever can reach it).',
+    }),
     open: Flags.boolean({ description: 'Open the default browser (if there is one).' }),
     once: Flags.boolean({ description: 'Exit once the page has loaded the trace.' }),
-    export: Flags.string({ char: 'e', description: 'Write a single-file HTML report to this path instead of serving.' }),
-    view: Flags.option({ options: VIEW_MODES, default: 'auto' as ViewMode, description: 'speedscope view to open: auto picks Left Heavy above 500,000 calls (Time Order lays out every call and takes longer), otherwise Time Order.' })(),
+    export: Flags.string({
+      char: 'e',
+      description: 'Write a single-file HTML report to this path instead of serving.',
+    }),
+    view: Flags.option({
+      options: VIEW_MODES,
+      default: 'auto' as ViewMode,
+      description:
+        'speedscope view to open: auto picks Left Heavy above 500,000 calls (Time Order lays out every call and takes longer), otherwise Time Order.',
+    })(),
     strict: Flags.boolean({ description: 'Exit with status 1 when the input lost data.' }),
   };
 
@@ -36,8 +60,16 @@ speedscope shows one thread at a time (pick it at the top). For one timeline of 
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(View);
-    const result = await view(args.input, { port: flags.port, host: flags.host, open: flags.open, once: flags.once, export: flags.export, view: flags.view as ViewMode });
-    if (result.exported) process.stderr.write(`viz: wrote ${result.exported} (${result.events} slice events, viewer inlined)\n`);
+    const result = await view(args.input, {
+      port: flags.port,
+      host: flags.host,
+      open: flags.open,
+      once: flags.once,
+      export: flags.export,
+      view: flags.view as ViewMode,
+    });
+    if (result.exported)
+      process.stderr.write(`viz: wrote ${result.exported} (${result.events} slice events, viewer inlined)\n`);
     else process.stderr.write('viz: stopped\n');
     this.reportDiagnostics(result.diagnostics, flags.strict);
   }

@@ -29,7 +29,11 @@ export function viewerBuild(): ViewerBuild {
   try {
     pkgPath = require.resolve('speedscope/package.json');
   } catch {
-    throw new VizError('internal', 'the speedscope package is not installed; viz view needs its offline build', ['npm install speedscope']);
+    throw new VizError(
+      'internal',
+      'the speedscope package is not installed; viz view needs its offline build',
+      ['npm install speedscope'],
+    );
   }
   const dir = join(dirname(pkgPath), 'dist', 'release');
   const version = (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;

@@ -60,7 +60,11 @@ export interface ReportOptions {
 }
 
 /** Writes the report for a trace to `out`. The trace is converted to speedscope's format in a temporary file first. */
-export async function writeHtmlReport(source: TraceSource, out: Output, options: ReportOptions): Promise<{ events: number }> {
+export async function writeHtmlReport(
+  source: TraceSource,
+  out: Output,
+  options: ReportOptions,
+): Promise<{ events: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'viz-report-'));
   try {
     const profilePath = join(dir, 'trace.speedscope.json');
@@ -81,11 +85,18 @@ export async function writeHtmlReport(source: TraceSource, out: Output, options:
 }
 
 /** Assembles the HTML around an existing speedscope file, streaming its base64. */
-export async function writeReportFromProfile(profilePath: string, out: Output, options: ReportOptions & { calls: number }): Promise<void> {
+export async function writeReportFromProfile(
+  profilePath: string,
+  out: Output,
+  options: ReportOptions & { calls: number },
+): Promise<void> {
   const build = viewerBuild();
   const title = basename(options.name);
   const font = build.files.find((f) => f.endsWith('.woff2'));
-  let css = readFileSync(join(build.dir, build.stylesheet), 'utf8').replace(/\/\*# sourceMappingURL=[^*]*\*\/\s*$/, '');
+  let css = readFileSync(join(build.dir, build.stylesheet), 'utf8').replace(
+    /\/\*# sourceMappingURL=[^*]*\*\/\s*$/,
+    '',
+  );
   if (font) {
     const data = readFileSync(join(build.dir, font)).toString('base64');
     css = css.split(`url("./${font}")`).join(`url("data:font/woff2;base64,${data}")`);
@@ -94,7 +105,10 @@ export async function writeReportFromProfile(profilePath: string, out: Output, o
   const iconLink = icon
     ? `<link rel="icon" type="image/png" href="data:image/png;base64,${readFileSync(join(build.dir, icon)).toString('base64')}">`
     : '';
-  const js = readFileSync(join(build.dir, build.script), 'utf8').replace(/\/\/# sourceMappingURL=\S*\s*$/, '');
+  const js = readFileSync(join(build.dir, build.script), 'utf8').replace(
+    /\/\/# sourceMappingURL=\S*\s*$/,
+    '',
+  );
   await out.write(
     `<!DOCTYPE html>
 <html>
@@ -113,7 +127,7 @@ ${iconLink}
   const fd = openSync(profilePath, 'r');
   try {
     const buf = Buffer.alloc(3 * (1 << 20));
-    for (let pos = 0; ; ) {
+    for (let pos = 0; ;) {
       let n = 0;
       while (n < buf.length) {
         const r = readSync(fd, buf, n, buf.length - n, pos + n);

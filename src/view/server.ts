@@ -68,7 +68,8 @@ const LOADER_PATH = '/viz-loader.js';
  */
 function indexPage(html: string, script: string): string {
   const tag = `<script src="${script}"></script>`;
-  if (!html.includes(tag)) throw new VizError('internal', `speedscope's index.html does not load ${script} as expected`);
+  if (!html.includes(tag))
+    throw new VizError('internal', `speedscope's index.html does not load ${script} as expected`);
   return html
     .replace(tag, `<script src="${LOADER_PATH.slice(1)}"></script>`)
     .replace('</head>', `  <link rel="preload" as="script" href="${script}">\n  </head>`);
@@ -97,11 +98,16 @@ function loaderScript(script: string): string {
 export function buildAllowlist(): Map<string, Entry> {
   const build = viewerBuild();
   const routes = new Map<string, Entry>();
-  for (const f of build.files) routes.set('/' + f, { kind: 'file', path: join(build.dir, f), type: contentType(f) });
+  for (const f of build.files)
+    routes.set('/' + f, { kind: 'file', path: join(build.dir, f), type: contentType(f) });
   const index = Buffer.from(indexPage(readFileSync(join(build.dir, 'index.html'), 'utf8'), build.script));
   routes.set('/', { kind: 'text', body: index, type: contentType('index.html') });
   routes.set('/index.html', { kind: 'text', body: index, type: contentType('index.html') });
-  routes.set(LOADER_PATH, { kind: 'text', body: Buffer.from(loaderScript(build.script)), type: contentType('x.js') });
+  routes.set(LOADER_PATH, {
+    kind: 'text',
+    body: Buffer.from(loaderScript(build.script)),
+    type: contentType('x.js'),
+  });
   routes.set(TRACE_PATH, { kind: 'trace' });
   routes.set(VIEW_PATH, { kind: 'view' });
   return routes;
@@ -152,7 +158,11 @@ export async function startViewServer(options: ServeOptions): Promise<ViewServer
   const sockets = new Set<Socket>();
 
   const refuse = (res: ServerResponse, status: number, text: string): void => {
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' });
+    res.writeHead(status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'close',
+    });
     res.end(text + '\n');
   };
 
@@ -188,7 +198,11 @@ export async function startViewServer(options: ServeOptions): Promise<ViewServer
         view = undefined;
       }
       const body = Buffer.from(JSON.stringify({ view: view ?? null }));
-      res.writeHead(200, { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
+      res.writeHead(200, {
+        ...headers,
+        'Content-Type': 'application/json',
+        'Content-Length': String(body.length),
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
@@ -222,8 +236,19 @@ export async function startViewServer(options: ServeOptions): Promise<ViewServer
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EADDRNOTAVAIL' ? 'no such local address' : err.message;
-      reject(new VizError('usage', `cannot listen on ${urlHost(host)}:${options.port ?? 0}: ${why}`, err.code === 'EADDRINUSE' ? ['omit --port to use a free port'] : []));
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'the port is in use'
+          : err.code === 'EADDRNOTAVAIL'
+            ? 'no such local address'
+            : err.message;
+      reject(
+        new VizError(
+          'usage',
+          `cannot listen on ${urlHost(host)}:${options.port ?? 0}: ${why}`,
+          err.code === 'EADDRINUSE' ? ['omit --port to use a free port'] : [],
+        ),
+      );
     });
     server.listen(options.port ?? 0, host, () => resolve());
   });

@@ -63,7 +63,13 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
     try {
       const r = await writeHtmlReport(source, out, { name: opened.name, view: options.view });
       await out.commit();
-      return { inputFormat: format.name, events: r.events, convertMs: performance.now() - start, diagnostics: source.diagnostics, exported: out.name };
+      return {
+        inputFormat: format.name,
+        events: r.events,
+        convertMs: performance.now() - start,
+        diagnostics: source.diagnostics,
+        exported: out.name,
+      };
     } catch (err) {
       out.abort();
       throw err;
@@ -105,9 +111,13 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
     });
     options.onListening?.(server);
     if (options.host !== undefined && !isLoopback(options.host)) {
-      log(`warning: serving on ${options.host}: anyone who can reach this address and port can read the trace`);
+      log(
+        `warning: serving on ${options.host}: anyone who can reach this address and port can read the trace`,
+      );
     }
-    log(`viewing ${opened.name} (${format.name}) with speedscope at ${server.origin}/ ${options.once ? '(stops once the trace is loaded)' : '(Ctrl-C stops)'}`);
+    log(
+      `viewing ${opened.name} (${format.name}) with speedscope at ${server.origin}/ ${options.once ? '(stops once the trace is loaded)' : '(Ctrl-C stops)'}`,
+    );
     log(perfettoHint(input));
     const url = mode === 'auto' ? server.url : `${server.url}&view=${speedscopeView(mode, 0)}`;
     (options.printUrl ?? ((line: string) => process.stdout.write(line + '\n')))(url);
@@ -115,7 +125,9 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
     await conversion;
     log(`converted ${events / 2} calls (${events} open/close events) in ${(convertMs / 1000).toFixed(2)} s`);
     if (mode === 'auto' && speedscopeView(mode, events / 2) === 'left-heavy') {
-      log(`${events / 2} calls: opening speedscope's Left Heavy view (merged stacks, appears quickly); Time Order is at the top left and takes longer to lay out, or use --view time-order`);
+      log(
+        `${events / 2} calls: opening speedscope's Left Heavy view (merged stacks, appears quickly); Time Order is at the top left and takes longer to lay out, or use --view time-order`,
+      );
     }
     const stop = options.stopSignal ?? untilSignal();
     if (options.once) await Promise.race([server.traceDelivered, stop]);
@@ -144,7 +156,11 @@ function untilSignal(): Promise<void> {
 /** Opens the URL in the default browser if there is an opener; never fails. */
 export function openBrowser(url: string, log: (line: string) => void): void {
   const [cmd, args] =
-    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '', url]]
+        : ['xdg-open', [url]];
   try {
     const child = spawn(cmd as string, args as string[], { stdio: 'ignore', detached: true });
     child.on('error', () => log(`no browser opener (${cmd}) found: open the URL above yourself`));

@@ -9,13 +9,21 @@ export async function writeBigTrace(path: string, n: number): Promise<void> {
   const out = createWriteStream(path);
   const write = (s: string): Promise<void> =>
     new Promise((resolve) => (out.write(s) ? resolve() : out.once('drain', () => resolve())));
-  await write('{"traceEvents":[\n{"ph":"M","pid":1,"tid":1,"name":"process_name","args":{"name":"MainProcess"}},\n');
+  await write(
+    '{"traceEvents":[\n{"ph":"M","pid":1,"tid":1,"name":"process_name","args":{"name":"MainProcess"}},\n',
+  );
   await write('{"ph":"M","pid":1,"tid":1,"name":"thread_name","args":{"name":"MainThread"}},\n');
   await write('{"ph":"M","pid":1,"tid":2,"name":"thread_name","args":{"name":"Worker"}}');
   let count = 0;
   let t = 1000;
   const parts: string[] = [];
-  const names = ['fib (/app/fib.py:3)', 'step (/app/loop.py:10)', 'parse (/app/io.py:42)', 'render (/app/ui.py:7)', 'helper (/app/util.py:99)'];
+  const names = [
+    'fib (/app/fib.py:3)',
+    'step (/app/loop.py:10)',
+    'parse (/app/io.py:42)',
+    'render (/app/ui.py:7)',
+    'helper (/app/util.py:99)',
+  ];
   // Emits a tree in end order (children first), like VizTracer; returns its duration.
   const tree = (depth: number, start: number, tid: number, k: number): number => {
     let cur = start + 0.25;
@@ -25,7 +33,9 @@ export async function writeBigTrace(path: string, n: number): Promise<void> {
     }
     const dur = cur - start + 0.25;
     if (count < n) {
-      parts.push(`{"pid":1,"tid":${tid},"ts":${start.toFixed(3)},"dur":${dur.toFixed(3)},"ph":"X","name":"${names[k % names.length]}","cat":"FEE"}`);
+      parts.push(
+        `{"pid":1,"tid":${tid},"ts":${start.toFixed(3)},"dur":${dur.toFixed(3)},"ph":"X","name":"${names[k % names.length]}","cat":"FEE"}`,
+      );
       count++;
     }
     return dur;

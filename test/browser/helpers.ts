@@ -24,7 +24,8 @@ export interface Browser {
 }
 
 export async function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (or set VIZ_CHROMIUM)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (or set VIZ_CHROMIUM)`);
   const profile = mkdtempSync(join(tmpdir(), 'viz-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -61,7 +62,10 @@ export interface VizRun {
 }
 
 export function runViz(args: string[]): VizRun {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/run.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   let resolveLine!: (s: string) => void;
@@ -87,14 +91,21 @@ export function runViz(args: string[]): VizRun {
 
 /** Waits until speedscope has imported a profile (it then titles the page `NAME - speedscope`) and drawn two frames. */
 export async function waitForProfile(page: Page, timeoutMs: number): Promise<void> {
-  await page.waitForFunction(() => / - speedscope$/.test(document.title), undefined, { timeout: timeoutMs, polling: 50 });
-  await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+  await page.waitForFunction(() => / - speedscope$/.test(document.title), undefined, {
+    timeout: timeoutMs,
+    polling: 50,
+  });
+  await page.evaluate(
+    () => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))),
+  );
 }
 
 /** Symbol names listed by speedscope's Sandwich view (a DOM table), then back to the flame chart. */
 export async function sandwichNames(page: Page): Promise<string[]> {
   await page.getByText('Sandwich', { exact: false }).first().click();
-  await page.waitForFunction(() => document.body.innerText.includes('Symbol Name'), undefined, { timeout: 10_000 });
+  await page.waitForFunction(() => document.body.innerText.includes('Symbol Name'), undefined, {
+    timeout: 10_000,
+  });
   const text = await page.evaluate(() => document.body.innerText);
   await page.getByText('Time Order', { exact: false }).first().click();
   const after = text.slice(text.indexOf('Symbol Name') + 'Symbol Name'.length);

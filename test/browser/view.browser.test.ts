@@ -13,7 +13,16 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { openTrace } from '../../src/ops/open.js';
 import { writeBigTrace } from './gen-trace.js';
-import { artifact, launch, paintedFraction, ROOT, runViz, sandwichNames, waitForProfile, type Browser } from './helpers.js';
+import {
+  artifact,
+  launch,
+  paintedFraction,
+  ROOT,
+  runViz,
+  sandwichNames,
+  waitForProfile,
+  type Browser,
+} from './helpers.js';
 
 const FIB = 'test/fixtures/viztracer-generated/fib15.json';
 
@@ -60,15 +69,20 @@ describe('viz view in Chromium', function () {
 
   it('serves a VizTracer trace: the flame chart shows its frames', async () => {
     const names = await viewAndCheck(FIB, 'view-fib15.png');
-    for (const n of ['fib', '<module>', 'builtins.exec', 'builtins.print']) assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+    for (const n of ['fib', '<module>', 'builtins.exec', 'builtins.print'])
+      assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
   });
 
   it('serves a recorded sample (ring dump from viz record)', async function () {
     const dump = join(tmp, 'fib.vizdump');
     try {
-      execFileSync(process.execPath, [join(ROOT, 'bin/run.js'), 'record', '-o', dump, join(ROOT, 'samples/record/fib.js')], { cwd: tmp, stdio: 'pipe' });
+      execFileSync(
+        process.execPath,
+        [join(ROOT, 'bin/run.js'), 'record', '-o', dump, join(ROOT, 'samples/record/fib.js')],
+        { cwd: tmp, stdio: 'pipe' },
+      );
       statSync(dump);
-    } catch (err) {
+    } catch {
       this.skip(); // viz record is not usable on this machine (native addon not built)
       return;
     }
@@ -80,7 +94,10 @@ describe('viz view in Chromium', function () {
       this.skip();
     }
     const names = await viewAndCheck(dump, 'view-ring-fib.png');
-    assert.ok(names.some((n) => /fib/.test(n)), `fib in ${names.join(', ')}`);
+    assert.ok(
+      names.some((n) => /fib/.test(n)),
+      `fib in ${names.join(', ')}`,
+    );
   });
 
   it('the exported report opens from file:// with no network and no server', async () => {
@@ -110,7 +127,8 @@ describe('viz view in Chromium', function () {
     assert.deepEqual(blocked, [], 'no request other than file:// was made');
     assert.deepEqual(requests, [href], 'only the report itself was loaded');
     assert.deepEqual(errors, []);
-    for (const n of ['fib', '<module>', 'builtins.exec']) assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+    for (const n of ['fib', '<module>', 'builtins.exec'])
+      assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
   });
 
   it('viz convert -o report.html writes the same kind of report', async () => {
@@ -118,7 +136,9 @@ describe('viz view in Chromium', function () {
     const run = runViz(['convert', FIB, '-o', report]);
     assert.equal(await run.exit, 0, run.stderr());
     const page = await browser.context.newPage();
-    await page.route('**/*', (route) => (route.request().url().startsWith('file://') ? route.continue() : route.abort()));
+    await page.route('**/*', (route) =>
+      route.request().url().startsWith('file://') ? route.continue() : route.abort(),
+    );
     await page.goto(pathToFileURL(report).href);
     await waitForProfile(page, 60_000);
     assert.match(await page.title(), /fib15\.json - speedscope/);
@@ -144,7 +164,12 @@ describe('viz view in Chromium', function () {
       const png = await page.screenshot({ path: artifact(`view-1m-${label}.png`) });
       const painted = await paintedFraction(page, png);
       await page.close();
-      const line = `1M events (${label}): URL after ${(tUrl / 1000).toFixed(2)} s, flame chart visible after ${(visible / 1000).toFixed(2)} s; ${run.stderr().split('\n').find((l) => l.includes('converted')) ?? ''}`;
+      const line = `1M events (${label}): URL after ${(tUrl / 1000).toFixed(2)} s, flame chart visible after ${(visible / 1000).toFixed(2)} s; ${
+        run
+          .stderr()
+          .split('\n')
+          .find((l) => l.includes('converted')) ?? ''
+      }`;
       console.log('      ' + line);
       writeFileSync(artifact(`view-1m-${label}.txt`), line + '\n');
       assert.ok(painted > 0.02, 'the flame chart is drawn');

@@ -4,7 +4,16 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allowedHosts, buildAllowlist, isLoopback, routeFor, startViewServer, TRACE_PATH, VIEW_PATH, type ViewServer } from '../../src/view/server.js';
+import {
+  allowedHosts,
+  buildAllowlist,
+  isLoopback,
+  routeFor,
+  startViewServer,
+  TRACE_PATH,
+  VIEW_PATH,
+  type ViewServer,
+} from '../../src/view/server.js';
 import { view } from '../../src/view/session.js';
 import { speedscopeView } from '../../src/view/modes.js';
 
@@ -15,7 +24,11 @@ interface Reply {
 }
 
 /** A raw HTTP request: the path is sent exactly as given (no normalisation by a client library). */
-function get(port: number, path: string, options: { host?: string; address?: string; method?: string } = {}): Promise<Reply> {
+function get(
+  port: number,
+  path: string,
+  options: { host?: string; address?: string; method?: string } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -54,13 +67,18 @@ describe('view server', () => {
   let dir: string;
   let server: ViewServer;
   let tracePath: string;
-  const traceBody = '{"$schema":"https://www.speedscope.app/file-format-schema.json","profiles":[],"shared":{"frames":[]}}';
+  const traceBody =
+    '{"$schema":"https://www.speedscope.app/file-format-schema.json","profiles":[],"shared":{"frames":[]}}';
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'viz-server-test-'));
     tracePath = join(dir, 'trace.speedscope.json');
     writeFileSync(tracePath, traceBody);
-    server = await startViewServer({ profile: async () => tracePath, title: 't.json', view: async () => 'left-heavy' });
+    server = await startViewServer({
+      profile: async () => tracePath,
+      title: 't.json',
+      view: async () => 'left-heavy',
+    });
   });
   after(async () => {
     await server.close();
@@ -69,7 +87,10 @@ describe('view server', () => {
 
   it('listens on 127.0.0.1 only, and serves the viewer and the trace', async () => {
     assert.equal(server.host, '127.0.0.1');
-    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/#profileURL=%2Ftrace\.speedscope\.json&title=t\.json$/);
+    assert.match(
+      server.url,
+      /^http:\/\/127\.0\.0\.1:\d+\/#profileURL=%2Ftrace\.speedscope\.json&title=t\.json$/,
+    );
     const index = await get(server.port, '/');
     assert.equal(index.status, 200);
     assert.match(index.body, /<link rel="preload" as="script" href="speedscope-[\w-]+\.js">/);
@@ -81,7 +102,11 @@ describe('view server', () => {
     const mode = await get(server.port, VIEW_PATH);
     assert.deepEqual(JSON.parse(mode.body), { view: 'left-heavy' });
     for (const name of ['localhost', '[::1]']) {
-      assert.equal((await get(server.port, TRACE_PATH, { host: `${name}:${server.port}` })).status, 200, name);
+      assert.equal(
+        (await get(server.port, TRACE_PATH, { host: `${name}:${server.port}` })).status,
+        200,
+        name,
+      );
     }
   });
 
@@ -106,12 +131,31 @@ describe('view server', () => {
       assert.ok(!r.body.includes('"name": "viz-trace"') && !r.body.includes('root:'), `${t} leaked a file`);
     }
     // Absolute-form and asterisk targets, sent raw.
-    assert.match(await rawStatus(server.port, `GET http://127.0.0.1:${server.port}/../package.json HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`), / 400 /);
-    assert.match(await rawStatus(server.port, `GET /%2e%2e/%2e%2e/package.json HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`), / 400 /);
+    assert.match(
+      await rawStatus(
+        server.port,
+        `GET http://127.0.0.1:${server.port}/../package.json HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`,
+      ),
+      / 400 /,
+    );
+    assert.match(
+      await rawStatus(
+        server.port,
+        `GET /%2e%2e/%2e%2e/package.json HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`,
+      ),
+      / 400 /,
+    );
   });
 
   it('serves only the allowlist: no directory listing, no other file of the package', async () => {
-    for (const t of ['/package.json', '/dist/', '/release/', '/node_modules/speedscope/package.json', '/speedscope-Y2522XSH.js.map', '/LICENSE']) {
+    for (const t of [
+      '/package.json',
+      '/dist/',
+      '/release/',
+      '/node_modules/speedscope/package.json',
+      '/speedscope-Y2522XSH.js.map',
+      '/LICENSE',
+    ]) {
       assert.equal((await get(server.port, t)).status, 404, t);
     }
     const routes = buildAllowlist();
@@ -123,13 +167,23 @@ describe('view server', () => {
   });
 
   it('refuses a foreign Host header (DNS rebinding) and a missing one', async () => {
-    for (const host of ['evil.example', `evil.example:${server.port}`, `127.0.0.1:${server.port + 1}`, `localhost.evil.example:${server.port}`, `127.0.0.2:${server.port}`]) {
+    for (const host of [
+      'evil.example',
+      `evil.example:${server.port}`,
+      `127.0.0.1:${server.port + 1}`,
+      `localhost.evil.example:${server.port}`,
+      `127.0.0.2:${server.port}`,
+    ]) {
       const r = await get(server.port, TRACE_PATH, { host });
       assert.equal(r.status, 421, host);
       assert.ok(!r.body.includes('$schema'), `${host} got the trace`);
     }
     assert.match(await rawStatus(server.port, `GET ${TRACE_PATH} HTTP/1.0\r\n\r\n`), / 421 /);
-    assert.deepEqual([...allowedHosts(8000, undefined)].sort(), ['127.0.0.1:8000', '[::1]:8000', 'localhost:8000']);
+    assert.deepEqual([...allowedHosts(8000, undefined)].sort(), [
+      '127.0.0.1:8000',
+      '[::1]:8000',
+      'localhost:8000',
+    ]);
     assert.ok(allowedHosts(8000, '192.0.2.7').has('192.0.2.7:8000'));
   });
 
@@ -143,7 +197,10 @@ describe('view server', () => {
 
   it('is not reachable on an address other than the one it is bound to', async () => {
     // 127.0.0.2 is this machine too (the whole 127/8 is loopback), but the server is bound to 127.0.0.1 only.
-    await assert.rejects(get(server.port, TRACE_PATH, { address: '127.0.0.2', host: `127.0.0.1:${server.port}` }), /ECONNREFUSED/);
+    await assert.rejects(
+      get(server.port, TRACE_PATH, { address: '127.0.0.2', host: `127.0.0.1:${server.port}` }),
+      /ECONNREFUSED/,
+    );
     // The machine's non-loopback addresses are refused the same way (the socket is bound to 127.0.0.1,
     // not to 0.0.0.0): checked on the listening socket rather than by sending traffic off loopback.
     assert.equal(server.host, '127.0.0.1');
@@ -166,8 +223,14 @@ describe('view server', () => {
       const ok = await get(srv.port, TRACE_PATH, { address: '127.0.0.3', host: `127.0.0.3:${srv.port}` });
       assert.equal(ok.status, 200);
       assert.match(ok.body, /"\$schema":"https:\/\/www\.speedscope\.app/);
-      assert.equal((await get(srv.port, TRACE_PATH, { address: '127.0.0.3', host: `evil.example:${srv.port}` })).status, 421);
-      await assert.rejects(get(srv.port, TRACE_PATH, { address: '127.0.0.1', host: `127.0.0.1:${srv.port}` }), /ECONNREFUSED/);
+      assert.equal(
+        (await get(srv.port, TRACE_PATH, { address: '127.0.0.3', host: `evil.example:${srv.port}` })).status,
+        421,
+      );
+      await assert.rejects(
+        get(srv.port, TRACE_PATH, { address: '127.0.0.1', host: `127.0.0.1:${srv.port}` }),
+        /ECONNREFUSED/,
+      );
     } finally {
       stop();
       await done;
@@ -176,7 +239,8 @@ describe('view server', () => {
     assert.ok(!lines.some((l) => l.startsWith('warning')), lines.join('\n'));
     assert.ok(lines.some((l) => /viz convert .* --to perfetto/.test(l)));
     for (const h of ['127.0.0.1', '127.0.0.3', 'localhost', '::1']) assert.ok(isLoopback(h), h);
-    for (const h of ['0.0.0.0', '::', '192.0.2.7', 'example.org', '127.0.0.1.example.org']) assert.ok(!isLoopback(h), h);
+    for (const h of ['0.0.0.0', '::', '192.0.2.7', 'example.org', '127.0.0.1.example.org'])
+      assert.ok(!isLoopback(h), h);
   });
 
   it('view(): serves the converted trace, --once stops after it was delivered', async () => {
@@ -214,8 +278,12 @@ describe('view server', () => {
     assert.ok(!/<script[^>]+src=/.test(html), 'no external script');
     assert.ok(!/<link[^>]+href="(?!data:)/.test(html), 'no external style sheet or icon');
     assert.ok(!/url\((?!"?data:)/.test(html.slice(0, html.indexOf('</style>'))), 'fonts inlined');
-    const b64 = /<script id="viz-profile" type="application\/octet-stream">([\s\S]*?)<\/script>/.exec(html)![1]!;
-    const doc = JSON.parse(Buffer.from(b64.replace(/\s+/g, ''), 'base64').toString('utf8')) as { shared: { frames: { name: string }[] } };
+    const b64 = /<script id="viz-profile" type="application\/octet-stream">([\s\S]*?)<\/script>/.exec(
+      html,
+    )![1]!;
+    const doc = JSON.parse(Buffer.from(b64.replace(/\s+/g, ''), 'base64').toString('utf8')) as {
+      shared: { frames: { name: string }[] };
+    };
     assert.ok(doc.shared.frames.some((f) => f.name === 'fib'));
     // Only one `</script` per script element: the inlined bundle cannot end its element early.
     assert.equal(html.match(/<\/script/gi)!.length, html.match(/<script/gi)!.length);

@@ -103,7 +103,16 @@ export async function writeSpeedscope(
     const push = (th: ThreadStack, type: 'O' | 'C', frame: number, at: number): void => {
       let t = threads.get(th);
       if (!t) {
-        t = { pid: th.pid, tid: th.tid, pending: [], pendingBytes: 0, chunks: [], events: 0, first: at, last: at };
+        t = {
+          pid: th.pid,
+          tid: th.tid,
+          pending: [],
+          pendingBytes: 0,
+          chunks: [],
+          events: 0,
+          first: at,
+          last: at,
+        };
         threads.set(th, t);
       }
       // The nester emits in time order per thread; a late event (counted by timeOrdered) must not go back in time.
@@ -146,7 +155,9 @@ export async function writeSpeedscope(
     for (const [pid, n] of source.meta.processNames) if (!processNames.has(pid)) processNames.set(pid, n);
     for (const [k, n] of source.meta.threadNames) if (!threadNames.has(k)) threadNames.set(k, n);
 
-    const list = [...threads.values()].sort((a, b) => compareIdent(a.pid, b.pid) || compareIdent(a.tid, b.tid));
+    const list = [...threads.values()].sort(
+      (a, b) => compareIdent(a.pid, b.pid) || compareIdent(a.tid, b.tid),
+    );
     let active = 0;
     for (let i = 0; i < list.length; i++) if (list[i]!.events > list[active]!.events) active = i;
 
@@ -177,7 +188,9 @@ export async function writeSpeedscope(
     }
     if (list.length === 0) {
       // speedscope refuses a document without profiles: give it an empty one.
-      await out.write(`\n{"type":"evented","name":${JSON.stringify(name + ' (no slices)')},"unit":"nanoseconds","startValue":0,"endValue":0,"events":[]}`);
+      await out.write(
+        `\n{"type":"evented","name":${JSON.stringify(name + ' (no slices)')},"unit":"nanoseconds","startValue":0,"endValue":0,"events":[]}`,
+      );
     }
     await out.write('\n],"shared":{"frames":[');
     const parts: string[] = [];
@@ -192,7 +205,8 @@ export async function writeSpeedscope(
         parts.length = 0;
       }
     }
-    if (parts.length > 0) await out.write((frames.length === parts.length ? '\n' : ',\n') + parts.join(',\n'));
+    if (parts.length > 0)
+      await out.write((frames.length === parts.length ? '\n' : ',\n') + parts.join(',\n'));
     await out.write(']}}\n');
     let events = 0;
     for (const t of list) events += t.events;

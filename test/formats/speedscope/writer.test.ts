@@ -16,7 +16,10 @@ import { openTrace } from '../../../src/ops/open.js';
 import { convert } from '../../../src/ops/convert.js';
 
 const require = createRequire(import.meta.url);
-const schemaPath = join(dirname(require.resolve('speedscope/package.json')), 'dist/release/file-format-schema.json');
+const schemaPath = join(
+  dirname(require.resolve('speedscope/package.json')),
+  'dist/release/file-format-schema.json',
+);
 const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Schema;
 
 interface Schema {
@@ -36,7 +39,9 @@ function validate(value: unknown, s: Schema, path = '$'): string | undefined {
   if (s.$ref) return validate(value, schema.definitions![s.$ref.replace('#/definitions/', '')]!, path);
   if (s.anyOf) {
     const errors = s.anyOf.map((alt) => validate(value, alt, path));
-    return errors.some((e) => e === undefined) ? undefined : `${path}: matches no alternative (${errors.join(' | ')})`;
+    return errors.some((e) => e === undefined)
+      ? undefined
+      : `${path}: matches no alternative (${errors.join(' | ')})`;
   }
   if (s.const !== undefined && value !== s.const) return `${path}: expected ${JSON.stringify(s.const)}`;
   if (s.enum && !s.enum.includes(value)) return `${path}: not one of ${JSON.stringify(s.enum)}`;
@@ -66,7 +71,14 @@ function validate(value: unknown, s: Schema, path = '$'): string | undefined {
 interface Doc {
   $schema: string;
   activeProfileIndex: number;
-  profiles: { type: string; name: string; unit: string; startValue: number; endValue: number; events: { type: 'O' | 'C'; frame: number; at: number }[] }[];
+  profiles: {
+    type: string;
+    name: string;
+    unit: string;
+    startValue: number;
+    endValue: number;
+    events: { type: 'O' | 'C'; frame: number; at: number }[];
+  }[];
   shared: { frames: { name: string; file?: string; line?: number }[] };
 }
 
@@ -80,11 +92,18 @@ function speedscopeImportCheck(doc: Doc): void {
     let last = -Infinity;
     for (const ev of p.events) {
       assert.ok(ev.at >= last, `${p.name}: time goes back at ${ev.at}`);
-      assert.ok(ev.at >= p.startValue && ev.at <= p.endValue, `${p.name}: ${ev.at} outside [startValue, endValue]`);
+      assert.ok(
+        ev.at >= p.startValue && ev.at <= p.endValue,
+        `${p.name}: ${ev.at} outside [startValue, endValue]`,
+      );
       last = ev.at;
-      assert.ok(ev.frame >= 0 && ev.frame < doc.shared.frames.length, `${p.name}: frame ${ev.frame} not in the table`);
+      assert.ok(
+        ev.frame >= 0 && ev.frame < doc.shared.frames.length,
+        `${p.name}: frame ${ev.frame} not in the table`,
+      );
       if (ev.type === 'O') stack.push(ev.frame);
-      else assert.equal(stack.pop(), ev.frame, `${p.name}: C for frame ${ev.frame} is not the top of the stack`);
+      else
+        assert.equal(stack.pop(), ev.frame, `${p.name}: C for frame ${ev.frame} is not the top of the stack`);
     }
     assert.equal(stack.length, 0, `${p.name}: frames left open`);
   }
@@ -151,7 +170,9 @@ describe('speedscope writer', () => {
       const nonEmpty = [...expected.values()].filter((s) => s.length > 0);
       const got = doc.profiles.filter((p) => p.events.length > 0);
       assert.equal(got.length, nonEmpty.length, 'one profile per thread with slices');
-      const gotSeqs = got.map((p) => p.events.map((e) => `${e.type} ${fullName(doc.shared.frames[e.frame]!)} ${e.at}`));
+      const gotSeqs = got.map((p) =>
+        p.events.map((e) => `${e.type} ${fullName(doc.shared.frames[e.frame]!)} ${e.at}`),
+      );
       // Profiles are sorted by (pid, tid); compare as sets of sequences.
       const key = (s: string[]): string => s.join('\n');
       assert.deepEqual(gotSeqs.map(key).sort(), nonEmpty.map(key).sort());
@@ -169,7 +190,11 @@ describe('speedscope writer', () => {
   });
 
   it('splits VizTracer names into frame name, file and line', async () => {
-    assert.deepEqual(frameFromName('fib (/home/user/vtprog/fib.py:3)'), { name: 'fib', file: '/home/user/vtprog/fib.py', line: 3 });
+    assert.deepEqual(frameFromName('fib (/home/user/vtprog/fib.py:3)'), {
+      name: 'fib',
+      file: '/home/user/vtprog/fib.py',
+      line: 3,
+    });
     assert.deepEqual(frameFromName('builtins.len'), { name: 'builtins.len' });
     const doc = await toSpeedscope('test/fixtures/viztracer-generated/fib15.json');
     const fib = doc.shared.frames.find((f) => f.name === 'fib');
@@ -220,7 +245,10 @@ describe('speedscope writer', () => {
     const dir = mkdtempSync(join(tmpdir(), 'viz-ss-test-'));
     try {
       const path = join(dir, 'counters.json');
-      writeFileSync(path, JSON.stringify({ traceEvents: [{ ph: 'C', name: 'mem', ts: 1, pid: 1, tid: 1, args: { v: 1 } }] }));
+      writeFileSync(
+        path,
+        JSON.stringify({ traceEvents: [{ ph: 'C', name: 'mem', ts: 1, pid: 1, tid: 1, args: { v: 1 } }] }),
+      );
       const doc = await toSpeedscope(path);
       assert.equal(validate(doc, schema), undefined);
       assert.equal(doc.profiles.length, 1);
@@ -237,11 +265,17 @@ describe('speedscope writer', () => {
     const dir = mkdtempSync(join(tmpdir(), 'viz-ss-test-'));
     try {
       const path = join(dir, 'y.json');
-      writeFileSync(path, `{"exporter":"speedscope@1.25.0","$schema": "https://www.speedscope.app/file-format-schema.json","profiles":[]}`);
+      writeFileSync(
+        path,
+        `{"exporter":"speedscope@1.25.0","$schema": "https://www.speedscope.app/file-format-schema.json","profiles":[]}`,
+      );
       const input = await openInput(path);
       assert.throws(() => detectFormat(input), /file name says chrome but the content looks like speedscope/);
       assert.equal(sniffSpeedscope(Buffer.from('{"traceEvents":[]}')), false);
-      assert.equal(sniffSpeedscope(Buffer.from('[{"$schema":"https://www.speedscope.app/file-format-schema.json"}]')), false);
+      assert.equal(
+        sniffSpeedscope(Buffer.from('[{"$schema":"https://www.speedscope.app/file-format-schema.json"}]')),
+        false,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
