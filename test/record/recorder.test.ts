@@ -87,6 +87,23 @@ describe('record/runtime recorder (native)', function () {
     assert.equal(source.diagnostics.get('ring_unclosed_at_dump'), undefined);
   });
 
+  it('records exactly what optimized code passes through the fast calls', async () => {
+    const path = join(dir, 'hot.vizdump');
+    const r = runDriver('hot', path, { env: { VIZ_CAPACITY: String(1 << 20) } });
+    assert.equal(r.status, 0, r.stderr);
+    const [, iterations, fastCalls] = /iterations (\d+) fastCalls (\d+)/.exec(r.stdout)!.map(Number);
+    assert.ok(fastCalls! >= 200_000, `only ${fastCalls} fast calls`);
+    const { events } = await readDump(path);
+    // The newest 5 * 1000 events before `E main`: the last 1000 iterations, in order.
+    const tail = events.slice(-1 - 5 * 1000, -1);
+    for (let k = 0; k < 1000; k++) {
+      const i = iterations! - 999 + k;
+      const chunk = tail.slice(k * 5, k * 5 + 5);
+      assert.deepEqual(shape(chunk), ['B spin', 'B fib', 'C tick', 'E fib', 'E spin']);
+      assert.equal(chunk[2]!.args, `{"value":${i % 2 === 0 ? i : -i}}`);
+    }
+  });
+
   it('converts ticks to ns on the CLOCK_MONOTONIC scale', async () => {
     const path = join(dir, 'sleep.vizdump');
     const r = runDriver('sleep', path);
