@@ -47,7 +47,16 @@ export const arrowClose = (inner: string): string => `${inner};}`;
 // A suspension `await X` / `yield X` / `yield* X` / async-generator `return X`:
 // (__vzt=await (__vzt=X,__vzs=0,__vzx(id),__vzt),__vzs=1,__vze(id),__vzt)
 export const SUSP_OPEN = '(__vzt=';
-export const suspend = (k: number): string => `,__vzs=0,__vzx(${id(k)}),__vzt)`;
+/**
+ * The same at the start of a statement in a statement list: the `;` keeps a
+ * previous statement without a semicolon from being continued (`f()\n(...)`).
+ */
+export const SUSP_OPEN_STMT = ';/*__vz*/(__vzt=';
+/**
+ * Exit only when inside the frame: an await in a catch parameter's default or a
+ * `for await` head's pattern runs after a resumption that has not re-entered yet.
+ */
+export const suspend = (k: number): string => `,__vzs&&(__vzs=0,__vzx(${id(k)})),__vzt)`;
 export const resume = (k: number): string => `,__vzs=1,__vze(${id(k)}),__vzt)`;
 /** `yield` without an argument: inserted after the keyword. */
 export const yieldNoArg = (k: number): string => ` (__vzt=void 0${suspend(k)}${resume(k)}`;
@@ -82,6 +91,7 @@ const STRIP_RE = new RegExp(
     pat(closeS),
     pat(close),
     pat(yieldNoArg),
+    esc(SUSP_OPEN_STMT),
     esc(SUSP_OPEN),
     pat(suspend),
     pat(resume),

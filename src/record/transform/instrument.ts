@@ -65,6 +65,7 @@ type EditKind =
   | 'arrowOpen'
   | 'arrowClose'
   | 'suspOpen'
+  | 'suspOpenStmt'
   | 'suspend'
   | 'resume'
   | 'yieldNoArg'
@@ -96,6 +97,8 @@ function editText(e: Edit): string {
       return F.arrowClose(c.suspending ? F.closeS(k) : F.close(k));
     case 'suspOpen':
       return F.SUSP_OPEN;
+    case 'suspOpenStmt':
+      return F.SUSP_OPEN_STMT;
     case 'suspend':
       return F.suspend(k);
     case 'resume':
@@ -425,11 +428,29 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     }
   }
 
+  /** Is `n` the first token of an expression statement in a statement list (where ASI matters)? */
+  function startsStatementInList(n: any): boolean {
+    for (let i = anc.length - 1; i >= 0; i--) {
+      const a = anc[i];
+      if (a.start !== n.start) return false;
+      if (a.type === 'ExpressionStatement') {
+        const p = anc[i - 1]?.type;
+        return p === 'Program' || p === 'BlockStatement' || p === 'StaticBlock' || p === 'SwitchCase';
+      }
+    }
+    return false;
+  }
+
   function suspension(c: Ctx | null, n: any, arg: any): void {
     if (!c) return;
     c.suspending = true;
     if (n.type === 'YieldExpression' && !arg) {
-      edits.push({ pos: n.start, left: false, kind: 'suspOpen', ctx: c });
+      edits.push({
+        pos: n.start,
+        left: false,
+        kind: startsStatementInList(n) ? 'suspOpenStmt' : 'suspOpen',
+        ctx: c,
+      });
       edits.push({ pos: n.end, left: true, kind: 'yieldNoArg', ctx: c });
       return;
     }
@@ -437,7 +458,12 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     // (prependLeft): register the outer `resume` before the inner `suspend`;
     // the argument's own closings, registered later, come out first.
     if (n.type !== 'ReturnStatement') {
-      edits.push({ pos: n.start, left: false, kind: 'suspOpen', ctx: c });
+      edits.push({
+        pos: n.start,
+        left: false,
+        kind: startsStatementInList(n) ? 'suspOpenStmt' : 'suspOpen',
+        ctx: c,
+      });
       edits.push({ pos: n.end, left: true, kind: 'resume', ctx: c });
     }
     edits.push({ pos: arg.start, left: false, kind: 'suspOpen', ctx: c });

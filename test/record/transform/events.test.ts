@@ -423,6 +423,40 @@ describe('record/transform: enter/exit sequences', () => {
     assert.deepEqual(log, ['>e', 'f0', '<e', '>r', '<r', '>e', 'f1', '<e', '>r', 'rf', '<r']);
   });
 
+  it('statements without semicolons before an await or yield statement (ASI)', async () => {
+    const { log, value } = await events(`
+      async function f() {
+        const arr = [1]
+        await null
+        let x = arr
+        await x
+        switch (1) { case 1:
+          x = {}
+          await x }
+        return 'ok'
+      }
+      function* g() {
+        let v = 1
+        yield
+        v++
+        yield v
+      }
+      return f().then((r) => [r, ...g()]);
+    `);
+    assert.deepEqual(value, ['ok', undefined, 2]);
+    assert.deepEqual(log.slice(0, 6), ['>f', '<f', '>f', '<f', '>f', '<f']);
+  });
+
+  it('awaits in a catch parameter default and in a for await head run inside the frame', async () => {
+    const { log, value } = await events(`
+      async function c() { try { await Promise.reject({}) } catch ({ v = await Promise.resolve(2) }) { return v } }
+      async function h() { let s = 0; for await (const { v = await 1 } of [{}]) s += v; return s }
+      return c().then((a) => h().then((b) => [a, b]));
+    `);
+    assert.deepEqual(value, [2, 1]);
+    assert.deepEqual(log.slice(0, 4), ['>c', '<c', '>c', '<c']);
+  });
+
   it('microtask order is unchanged (no extra promises or ticks)', async () => {
     const src = `
       const thenable = { then(r) { mark('thenable'); r(1) } };
