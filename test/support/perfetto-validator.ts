@@ -32,6 +32,7 @@ interface SeqState {
   anns: Set<string>;
   locs: Set<string>;
   lastTs: bigint | undefined;
+  defaultTrack: string | undefined;
 }
 
 interface TrackState {
@@ -105,7 +106,7 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
     const seqId: number = pkt.trusted_packet_sequence_id ?? 0;
     if (!seqId) fail('sequence_id', 'packet without a non-zero trusted_packet_sequence_id');
     let s = seqs.get(seqId);
-    if (!s) seqs.set(seqId, (s = { cleared: false, names: new Set(), cats: new Set(), anns: new Set(), locs: new Set(), lastTs: undefined }));
+    if (!s) seqs.set(seqId, (s = { cleared: false, names: new Set(), cats: new Set(), anns: new Set(), locs: new Set(), lastTs: undefined, defaultTrack: undefined }));
     const flags: number = (pkt.sequence_flags ?? 0) | (pkt.incremental_state_cleared ? 1 : 0);
     if (flags & 1) {
       s.cleared = true;
@@ -113,9 +114,15 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
       s.cats.clear();
       s.anns.clear();
       s.locs.clear();
+      s.defaultTrack = undefined;
     }
     if (flags & 2 && !s.cleared) fail('incremental_state', `sequence ${seqId}: SEQ_NEEDS_INCREMENTAL_STATE before any SEQ_INCREMENTAL_STATE_CLEARED`);
     if (flags & 2 && !seqId) fail('incremental_state', 'SEQ_NEEDS_INCREMENTAL_STATE with sequence id 0');
+    const defaults = pkt.trace_packet_defaults?.track_event_defaults as Msg | undefined;
+    if (defaults && has(defaults, 'track_uuid')) {
+      if (!s.cleared) fail('incremental_state', `sequence ${seqId}: packet defaults before SEQ_INCREMENTAL_STATE_CLEARED`);
+      s.defaultTrack = String(defaults.track_uuid);
+    }
     const id = pkt.interned_data as Msg | undefined;
     if (id) {
       if (!s.cleared) fail('incremental_state', `sequence ${seqId}: interned data before SEQ_INCREMENTAL_STATE_CLEARED`);
@@ -171,13 +178,14 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
       const type: number = te.type ?? 0;
       if (type < 1 || type > 4) fail('event_type', `TrackEvent type ${type} (must be set)`);
       const usesIids =
+        (!has(te, 'track_uuid') && s.defaultTrack !== undefined) ||
         has(te, 'name_iid') || (te.category_iids?.length ?? 0) > 0 || has(te, 'source_location_iid') || anyAnnotationIid(te.debug_annotations);
       if (usesIids && !(flags & 2)) fail('incremental_state', 'packet uses iids without SEQ_NEEDS_INCREMENTAL_STATE');
       if (has(te, 'name_iid') && !s.names.has(String(te.name_iid))) fail('iid_undefined', `name iid ${te.name_iid} not defined on sequence ${seqId}`);
       for (const c of te.category_iids ?? []) if (!s.cats.has(String(c))) fail('iid_undefined', `category iid ${c} not defined on sequence ${seqId}`);
       if (has(te, 'source_location_iid') && !s.locs.has(String(te.source_location_iid))) fail('iid_undefined', `source location iid ${te.source_location_iid} not defined`);
       checkAnnotations(te.debug_annotations, s, fail, true);
-      const uuid = has(te, 'track_uuid') ? String(te.track_uuid) : '0';
+      const uuid = has(te, 'track_uuid') ? String(te.track_uuid) : (s.defaultTrack ?? '0');
       const track = tracks.get(uuid);
       if (!track) fail('track_undescribed', `track ${uuid} used before any TrackDescriptor`);
       const isCounter = track?.kind === 'counter';

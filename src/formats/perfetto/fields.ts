@@ -10,6 +10,10 @@ export const F = {
   internedData: 12,
   sequenceFlags: 13,
   trackDescriptor: 60,
+  tracePacketDefaults: 59,
+  /** TracePacketDefaults.track_event_defaults and TrackEventDefaults.track_uuid. */
+  trackEventDefaults: 11,
+  compressedPackets: 50,
   // TrackEvent
   categoryIids: 3,
   debugAnnotations: 4,

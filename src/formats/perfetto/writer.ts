@@ -98,6 +98,9 @@ class Sequence {
   nextAnn = 1;
   nextLoc = 1;
   size = 0;
+  /** The thread track of this sequence: written as TrackEventDefaults.track_uuid, then omitted. */
+  thread: Track | undefined;
+  defaultsSet = false;
   constructor(readonly id: number) {
     this.idField = encodeVarintField(F.trustedPacketSequenceId, id);
   }
@@ -109,6 +112,7 @@ class Sequence {
     this.nextName = this.nextCat = this.nextAnn = this.nextLoc = 1;
     this.size = 0;
     this.clearPending = true;
+    this.defaultsSet = false;
   }
 }
 
@@ -410,16 +414,35 @@ export class PerfettoEncoder implements SliceHandler {
     w.raw(seq.idField);
     this.teMark = w.begin(F.trackEvent);
     w.fieldVarint(F.type, type);
-    w.raw(track.field);
     this.usedIids = false;
+    this.setDefaults = false;
+    if (track === seq.thread) {
+      // Thread-track events rely on the sequence's TrackEventDefaults (set once per incremental
+      // state; the packet that sets them also names the track explicitly).
+      if (seq.defaultsSet) this.usedIids = true;
+      else {
+        w.raw(track.field);
+        this.setDefaults = true;
+      }
+    } else w.raw(track.field);
     return rec;
   }
 
   private teMark = 0;
+  private setDefaults = false;
 
   private endEvent(seq: Sequence, rec: number): void {
     const w = this.w;
     w.end(this.teMark);
+    if (this.setDefaults) {
+      const d = w.begin(F.tracePacketDefaults);
+      const te = w.begin(F.trackEventDefaults);
+      w.raw(seq.thread!.field);
+      w.end(te);
+      w.end(d);
+      seq.defaultsSet = true;
+      this.usedIids = true;
+    }
     if (this.newNames.length + this.newCats.length + this.newAnns.length + this.newLocs.length > 0) this.internedData();
     let flags = this.usedIids ? SEQ_NEEDS_INCREMENTAL_STATE : 0;
     if (!seq.started || seq.clearPending) flags |= SEQ_INCREMENTAL_STATE_CLEARED;
@@ -667,6 +690,7 @@ export class PerfettoEncoder implements SliceHandler {
       const name = this.threadNames.get(tkey) ?? this.meta.threadNames.get(tkey) ?? (typeof th.tid === 'string' ? th.tid : undefined);
       t = this.makeTrack(key, 'thread', proc, proc.pid, this.tidNum(th.pid, th.tid), name);
     }
+    seq.thread ??= t;
     this.emitDescriptor(seq, t);
     return t;
   }

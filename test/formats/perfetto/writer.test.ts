@@ -9,7 +9,9 @@ import { convertTo, readBytes, tmp } from './helpers.js';
 /** Field numbers (per message) the reference lists for what viz writes; protoc's raw output must use only these. */
 const ALLOWED: Record<string, number[]> = {
   Trace: [1],
-  TracePacket: [8, 10, 11, 12, 13, 60],
+  TracePacket: [8, 10, 11, 12, 13, 59, 60],
+  TracePacketDefaults: [11],
+  TrackEventDefaults: [11],
   TrackEvent: [3, 4, 9, 10, 11, 30, 34, 44, 47, 48],
   TrackDescriptor: [1, 2, 3, 4, 5, 8],
   ProcessDescriptor: [1, 6],
@@ -25,6 +27,8 @@ const CHILD: Record<string, string> = {
   'TracePacket.11': 'TrackEvent',
   'TracePacket.12': 'InternedData',
   'TracePacket.60': 'TrackDescriptor',
+  'TracePacket.59': 'TracePacketDefaults',
+  'TracePacketDefaults.11': 'TrackEventDefaults',
   'TrackDescriptor.3': 'ProcessDescriptor',
   'TrackDescriptor.4': 'ThreadDescriptor',
   'TrackDescriptor.8': 'CounterDescriptor',
