@@ -89,15 +89,24 @@ export function readProcessMetas(dir: string): ProcessMeta[] {
 }
 
 /**
- * The main process: the direct child when it was traced, else the earliest traced process whose
- * parent was not traced (`-- npm test`: npm is a launcher and is not traced; the test runner is).
+ * Traced processes in the order they are considered the main one: the direct child first, then
+ * by depth in the tree of traced processes (a process whose parent was not traced is a root:
+ * `-- npm test` traces the test runner, not npm), then by start time.
  */
+export function mainProcessCandidates(metas: ProcessMeta[], childPid: number | undefined): ProcessMeta[] {
+  const byPid = new Map(metas.map((m) => [m.pid, m]));
+  const depth = (m: ProcessMeta): number => {
+    let d = 0;
+    for (let p = byPid.get(m.ppid); p && d < metas.length; p = byPid.get(p.ppid)) d++;
+    return d;
+  };
+  const key = (m: ProcessMeta) => (m.pid === childPid ? -1 : depth(m));
+  return [...metas].sort((a, b) => key(a) - key(b) || a.startedAt - b.startedAt);
+}
+
+/** The first candidate (see `mainProcessCandidates`), before looking at what the dumps hold. */
 export function pickMainProcess(metas: ProcessMeta[], childPid: number | undefined): ProcessMeta | undefined {
-  const direct = metas.find((m) => m.pid === childPid);
-  if (direct) return direct;
-  const pids = new Set(metas.map((m) => m.pid));
-  const roots = metas.filter((m) => !pids.has(m.ppid)).sort((a, b) => a.startedAt - b.startedAt);
-  return roots[0];
+  return mainProcessCandidates(metas, childPid)[0];
 }
 
 export function dumpPathFor(dir: string, pid: number): string {
@@ -128,12 +137,25 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     const exit = await runChild(plan, { cwd });
 
     const metas = readProcessMetas(outDir);
-    const main = pickMainProcess(metas, exit.pid);
     // `<pid>.vizdump` per process; worker (`.t3.vizdump`) and SIGUSR2 (`.2.vizdump`) files are extra.
     const dumps = readdirSync(outDir).filter((n) => /^\d+\.vizdump$/.test(n));
+    // The first candidate that recorded anything: a wrapper that only re-executes node (mocha
+    // with node flags, a shell script's node) records nothing of its own.
+    let main: ProcessMeta | undefined;
+    let stats: DumpStats | undefined;
+    for (const m of mainProcessCandidates(metas, exit.pid)) {
+      if (!existsSync(dumpPathFor(outDir, m.pid))) continue;
+      const s = await dumpStats(dumpPathFor(outDir, m.pid));
+      if (!main || (stats?.kept === 0 && s.kept > 0)) {
+        main = m;
+        stats = s;
+      }
+      if (s.kept > 0) break;
+    }
+    main ??= pickMainProcess(metas, exit.pid);
     const mainDump = main ? dumpPathFor(outDir, main.pid) : undefined;
     const otherProcesses = dumps.length - (mainDump && existsSync(mainDump) ? 1 : 0);
-    if (!mainDump || !existsSync(mainDump)) {
+    if (!mainDump || !stats || !existsSync(mainDump)) {
       messages.push(
         main
           ? `viz record: the traced process (pid ${main.pid}) left no dump: it was killed before it could write one`
@@ -142,7 +164,6 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       return { exit, otherProcesses, messages, tempDir: opts.keepTemp ? outDir : undefined };
     }
 
-    const stats = await dumpStats(mainDump);
     let written: string;
     try {
       written = await deliver(mainDump, output);

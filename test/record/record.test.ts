@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { splitRecordArgv, pickMainProcess, defaultOutputName } from '../../src/record/index.js';
+import {
+  splitRecordArgv,
+  pickMainProcess,
+  mainProcessCandidates,
+  defaultOutputName,
+} from '../../src/record/index.js';
 import {
   countByEdge,
   countByName,
@@ -315,6 +320,16 @@ describe('viz record: command line', function () {
     assert.deepEqual(countByName(await readTrace(out)), { main: 1, fib: 2 * 144 - 1 });
   });
 
+  it('a wrapper that only re-executes node (nothing recorded) yields to the process it started', async () => {
+    const out = join(dir, 'wrapper.vizdump');
+    const script = `require('node:child_process').spawnSync(process.execPath, [${JSON.stringify(join(SAMPLES, 'fib.js'))}, '9'], { stdio: 'inherit' })`;
+    const r = runViz(['-o', out, '--', 'node', '-e', script]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'fib(9) = 34\n');
+    assert.deepEqual(countByName(await readTrace(out)), { main: 1, fib: 2 * 55 - 1 });
+    assert.match(r.stderr, /1 child process dump\(s\) not merged/);
+  });
+
   it('-o trace.json converts to Chrome JSON; -o trace.json.gz gzips it', async () => {
     for (const name of ['fib.json', 'fib.json.gz']) {
       const out = join(dir, name);
@@ -377,9 +392,14 @@ describe('viz record: command line', function () {
       { pid: 30, ppid: 20, argv: [], startedAt: 3 },
       { pid: 20, ppid: 10, argv: [], startedAt: 2 },
       { pid: 40, ppid: 20, argv: [], startedAt: 4 },
+      { pid: 50, ppid: 40, argv: [], startedAt: 1 },
     ];
     assert.equal(pickMainProcess(metas, 30)?.pid, 30);
     assert.equal(pickMainProcess(metas, 10)?.pid, 20);
+    assert.deepEqual(
+      mainProcessCandidates(metas, 10).map((m) => m.pid),
+      [20, 30, 40, 50],
+    );
     assert.equal(pickMainProcess([], 10), undefined);
     assert.match(
       defaultOutputName(['node', '--x', 'srv/app.mjs'], true, new Date(2026, 0, 2, 3, 4, 5)),
