@@ -3,6 +3,7 @@
  * (§7): every rule that makes trace_processor drop or misplace data is one `rule` code here.
  * Decodes with protobufjs against schemas/perfetto (independent of viz's hand encoder).
  */
+import { inflateSync } from 'node:zlib';
 import { TracePacketType } from '../../src/formats/perfetto/schema.js';
 
 export interface Violation {
@@ -92,6 +93,29 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
   } catch (err) {
     return { packets: 0, trackEvents: 0, descriptors: 0, violations: [{ rule: 'framing', packet: 0, offset: 0, message: (err as Error).message }], byRule: { framing: 1 } };
   }
+
+  // compressed_packets containers (written by the Perfetto service and by viz) are inflated and
+  // their records checked in place; the container itself carries no sequence.
+  const expanded: { offset: number; body: Uint8Array }[] = [];
+  for (const rec of records) {
+    let outer: Msg;
+    try {
+      outer = TracePacketType.toObject(TracePacketType.decode(rec.body), { longs: String, enums: Number }) as Msg;
+    } catch {
+      expanded.push(rec);
+      continue;
+    }
+    if (!outer.compressed_packets) {
+      expanded.push(rec);
+      continue;
+    }
+    try {
+      for (const inner of splitRecords(inflateSync(outer.compressed_packets as Uint8Array))) expanded.push({ offset: rec.offset, body: inner.body });
+    } catch (err) {
+      violations.push({ rule: 'framing', packet: expanded.length, offset: rec.offset, message: `compressed_packets: ${(err as Error).message}` });
+    }
+  }
+  records = expanded;
 
   for (const rec of records) {
     packet++;
@@ -233,4 +257,15 @@ function checkAnnotations(list: Msg[] | undefined, s: SeqState, fail: (rule: str
     checkAnnotations(a.dict_entries, s, fail, true);
     checkAnnotations(a.array_values, s, fail, false);
   }
+}
+
+/** The trace with every `compressed_packets` container replaced by the records inside it. */
+export function expandCompressed(buf: Uint8Array): Buffer {
+  const parts: Buffer[] = [];
+  for (const rec of splitRecords(buf)) {
+    const outer = TracePacketType.toObject(TracePacketType.decode(rec.body)) as Msg;
+    if (outer.compressed_packets) parts.push(inflateSync(outer.compressed_packets as Uint8Array));
+    else parts.push(Buffer.from(buf.subarray(rec.offset, rec.body.byteOffset - (buf.byteOffset ?? 0) + rec.body.length)));
+  }
+  return Buffer.concat(parts);
 }

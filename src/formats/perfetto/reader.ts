@@ -17,6 +17,7 @@
  * - process/thread names from descriptors -> `M` events and `meta.processNames/threadNames`.
  * Events come out in file order (consumers that need time order use `timeOrdered`).
  */
+import { inflateSync } from 'node:zlib';
 import type { Input } from '../../io/input.js';
 import { TruncatedGzip } from '../../io/input.js';
 import { Diagnostics } from '../../model/diagnostics.js';
@@ -150,7 +151,8 @@ export class PerfettoReader implements TraceSource {
         } catch (err) {
           throw inputError(this.input.name, base + p, `corrupt TracePacket: ${(err as Error).message}`);
         }
-        this.packet(pkt, base + p);
+        if (pkt.compressed_packets) this.compressed(pkt.compressed_packets as Uint8Array, base + p);
+        else this.packet(pkt, base + p);
         p = end;
         if (this.batch.length >= this.batchSize) {
           yield this.batch;
@@ -170,6 +172,32 @@ export class PerfettoReader implements TraceSource {
     if (this.baseNs === undefined) this.meta.baseUs = 0;
     if (this.batch.length > 0) yield this.batch;
     this.batch = [];
+  }
+
+  /** A `compressed_packets` container: zlib-deflated Trace records, read as if inline. */
+  private compressed(bytes: Uint8Array, offset: number): void {
+    let inner: Buffer;
+    try {
+      inner = inflateSync(bytes);
+    } catch (err) {
+      throw inputError(this.input.name, offset, `corrupt compressed_packets: ${(err as Error).message}`);
+    }
+    let p = 0;
+    while (p < inner.length) {
+      const len = inner[p] === 0x0a ? readVarint(inner, p + 1) : undefined;
+      if (!len || len[1] + len[0] > inner.length) {
+        throw inputError(this.input.name, offset, `corrupt compressed_packets: bad record at inner byte ${p}`);
+      }
+      const end = len[1] + len[0];
+      let pkt: Msg;
+      try {
+        pkt = TracePacketType.toObject(TracePacketType.decode(inner.subarray(len[1], end)), { longs: String, enums: Number }) as Msg;
+      } catch (err) {
+        throw inputError(this.input.name, offset, `corrupt TracePacket inside compressed_packets: ${(err as Error).message}`);
+      }
+      this.packet(pkt, offset);
+      p = end;
+    }
   }
 
   private seq(id: number): SeqState {

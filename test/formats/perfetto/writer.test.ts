@@ -3,13 +3,13 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixtureText, traceFixtures } from '../../support/fixtures.js';
-import { validatePerfetto } from '../../support/perfetto-validator.js';
+import { expandCompressed, validatePerfetto } from '../../support/perfetto-validator.js';
 import { convertTo, readBytes, tmp } from './helpers.js';
 
 /** Field numbers (per message) the reference lists for what viz writes; protoc's raw output must use only these. */
 const ALLOWED: Record<string, number[]> = {
   Trace: [1],
-  TracePacket: [8, 10, 11, 12, 13, 59, 60],
+  TracePacket: [8, 10, 11, 12, 13, 50, 59, 60],
   TracePacketDefaults: [11],
   TrackEventDefaults: [11],
   TrackEvent: [3, 4, 9, 10, 11, 30, 34, 44, 47, 48],
@@ -86,9 +86,13 @@ describe('Perfetto writer: every fixture converts to a valid trace', () => {
       assert.deepEqual(report.violations.slice(0, 5), [], `violations: ${JSON.stringify(report.byRule)}`);
       if (/"ph":\s*"[BEXi]"/.test(fixtureText(fx.path))) assert.ok(report.trackEvents > 0, 'no track events written');
       if (hasProtoc()) {
-        const r = spawnSync('protoc', ['--decode_raw'], { input: bytes, maxBuffer: 1 << 28 });
-        assert.equal(r.status, 0, `protoc --decode_raw failed: ${r.stderr}`);
-        assert.deepEqual(checkDecodeRaw(r.stdout.toString('utf8')).slice(0, 5), []);
+        // The file as written (compressed_packets containers), then the records inside them.
+        const outer = spawnSync('protoc', ['--decode_raw'], { input: bytes, maxBuffer: 1 << 28 });
+        assert.equal(outer.status, 0, `protoc --decode_raw failed: ${outer.stderr}`);
+        assert.match(outer.stdout.toString('utf8'), /^1 \{\n {2}50: "/);
+        const inner = spawnSync('protoc', ['--decode_raw'], { input: expandCompressed(bytes), maxBuffer: 1 << 28 });
+        assert.equal(inner.status, 0, `protoc --decode_raw failed on the inflated records: ${inner.stderr}`);
+        assert.deepEqual(checkDecodeRaw(inner.stdout.toString('utf8')).slice(0, 5), []);
       }
     });
   }
@@ -131,7 +135,7 @@ describe('Perfetto writer: specific rules', () => {
   it('writes epoch-sized timestamps beyond 2^53 exactly', async () => {
     // 1.7e15 us = 1.7e18 ns > 2^53
     const bytes = await write('epoch', '[{"ph":"X","name":"a","ts":1700000000123456.789,"dur":1,"pid":1,"tid":1}]');
-    const r = spawnSync('protoc', ['--decode_raw'], { input: bytes });
+    const r = spawnSync('protoc', ['--decode_raw'], { input: expandCompressed(bytes) });
     if (r.status !== 0) return; // protoc absent: the round-trip tests cover the value too
     assert.match(r.stdout.toString(), /8: 1700000000123456789\b/);
     assert.match(r.stdout.toString(), /8: 1700000000123457789\b/);
@@ -145,8 +149,26 @@ describe('Perfetto writer: specific rules', () => {
     ]);
     const report = validatePerfetto(bytes);
     assert.deepEqual(report.violations, []);
-    const r = spawnSync('protoc', ['--decode_raw'], { input: bytes });
+    const r = spawnSync('protoc', ['--decode_raw'], { input: expandCompressed(bytes) });
     if (r.status === 0) assert.match(r.stdout.toString(), /5: "worker"/);
+  });
+
+  it('VIZ_PERFETTO_COMPRESS=0 writes plain records: same packets, no containers', async () => {
+    const events = [
+      { ph: 'X', name: 'a', ts: 1, dur: 5, pid: 1, tid: 1, args: { k: [1, { x: null }] } },
+      { ph: 'i', name: 'b', ts: 2, pid: 1, tid: 1, s: 'g' },
+    ];
+    const packed = await write('packed', events);
+    process.env.VIZ_PERFETTO_COMPRESS = '0';
+    let plain: Buffer;
+    try {
+      plain = await write('plain', events);
+    } finally {
+      delete process.env.VIZ_PERFETTO_COMPRESS;
+    }
+    assert.notEqual(plain[2], 0x92, 'first packet is not a container');
+    assert.deepEqual(validatePerfetto(plain).violations, []);
+    assert.deepEqual(expandCompressed(packed), plain);
   });
 
   it('is deterministic: the same input gives the same bytes', async () => {
