@@ -180,6 +180,18 @@ describe('record/runtime recorder (native)', function () {
     );
   });
 
+  it('still dumps and dies by SIGINT after the program removed its listener', async () => {
+    const path = join(dir, 'removed.vizdump');
+    const traced = await runAndSignal('signal-listener-removed', path, 'SIGINT');
+    const untraced = await runAndSignal('signal-listener-removed', join(dir, 'unused.vizdump'), 'SIGINT', {
+      env: { VIZ_UNTRACED: '1' },
+    });
+    assert.deepEqual([traced.status, traced.signal], [untraced.status, untraced.signal]);
+    assert.equal(traced.signal, 'SIGINT');
+    const { source } = await readDump(path);
+    assert.equal(source.meta.topLevel.signal, 2);
+  });
+
   it('writes numbered dumps on SIGUSR2 and keeps running', async () => {
     const sub = join(tempDir(), 'usr2.vizdump');
     const r = runDriver('usr2', sub);
