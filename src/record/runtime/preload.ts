@@ -20,7 +20,7 @@ import * as nodeModule from 'node:module';
 import { writeFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isMainThread } from 'node:worker_threads';
+import * as workerThreads from 'node:worker_threads';
 import type { InstrumentConfig } from './instrument-file.js';
 
 const env = process.env;
@@ -40,7 +40,11 @@ export function isLauncher(script: string | undefined): boolean {
   return script !== undefined && LAUNCHER.test(script);
 }
 
-if (g[ONCE] === undefined && env.VIZ_OUT_DIR && !isLauncher(process.argv[1])) {
+const { isMainThread } = workerThreads;
+/** Node's own loader-hooks thread (Node >= 22.14 says so): nothing of the program runs there. */
+const isInternalThread = (workerThreads as { isInternalThread?: boolean }).isInternalThread === true;
+
+if (g[ONCE] === undefined && env.VIZ_OUT_DIR && !isInternalThread && !isLauncher(process.argv[1])) {
   g[ONCE] = true;
   await start(env.VIZ_OUT_DIR);
 }
@@ -90,7 +94,7 @@ async function start(outDir: string): Promise<void> {
       const st = recorder.stats();
       process.stderr.write(
         `viz record: pid ${process.pid}: ${recorder.backend} recorder, ${st.written} events (${st.fastCalls} fast calls); ` +
-          `${instrumented} CommonJS file(s) instrumented in this thread, ${failed} failed` +
+          `${instrumented} file(s) instrumented in this thread, ${failed} failed` +
           `${failed ? `: ${firstFailure}` : ''}\n`,
       );
     });
