@@ -61,6 +61,12 @@ export const resume = (k: number): string => `,__vzs=1,__vze(${id(k)}),__vzt)`;
 /** `yield` without an argument: inserted after the keyword. */
 export const yieldNoArg = (k: number): string => ` (__vzt=void 0${suspend(k)}${resume(k)}`;
 
+/**
+ * `yield` without an argument that ended its statement by ASI (`x = yield` + newline + `[1]`):
+ * our closing `)` could be continued by the next line, so the statement gets its `;`.
+ */
+export const yieldNoArgAsi = (k: number): string => `${yieldNoArg(k)}/*__vz*/;`;
+
 /** First statement of every catch / finally block of a suspending function. */
 export const reenter = (k: number): string => `__vzs||(__vzs=1,__vze(${id(k)}));`;
 
@@ -90,6 +96,7 @@ const STRIP_RE = new RegExp(
     pat(open),
     pat(closeS),
     pat(close),
+    pat(yieldNoArgAsi),
     pat(yieldNoArg),
     esc(SUSP_OPEN_STMT),
     esc(SUSP_OPEN),

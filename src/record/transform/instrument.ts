@@ -69,6 +69,7 @@ type EditKind =
   | 'suspend'
   | 'resume'
   | 'yieldNoArg'
+  | 'yieldNoArgAsi'
   | 'reenter'
   | 'faOpen'
   | 'faClose'
@@ -105,6 +106,8 @@ function editText(e: Edit): string {
       return F.resume(k);
     case 'yieldNoArg':
       return F.yieldNoArg(k);
+    case 'yieldNoArgAsi':
+      return F.yieldNoArgAsi(k);
     case 'reenter':
       return c.suspending ? F.reenter(k) : '';
     case 'faOpen':
@@ -441,6 +444,16 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     return false;
   }
 
+  /** Does the statement around `n` end where `n` ends, with no `;` of its own? */
+  function endsStatementByAsi(n: any): boolean {
+    for (let i = anc.length - 1; i >= 0; i--) {
+      const a = anc[i];
+      if (a.end !== n.end) return false;
+      if (/Statement$|Declaration$/.test(a.type)) return src.charCodeAt(a.end - 1) !== 59; /* ; */
+    }
+    return false;
+  }
+
   function suspension(c: Ctx | null, n: any, arg: any): void {
     if (!c) return;
     c.suspending = true;
@@ -451,7 +464,12 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
         kind: startsStatementInList(n) ? 'suspOpenStmt' : 'suspOpen',
         ctx: c,
       });
-      edits.push({ pos: n.end, left: true, kind: 'yieldNoArg', ctx: c });
+      edits.push({
+        pos: n.end,
+        left: true,
+        kind: endsStatementByAsi(n) ? 'yieldNoArgAsi' : 'yieldNoArg',
+        ctx: c,
+      });
       return;
     }
     // Closing edits at one position come out in reverse order of registration

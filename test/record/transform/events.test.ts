@@ -440,10 +440,14 @@ describe('record/transform: enter/exit sequences', () => {
         yield
         v++
         yield v
+        const w = yield
+        [v].forEach((e) => mark('each' + e))
+        v = yield
+        (mark)('paren')
       }
       return f().then((r) => [r, ...g()]);
     `);
-    assert.deepEqual(value, ['ok', undefined, 2]);
+    assert.deepEqual(value, ['ok', undefined, 2, undefined, undefined]);
     assert.deepEqual(log.slice(0, 6), ['>f', '<f', '>f', '<f', '>f', '<f']);
   });
 
