@@ -50,6 +50,8 @@ interface Ctx {
   vars: Set<string> | null;
   /** Names of function declarations at the top level of the body. */
   topFns: string[] | null;
+  /** The body calls `eval(...)` directly (it could declare a var named like a top-level function). */
+  directEval: boolean;
   strict: boolean;
   /** Where the body's opening edit goes. */
   openPos: number;
@@ -320,6 +322,7 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
       skip: null,
       vars: null,
       topFns: null,
+      directEval: false,
       strict,
       line: lc.line,
       column: lc.column + 1,
@@ -428,6 +431,7 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
   function finishFunction(c: Ctx): void {
     if (c.topFns && c.vars) {
       for (const f of c.topFns) if (c.vars.has(f)) c.skip ??= 'block-scope';
+      if (c.directEval) c.skip ??= 'block-scope';
     }
   }
 
@@ -558,6 +562,9 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
       case 'TryStatement':
         if (c && n.finalizer)
           edits.push({ pos: n.finalizer.start + 1, left: false, kind: 'reenter', ctx: c });
+        break;
+      case 'CallExpression':
+        if (c && n.callee.type === 'Identifier' && n.callee.name === 'eval') c.directEval = true;
         break;
       case 'VariableDeclaration':
         if (n.kind === 'var' && c?.vars) for (const d of n.declarations) addVarNames(c, d.id);

@@ -182,13 +182,17 @@ describe('record/transform: semantics are preserved', () => {
     const r = await run(`
       function w() { var q = 1; function q() {} return typeof q }
       function ok() { return 1 }
-      return [w(), ok()];
+      function ev() { eval('var e = 2'); function e() {} return e }
+      return [w(), ok(), ev()];
     `);
     assertSameBehaviour(r);
-    assert.deepEqual(r.value, ['number', 1]);
+    assert.deepEqual(r.value, ['number', 1, 2]);
     assert.deepEqual(
       r.result.skipped.map((s) => [s.name, s.reason]),
-      [['w', 'block-scope']],
+      [
+        ['w', 'block-scope'],
+        ['ev', 'block-scope'],
+      ],
     );
     assert.deepEqual(r.log, ['>ok', '<ok']);
   });
