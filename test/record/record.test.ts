@@ -243,9 +243,11 @@ describe('viz record: failures pass through', function () {
     ]);
     assert.deepEqual(userFrames(traced.stderr, SAMPLES), expected);
     assert.match(traced.stderr, /TypeError: not an object: nope/);
-    // the frames open when the exception escaped are closed at the dump
-    const unclosed = trace.calls.filter((c) => c.unclosed).map((c) => c.name);
-    assert.deepEqual(unclosed, []);
+    // the exception left every frame through its finally: nothing is open at the dump
+    assert.deepEqual(
+      trace.calls.filter((c) => c.unclosed).map((c) => c.name),
+      [],
+    );
     assert.deepEqual(countByName(trace), { main: 1, load: 2, parse: 2 });
   });
 
@@ -272,6 +274,17 @@ describe('viz record: failures pass through', function () {
     assert.equal(traced.status, 7);
     assert.deepEqual(countByEdge(trace), { 'work@-': 1, 'finish@work': 1 });
     assert.ok(trace.calls.every((c) => c.unclosed));
+  });
+
+  it("on-exit.js: calls made by the program's own exit listener are in the dump; process.exitCode passes through", async () => {
+    const { traced, trace } = await traceSample('on-exit.js');
+    assert.equal(traced.status, 4);
+    assert.deepEqual(countByEdge(trace), {
+      'collect@-': 1,
+      '<anonymous>@-': 1,
+      'summarise@<anonymous>': 1,
+      '<anonymous>@summarise': 5,
+    });
   });
 
   it('signal.js: death by SIGTERM passes through and the dump says so', async () => {

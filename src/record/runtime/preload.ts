@@ -60,9 +60,16 @@ async function start(outDir: string): Promise<void> {
   const dumpPath = join(outDir, `${process.pid}.vizdump`);
   const capacity = Number(env.VIZ_BUFFER_SIZE) || undefined;
 
-  // 1. The runtime global, before any instrumented code can run. The recorder dumps at exit
-  //    (main thread: every thread's ring) and installs the signal and crash handlers.
-  const recorder = startRecorder({ capacity, dumpPath: isMainThread ? dumpPath : undefined });
+  // 1. The runtime global, before any instrumented code can run. The recorder installs the
+  //    signal and crash handlers; the exit dump (main thread: every thread's ring) is ours, so
+  //    that it comes after the program's own `exit` listeners.
+  const recorder = startRecorder({
+    capacity,
+    dumpPath: isMainThread ? dumpPath : undefined,
+    exitHooks: false,
+    signals: isMainThread,
+  });
+  if (isMainThread) dumpAfterExitListeners(() => recorder.dump(dumpPath));
   g[transform.RUNTIME_GLOBAL] = {
     reg: (packed: Parameters<typeof recorder.registerPacked>[0]) => recorder.registerPacked(packed),
     e: recorder.enter,
@@ -99,6 +106,34 @@ async function start(outDir: string): Promise<void> {
       );
     });
   }
+}
+
+/**
+ * Runs `dump` once, after every `exit` listener (ours would otherwise be the first, and calls made
+ * by the program's own listeners would be missing). Every way out emits `exit` through
+ * `process.emit`: the end of the event loop, `process.exit()`, uncaught exceptions and unhandled
+ * rejections.
+ */
+function dumpAfterExitListeners(dump: () => void): void {
+  const emit = process.emit;
+  let dumped = false;
+  const patched = {
+    emit(this: NodeJS.Process, event: string | symbol, ...args: unknown[]): boolean {
+      if (event !== 'exit' || dumped)
+        return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+      try {
+        return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+      } finally {
+        dumped = true;
+        try {
+          dump();
+        } catch (err) {
+          process.stderr.write(`viz: ${(err as Error).message}\n`);
+        }
+      }
+    },
+  };
+  process.emit = patched.emit as typeof process.emit;
 }
 
 type CompileHook = (content: string, filename: string, format: unknown) => string | undefined;
