@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNative } from '../../src/record/native.js';
+import { readRingSummary, type RingThreadSummary } from '../../src/formats/ring/reader.js';
 import { extraField, parseArgs, type TraceEvent } from '../../src/model/event.js';
 import { readDump, runAndSignal, runDriver, shape, tempDir } from './recorder-helpers.js';
 
@@ -85,6 +86,17 @@ describe('record/runtime recorder (native)', function () {
     assert.equal(events.length + orphans, 64);
     assert.deepEqual(shape(events).slice(-2), ['E fib', 'E fib']);
     assert.equal(source.diagnostics.get('ring_unclosed_at_dump'), undefined);
+    const summary = await readRingSummary(path);
+    assert.deepEqual(
+      (summary.meta.topLevel.threads as RingThreadSummary[]).map((t) => [
+        t.name,
+        t.capacity,
+        t.written,
+        t.kept,
+        t.overwritten,
+      ]),
+      [['main', 64, total, 64, total - 64]],
+    );
   });
 
   it('records exactly what optimized code passes through the fast calls', async () => {

@@ -121,6 +121,8 @@ export class RingDumpReader implements TraceSource {
   constructor(
     private readonly name: string,
     private readonly openBytes: () => Promise<ByteSource>,
+    /** Read headers, frames and ring headers only: no events (see `readRingSummary`). */
+    private readonly headersOnly = false,
   ) {}
 
   get bytesRead(): number {
@@ -331,11 +333,22 @@ export class RingDumpReader implements TraceSource {
     } else {
       this.truncated(trailerAt + tb.length, `the ring of thread ${tid}`);
     }
-    // Slots of indices below validFrom may have been rewritten while the dump
-    // was being written (see the schema): they count as overwritten.
-    const active = ringFlags & RingFlag.writerMayBeActive ? 1 : 0;
-    const validFrom = Math.max(first, after + active - capacity, 0);
+    const validFrom = firstValidIndex(first, after, capacity, ringFlags);
     const overwritten = Math.min(validFrom, before);
+    const threads = (this.meta.topLevel.threads ??= []) as RingThreadSummary[];
+    threads.push({
+      tid,
+      nodeThreadId,
+      name: threadName,
+      capacity,
+      written: before,
+      kept: before - overwritten,
+      overwritten,
+      fastCalls:
+        tb.length === RING_TRAILER_BYTES
+          ? Number(new DataView(tb.buffer, tb.byteOffset).getBigUint64(8, true))
+          : 0,
+    });
     if (overwritten > 0) {
       this.diagnostics.add(
         'ring_overwritten',
@@ -345,6 +358,7 @@ export class RingDumpReader implements TraceSource {
       );
     }
 
+    if (this.headersOnly) return;
     const stack: number[] = [];
     let batch: TraceEvent[] = [];
     let orphans = 0;
@@ -440,6 +454,30 @@ export class RingDumpReader implements TraceSource {
   }
 }
 
+/**
+ * Slots of indices below this may have been rewritten while the dump was being
+ * written (see the schema, "Which records are valid"): they count as overwritten.
+ */
+function firstValidIndex(first: number, after: number, capacity: number, ringFlags: number): number {
+  const active = ringFlags & RingFlag.writerMayBeActive ? 1 : 0;
+  return Math.max(first, after + active - capacity, 0);
+}
+
+/** One ring of a dump, as `meta.topLevel.threads` lists them once read. */
+export interface RingThreadSummary {
+  tid: number;
+  nodeThreadId: number;
+  name: string;
+  capacity: number;
+  /** Events written on the thread before the dump. */
+  written: number;
+  /** Records in the dump that are valid (before orphan exits are dropped). */
+  kept: number;
+  overwritten: number;
+  /** Events that came through the V8 fast API path. */
+  fastCalls: number;
+}
+
 function ev(
   ph: string,
   name: string,
@@ -469,6 +507,27 @@ export function openRingDump(path: string): TraceSource {
       throw new VizError('badInput', `${path}: ${(err as Error).message}`);
     }
   });
+}
+
+/**
+ * Everything about a dump but its events, without reading the records:
+ * `meta.topLevel.threads` (RingThreadSummary[]) has per-thread written, kept
+ * and overwritten counts; diagnostics hold `ring_overwritten` and truncation.
+ */
+export async function readRingSummary(path: string): Promise<{ meta: TraceMeta; diagnostics: Diagnostics }> {
+  const reader = new RingDumpReader(
+    path,
+    async () => {
+      try {
+        return new FileBytes(await openFile(path, 'r'));
+      } catch (err) {
+        throw new VizError('badInput', `${path}: ${(err as Error).message}`);
+      }
+    },
+    true,
+  );
+  for await (const _ of reader.batches());
+  return { meta: reader.meta, diagnostics: reader.diagnostics };
 }
 
 /** A dump already in memory (tests, stdin). */
