@@ -371,23 +371,23 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     return pos;
   }
 
-  function addVarNames(c: Ctx | null, pattern: any): void {
-    if (!c?.vars || !pattern) return;
+  function addNames(names: Set<string>, pattern: any): void {
+    if (!pattern) return;
     switch (pattern.type) {
       case 'Identifier':
-        c.vars.add(pattern.name);
+        names.add(pattern.name);
         break;
       case 'ObjectPattern':
-        for (const p of pattern.properties) addVarNames(c, p.type === 'RestElement' ? p.argument : p.value);
+        for (const p of pattern.properties) addNames(names, p.type === 'RestElement' ? p.argument : p.value);
         break;
       case 'ArrayPattern':
-        for (const p of pattern.elements) addVarNames(c, p);
+        for (const p of pattern.elements) addNames(names, p);
         break;
       case 'AssignmentPattern':
-        addVarNames(c, pattern.left);
+        addNames(names, pattern.left);
         break;
       case 'RestElement':
-        addVarNames(c, pattern.argument);
+        addNames(names, pattern.argument);
         break;
     }
   }
@@ -406,6 +406,12 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     void outer;
     if (isBlock) {
       prepareBlockScope(c, body.body);
+      if (c.topFns) {
+        // a parameter named like a top-level function: `arguments[i]` would no longer see the function
+        const params = new Set<string>();
+        for (const p of fn.params) addNames(params, p);
+        if (c.topFns.some((f) => params.has(f))) c.skip ??= 'block-scope';
+      }
       c.openPos = directiveEnd(body.body, body.start + 1);
       edits.push({ pos: c.openPos, left: false, kind: 'open', ctx: c });
     } else {
@@ -567,7 +573,7 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
         if (c && n.callee.type === 'Identifier' && n.callee.name === 'eval') c.directEval = true;
         break;
       case 'VariableDeclaration':
-        if (n.kind === 'var' && c?.vars) for (const d of n.declarations) addVarNames(c, d.id);
+        if (n.kind === 'var' && c?.vars) for (const d of n.declarations) addNames(c.vars, d.id);
         break;
     }
     anc.push(n);

@@ -183,15 +183,17 @@ describe('record/transform: semantics are preserved', () => {
       function w() { var q = 1; function q() {} return typeof q }
       function ok() { return 1 }
       function ev() { eval('var e = 2'); function e() {} return e }
-      return [w(), ok(), ev()];
+      function pa(a) { function a() {} return typeof arguments[0] }
+      return [w(), ok(), ev(), pa(1)];
     `);
     assertSameBehaviour(r);
-    assert.deepEqual(r.value, ['number', 1, 2]);
+    assert.deepEqual(r.value, ['number', 1, 2, 'function']);
     assert.deepEqual(
       r.result.skipped.map((s) => [s.name, s.reason]),
       [
         ['w', 'block-scope'],
         ['ev', 'block-scope'],
+        ['pa', 'block-scope'],
       ],
     );
     assert.deepEqual(r.log, ['>ok', '<ok']);
