@@ -115,6 +115,12 @@ describe('record/transform: semantics are preserved', () => {
 
   it('adds no line breaks: every line keeps its number', () => {
     assert.equal(result.code.split('\n').length, KINDS.split('\n').length);
+    // names may hold U+2028/U+2029 (JS line terminators): the prologue escapes them
+    const src = "const o = { 'a\u2028b'() {} };\n";
+    const r = instrument(src, { filename: 'ls.js', sourceType: 'script' });
+    const terminators = /\r\n|[\n\r\u2028\u2029]/;
+    assert.equal(r.code.split(terminators).length, src.split(terminators).length);
+    assert.equal(r.frames[0]!.name, 'o.a\u2028b');
   });
 
   it('this, arguments, new.target, super, default and destructured parameters', async () => {
