@@ -79,7 +79,7 @@ export async function walkSource(
     source.diagnostics,
   );
   const tick = options.tick;
-  for await (const batch of timeOrdered(source.batches(), { diagnostics: source.diagnostics, window: options.window })) {
+  for await (const batch of timeOrdered(source.batches(), { diagnostics: source.diagnostics, window: options.window, perThread: true })) {
     nester.push(batch);
     tick?.();
   }

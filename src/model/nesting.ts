@@ -72,6 +72,7 @@ const SLICE_PHASES = new Set(['B', 'E', 'X']);
 
 export class SliceNester {
   private readonly threads = new Map<Ident, Map<Ident, ThreadStack>>();
+  private lastThread: ThreadStack | undefined;
 
   constructor(
     private readonly handler: SliceHandler,
@@ -79,10 +80,14 @@ export class SliceNester {
   ) {}
 
   thread(pid: Ident, tid: Ident): ThreadStack {
+    // Consecutive events mostly belong to one thread (always so after per-thread ordering).
+    const last = this.lastThread;
+    if (last !== undefined && last.pid === pid && last.tid === tid) return last;
     let byTid = this.threads.get(pid);
     if (!byTid) this.threads.set(pid, (byTid = new Map()));
     let stack = byTid.get(tid);
     if (!stack) byTid.set(tid, (stack = new ThreadStack(pid, tid)));
+    this.lastThread = stack;
     return stack;
   }
 
