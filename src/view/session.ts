@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openOutput } from '../io/output.js';
 import type { Diagnostics } from '../model/diagnostics.js';
+import type { TraceSource } from '../model/source.js';
 import { writeSpeedscope } from '../formats/speedscope/writer.js';
 import { openTrace } from '../ops/open.js';
 import { writeHtmlReport } from './report.js';
@@ -46,6 +47,8 @@ export interface ViewResult {
   diagnostics: Diagnostics;
   url?: string;
   exported?: string;
+  /** Stopped by Ctrl-C (or `stopSignal`) before the end. */
+  stopped?: boolean;
 }
 
 /** The hint printed by `viz view` and written in the README: Perfetto shows all threads on one timeline. */
@@ -81,10 +84,18 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
   const profilePath = join(dir, 'trace.speedscope.json');
   let events = 0;
   let convertMs = 0;
+  // Listen for Ctrl-C from the start: a stop during the conversion ends it at the next batch.
+  const stop = options.stopSignal ?? untilSignal();
+  let stopped = false;
+  void stop.then(() => (stopped = true));
   const conversion = (async () => {
     const out = openOutput(profilePath);
     try {
-      const r = await writeSpeedscope(source, out, { name: opened.name });
+      const r = await writeSpeedscope(
+        stoppable(source, () => stopped),
+        out,
+        { name: opened.name },
+      );
       await out.commit();
       events = r.events;
       convertMs = performance.now() - start;
@@ -122,31 +133,63 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
     const url = mode === 'auto' ? server.url : `${server.url}&view=${speedscopeView(mode, 0)}`;
     (options.printUrl ?? ((line: string) => process.stdout.write(line + '\n')))(url);
     if (options.open) openBrowser(url, log);
-    await conversion;
+    await Promise.race([conversion, stop]);
+    if (stopped)
+      return { inputFormat: format.name, events, convertMs, diagnostics: source.diagnostics, url, stopped };
     log(`converted ${events / 2} calls (${events} open/close events) in ${(convertMs / 1000).toFixed(2)} s`);
     if (mode === 'auto' && speedscopeView(mode, events / 2) === 'left-heavy') {
       log(
         `${events / 2} calls: opening speedscope's Left Heavy view (merged stacks, appears quickly); Time Order is at the top left and takes longer to lay out, or use --view time-order`,
       );
     }
-    const stop = options.stopSignal ?? untilSignal();
     if (options.once) await Promise.race([server.traceDelivered, stop]);
     else await stop;
-    return { inputFormat: format.name, events, convertMs, diagnostics: source.diagnostics, url };
+    return { inputFormat: format.name, events, convertMs, diagnostics: source.diagnostics, url, stopped };
   } finally {
+    stopped = true;
+    releaseSignals();
     await server?.close();
     await conversion.catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+class Stopped extends Error {}
+
+/** The source, ending with an error at the next batch once `isStopped()` says so. */
+function stoppable(source: TraceSource, isStopped: () => boolean): TraceSource {
+  return {
+    get meta() {
+      return source.meta;
+    },
+    get diagnostics() {
+      return source.diagnostics;
+    },
+    get bytesRead() {
+      return source.bytesRead;
+    },
+    async *batches() {
+      for await (const batch of source.batches()) {
+        if (isStopped()) throw new Stopped('stopped');
+        yield batch;
+      }
+    },
+  };
+}
+
+let releaseSignals: () => void = () => undefined;
+
 function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
+      releaseSignals();
       process.stderr.write('\n');
       resolve();
+    };
+    releaseSignals = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      releaseSignals = () => undefined;
     };
     process.on('SIGINT', done);
     process.on('SIGTERM', done);

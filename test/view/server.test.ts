@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -61,6 +61,21 @@ function rawStatus(port: number, text: string): Promise<string> {
     s.on('end', () => resolve(data.split('\r\n')[0] ?? ''));
     s.on('error', reject);
   });
+}
+
+/** Waits for `onListening`; fails with view()'s own error if it ends first. */
+async function untilListening<T>(done: Promise<unknown>, current: () => T | undefined): Promise<T> {
+  let ended: unknown;
+  done.then(
+    () => (ended ??= new Error('view() returned before listening')),
+    (err: unknown) => (ended ??= err),
+  );
+  for (;;) {
+    const s = current();
+    if (s) return s;
+    if (ended) throw ended;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe('view server', () => {
@@ -218,7 +233,7 @@ describe('view server', () => {
       stopSignal,
       onListening: (s) => (srv = s),
     });
-    while (!srv) await new Promise((r) => setTimeout(r, 10));
+    srv = await untilListening(done, () => srv);
     try {
       const ok = await get(srv.port, TRACE_PATH, { address: '127.0.0.3', host: `127.0.0.3:${srv.port}` });
       assert.equal(ok.status, 200);
@@ -252,7 +267,7 @@ describe('view server', () => {
       stopSignal: new Promise(() => undefined),
       onListening: (s) => (srv = s),
     });
-    while (!srv) await new Promise((r) => setTimeout(r, 10));
+    srv = await untilListening(done, () => srv);
     const r = await get(srv.port, TRACE_PATH);
     assert.equal(r.status, 200);
     const doc = JSON.parse(r.body) as { profiles: { name: string }[] };
@@ -261,6 +276,26 @@ describe('view server', () => {
     assert.equal(result.inputFormat, 'chrome');
     assert.ok(result.events > 0);
     await assert.rejects(get(srv.port, '/'), /ECONNREFUSED/);
+  });
+
+  it('view(): a stop during the conversion ends it promptly and leaves no temporary files', async () => {
+    const big = join(dir, 'big.json');
+    const evs: string[] = [];
+    for (let i = 0; i < 200_000; i++)
+      evs.push(`{"ph":"X","name":"f${i % 5}","ts":${i},"dur":0.5,"pid":1,"tid":1}`);
+    writeFileSync(big, `{"traceEvents":[${evs.join(',')}]}`);
+    const before = readdirSync(tmpdir()).filter((f) => /^viz-(view|speedscope)-/.test(f));
+    let stop!: () => void;
+    const result = await view(big, {
+      log: () => undefined,
+      printUrl: () => undefined,
+      stopSignal: new Promise<void>((r) => (stop = r)),
+      onListening: () => stop(),
+    });
+    assert.equal(result.stopped, true);
+    assert.equal(result.events, 0, 'the conversion did not finish');
+    const after = readdirSync(tmpdir()).filter((f) => /^viz-(view|speedscope)-/.test(f));
+    assert.deepEqual(after, before);
   });
 
   it('auto view: Left Heavy only for very large traces', () => {

@@ -16,7 +16,7 @@
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Output } from '../../io/output.js';
 import { type Ident, type TraceEvent, parseArgs, threadKey } from '../../model/event.js';
 import { SliceNester, type OpenSlice, type ThreadStack } from '../../model/nesting.js';
@@ -161,7 +161,7 @@ export async function writeSpeedscope(
     let active = 0;
     for (let i = 0; i < list.length; i++) if (list[i]!.events > list[active]!.events) active = i;
 
-    const name = options.name ?? 'trace';
+    const name = basename(options.name ?? 'trace');
     await out.write(
       `{"$schema":"${SPEEDSCOPE_SCHEMA}","exporter":${JSON.stringify(options.exporter ?? 'viz')},"name":${JSON.stringify(name)},"activeProfileIndex":${active},"profiles":[`,
     );
