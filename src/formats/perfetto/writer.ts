@@ -692,6 +692,9 @@ export class PerfettoEncoder implements SliceHandler {
   }
 
   private threadTrack(th: ThreadStack, seq: Sequence): Track {
+    // Callers pass seqFor(th), the thread's own sequence, whose default track is this thread's track.
+    const own = seq.thread;
+    if (own !== undefined && own.emitted) return own;
     const tkey = threadKey(th.pid, th.tid);
     const key = 't' + tkey;
     let t = this.tracks.get(key);

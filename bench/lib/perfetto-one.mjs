@@ -1,0 +1,65 @@
+// One measurement for bench/perfetto.mjs, in its own process so peak RSS is its own.
+// Prints {mode, seconds, events, inBytes, outBytes, maxRssMB} as JSON on the last line.
+// Modes: json-parse FILE | convert FILE OUT | writer-only N
+import { readFileSync, statSync } from 'node:fs';
+
+const [mode, file, out] = process.argv.slice(2);
+const t0 = performance.now();
+let events = 0;
+let inBytes = 0;
+let outBytes = 0;
+if (mode === 'json-parse') {
+  inBytes = statSync(file).size;
+  const trace = JSON.parse(readFileSync(file, 'utf8'));
+  events = (Array.isArray(trace) ? trace : trace.traceEvents).length;
+} else if (mode === 'convert') {
+  inBytes = statSync(file).size;
+  const { convert } = await import('../../dist/src/ops/convert.js');
+  const r = await convert(file, { to: 'perfetto', output: out, progress: false });
+  events = r.events;
+  outBytes = statSync(out).size;
+} else if (mode === 'writer-only') {
+  // Events made in memory (enter/exit pairs as the ring reader yields them), no input parsing.
+  const n = Number(file);
+  const { writePerfetto } = await import('../../dist/src/formats/perfetto/writer.js');
+  const { Diagnostics } = await import('../../dist/src/model/diagnostics.js');
+  const { emptyMeta } = await import('../../dist/src/model/source.js');
+  const names = Array.from({ length: 300 }, (_, i) => `fn${i} (/app/src/file${i % 20}.js:${i + 1}:3)`);
+  const source = {
+    meta: { ...emptyMeta('ring'), baseUs: 1_700_000_000_000_000 },
+    diagnostics: new Diagnostics(),
+    bytesRead: 0,
+    async *batches() {
+      let ts = 0;
+      let made = 0;
+      const depth = [0, 0, 0, 0];
+      const stacks = [[], [], [], []];
+      while (made < n) {
+        const batch = [];
+        for (let i = 0; i < 4096 && made < n; i++, made++) {
+          const t = made % 4;
+          ts += 7;
+          const st = stacks[t];
+          if (st.length > 0 && (st.length >= 12 || (made * 2654435761) % 7 < 3)) {
+            st.pop();
+            batch.push({ ph: 'E', name: '', cat: '', ts, dur: -1, pid: 1, tid: t + 1, id: '', args: '', extra: undefined });
+          } else {
+            const name = names[(made * 40503) % names.length];
+            st.push(name);
+            batch.push({ ph: 'B', name, cat: '', ts, dur: -1, pid: 1, tid: t + 1, id: '', args: '', extra: undefined });
+          }
+          depth[t] = st.length;
+        }
+        yield batch;
+      }
+    },
+  };
+  const sink = { write: async (c) => void (outBytes += c.length) };
+  const r = await writePerfetto(source, sink);
+  events = r.events;
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
+const seconds = (performance.now() - t0) / 1000;
+const maxRssMB = process.resourceUsage().maxRSS / 1024;
+console.log(JSON.stringify({ mode, seconds, events, inBytes, outBytes, maxRssMB }));
