@@ -16,7 +16,6 @@ interface ThreadFold {
   /** Names interned per thread tree; the tree's root is the thread. */
   tree: FrameTree;
   nodes: FrameNode[];
-  starts: number[];
   childSums: number[];
 }
 
@@ -35,7 +34,7 @@ export class Folder implements SliceHandler {
       // All thread trees share one name table, so merging needs no re-interning.
       const tree = this.names;
       const root = newNode(-1);
-      s = { th, tree, nodes: [root], starts: [0], childSums: [0] };
+      s = { th, tree, nodes: [root], childSums: [0] };
       this.threads.set(th, s);
     }
     this.last = s;
@@ -45,9 +44,15 @@ export class Folder implements SliceHandler {
   enter(slice: OpenSlice): void {
     const s = this.state(slice.thread);
     const d = slice.depth;
-    const node = child(s.nodes[d]!, s.tree.intern(slice.name));
+    const parent = s.nodes[d]!;
+    let kids = parent.byName;
+    if (kids === undefined) parent.byName = kids = new Map();
+    let node = kids.get(slice.name);
+    if (node === undefined) {
+      node = child(parent, s.tree.intern(slice.name));
+      kids.set(slice.name, node);
+    }
     s.nodes[d + 1] = node;
-    s.starts[d + 1] = slice.ts;
     s.childSums[d + 1] = 0;
   }
 

@@ -12,7 +12,7 @@ import { detectFormat } from '../../formats/registry.js';
 import { foldedLines as readFoldedLines } from '../../formats/folded/parse.js';
 import { foldTrace, foldedLines, type FoldOptions } from './fold.js';
 import { renderHtml, renderSvg, type CountUnit, type SvgOptions } from './render-svg.js';
-import { FrameTree, mergeInto, reverseTree, shapeTree, computeTotals } from './tree.js';
+import { FrameTree, mergeInto, newNode, reverseTree, shapeTree, computeTotals } from './tree.js';
 
 export type FlamegraphFormat = 'svg' | 'html' | 'folded';
 
@@ -58,7 +58,7 @@ export async function loadTree(path: string, options: FlamegraphOptions): Promis
           let kids = node.children;
           if (!kids) node.children = kids = new Map();
           let c = kids.get(id);
-          if (!c) kids.set(id, (c = { name: id, self: 0, self2: 0, total: 0, total2: 0, children: undefined }));
+          if (!c) kids.set(id, (c = newNode(id)));
           node = c;
           if (semi < 0) break;
           start = semi + 1;

@@ -41,6 +41,8 @@ interface ThreadAgg {
   th: ThreadStack;
   key: string;
   funcs: Map<number, FunctionStats>;
+  /** The same records, indexed by function id (the hot path's lookup). */
+  byId: Array<FunctionStats | undefined>;
   /** Per function id: how many of its calls are on this thread's stack now. */
   active: Int32Array;
   ids: number[];
@@ -84,6 +86,7 @@ export class StatsAggregator implements SliceHandler {
         th,
         key: threadKey(th.pid, th.tid),
         funcs: new Map(),
+        byId: [],
         active: new Int32Array(64),
         ids: [],
         childSums: [0],
@@ -120,10 +123,11 @@ export class StatsAggregator implements SliceHandler {
       self = 0;
     }
     s.childSums[d]! += dur;
-    let f = s.funcs.get(id);
-    if (!f) {
+    let f = s.byId[id];
+    if (f === undefined) {
       f = { name: this.names[id]!, calls: 0, primitive: 0, self: 0, total: 0, sumDurations: 0, hist: new LogHistogram(this.options.relativeAccuracy) };
       s.funcs.set(id, f);
+      s.byId[id] = f;
     }
     f.calls++;
     f.self += self;
