@@ -145,7 +145,7 @@ export async function writeSpeedscope(
       },
       source.diagnostics,
     );
-    for await (const batch of timeOrdered(source.batches(), { diagnostics: source.diagnostics })) {
+    for await (const batch of timeOrdered(source.batches(), { diagnostics: source.diagnostics, perThread: true })) {
       nester.push(batch);
     }
     nester.finish();
