@@ -12,6 +12,7 @@ export {
 export { stripInstrumentation, RUNTIME_GLOBAL } from './fragments.js';
 export { FRAME_KINDS, unpackFrames, type FrameInfo, type FrameKind, type PackedFrames } from './frames.js';
 export { instrumentCached, cacheKey } from './cache.js';
+export { readInlineSourceMap, inlineSourceMapComment } from './sourcemap.js';
 
 /** Changes whenever the generated code changes; part of the on-disk cache key. */
 export { TRANSFORM_VERSION } from './version.js';

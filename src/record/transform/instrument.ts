@@ -624,7 +624,6 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
   const own = ms.generateMap({ hires: false, source: path.basename(filename), includeContent: false });
   let map: object = {
     version: 3,
-    file: own.file,
     sources: own.sources,
     names: own.names,
     mappings: own.mappings,
@@ -633,9 +632,8 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     const composed = remapping([map as any, parseMap(options.inputMap) as any], () => null);
     map = {
       version: 3,
-      file: composed.file,
       sources: composed.sources,
-      sourcesContent: composed.sourcesContent,
+      ...(composed.sourcesContent ? { sourcesContent: composed.sourcesContent } : {}),
       names: composed.names,
       mappings: composed.mappings,
     };

@@ -5,7 +5,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { transformSync } from 'esbuild';
 import MagicString from 'magic-string';
-import { instrument } from '../../../src/record/transform/index.js';
+import {
+  instrument,
+  readInlineSourceMap,
+  inlineSourceMapComment,
+} from '../../../src/record/transform/index.js';
 
 // Each case throws from a different kind of function; the program prints, for
 // every error, the frames of its stack that lie in this file (name + line:col).
@@ -71,6 +75,32 @@ describe('record/transform: stack traces through the source map', function () {
     // without the map the columns would differ: the comparison can fail
     const unmapped = runNode(path.join(tmp, 'nomap'), 'prog.cjs', r.code);
     assert.notDeepEqual(unmapped, expected);
+  });
+
+  it('the loader flow: inline map read from the code (as tsx leaves it), ours appended after it', () => {
+    const ts =
+      'function thrower(x: number): never {\n  throw new Error(String(x))\n}\ntry { thrower(1) } catch (e) { console.log(JSON.stringify((e as Error).stack!.split("\\n").slice(1, 3).map((l) => l.trim().replace(/[^ (]*prog\\.(cjs|ts)/, "prog")))) }\n';
+    const out = transformSync(ts, {
+      loader: 'ts',
+      format: 'cjs',
+      sourcemap: 'inline',
+      sourcefile: 'prog.ts',
+      keepNames: true,
+    });
+    const inputMap = readInlineSourceMap(out.code);
+    assert.ok(inputMap);
+    const plain = runNode(path.join(tmp, 'flow-plain'), 'prog.cjs', out.code);
+    const r = instrument(out.code, {
+      filename: path.join(tmp, 'flow-inst', 'prog.cjs'),
+      sourceType: 'script',
+      inputMap,
+    });
+    assert.ok(r.code.includes('sourceMappingURL=data:'), 'the old comment is still there');
+    const actual = runNode(path.join(tmp, 'flow-inst'), 'prog.cjs', r.code + inlineSourceMapComment(r.map!));
+    assert.deepEqual(plain, ['at thrower (prog:2:9)', 'at Object.<anonymous> (prog:4:7)']);
+    assert.deepEqual(actual, plain);
+    assert.deepEqual(readInlineSourceMap(r.code + inlineSourceMapComment(r.map!)), r.map);
+    assert.equal(readInlineSourceMap('no map here'), null);
   });
 
   it('composes with an input map (TypeScript through esbuild, as tsx does): .ts positions and frames', () => {
