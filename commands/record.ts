@@ -5,18 +5,11 @@ import { exitLikeChild, record, splitRecordArgv } from '../src/record/index.js';
 export default class RecordCommand extends VizCommand {
   static summary = 'Run a Node.js program and record every function call into a trace.';
 
-  static description = `Runs the program with a preload that instruments its JavaScript and TypeScript as it loads
-(no source change) and records each function entry and exit into a native ring buffer per thread.
-The ring is written when the program ends: normally, by process.exit(), an uncaught exception or
-unhandled rejection, a signal, or a crash. The program's stdin, stdout, stderr and exit status pass
-through unchanged; viz prints one summary line on stderr.
-
-Give a script (TypeScript runs through tsx) or, after --, a command that starts node (node with its
-own flags, npx, npm scripts). Everything after the script or after -- belongs to the program; put
-viz's flags before it. Code created by eval() or new Function() is not traced.
-
-The output is a ring dump (.vizdump) unless -o names a .json or .json.gz file, which is converted to
-the Chrome trace format on the fly.`;
+  static description = [
+    "Runs the program with a preload that instruments its JavaScript and TypeScript as it loads (no source change) and records each function entry and exit into a native ring buffer per thread, which keeps the newest events. The ring is written when the program ends: normally, through process.exit(), after an uncaught exception or unhandled rejection, on a signal, or on a crash. The program's stdin, stdout, stderr and exit status pass through unchanged; viz prints one summary line on stderr.",
+    "Give a script (TypeScript runs through tsx) or, after --, a command that starts node (node with its own flags, npx, an npm script). Everything after the script or after -- belongs to the program: put viz's flags first. Launchers (npm, npx, yarn, pnpm) are not traced; when the program starts other Node.js processes, the first one that ran traced code is recorded. Code made by eval(), new Function() or node -e is not traced.",
+    'The output is a ring dump (.vizdump) unless -o names a file another format writes (.json, .json.gz: Chrome trace), to which it is converted on the fly.',
+  ].join('\n\n');
 
   static examples = [
     {
