@@ -14,7 +14,7 @@ const target = Number(mbArg ?? 150) * 1024 * 1024;
 const ws = createWriteStream(out);
 let written = 0;
 let seed = 42;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 const names = Array.from({ length: 200 }, (_, i) => `fn_${i} (/src/module_${i % 17}.py:${10 + i})`);
 const write = (s) => {
   written += s.length;
@@ -40,14 +40,20 @@ async function main() {
       }
       const end = t + 1 + Math.round(rnd() * 1000) / 1000;
       const name = names[Math.floor(rnd() * names.length)];
-      tree.push(`{"pid":1,"tid":${tid},"ts":${start.toFixed(3)},"ph":"X","cat":"FEE","dur":${(end - start).toFixed(3)},"name":${JSON.stringify(name)}${rnd() < 0.1 ? `,"args":{"n":${Math.floor(rnd() * 100)},"s":"v${Math.floor(rnd() * 10)}"}` : ''}}`);
+      tree.push(
+        `{"pid":1,"tid":${tid},"ts":${start.toFixed(3)},"ph":"X","cat":"FEE","dur":${(end - start).toFixed(3)},"name":${JSON.stringify(name)}${rnd() < 0.1 ? `,"args":{"n":${Math.floor(rnd() * 100)},"s":"v${Math.floor(rnd() * 10)}"}` : ''}}`,
+      );
       return end;
     };
     const end = build(ts[tid - 1], 0);
     ts[tid - 1] = end + 2;
     for (const e of tree) buf.push(e);
-    if (rnd() < 0.05) buf.push(`{"pid":1,"tid":${tid},"ts":${end.toFixed(3)},"ph":"i","s":"t","name":"mark"}`);
-    if (rnd() < 0.05) buf.push(`{"pid":1,"tid":${tid},"ts":${end.toFixed(3)},"ph":"C","name":"mem","args":{"rss":${Math.floor(rnd() * 1e6)}}}`);
+    if (rnd() < 0.05)
+      buf.push(`{"pid":1,"tid":${tid},"ts":${end.toFixed(3)},"ph":"i","s":"t","name":"mark"}`);
+    if (rnd() < 0.05)
+      buf.push(
+        `{"pid":1,"tid":${tid},"ts":${end.toFixed(3)},"ph":"C","name":"mem","args":{"rss":${Math.floor(rnd() * 1e6)}}}`,
+      );
     if (buf.length > 2000) {
       if (!write(',\n' + buf.join(',\n'))) await new Promise((r) => ws.once('drain', r));
       buf = [];

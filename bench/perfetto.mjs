@@ -43,26 +43,74 @@ const c = median(conv.map((r) => r.seconds));
 const last = conv.at(-1);
 const plain = runChild(one, ['convert', file, out], { VIZ_PERFETTO_COMPRESS: '0' });
 const mb = (b) => (b / 1e6).toFixed(1);
-rows.push({ case: `JSON.parse whole file (${mb(last.inBytes)} MB)`, seconds: p.toFixed(2), 'MB/s': (last.inBytes / 1e6 / p).toFixed(0), events: parse[0].events, 'peak RSS MB': median(parse.map((r) => r.maxRssMB)).toFixed(0), output: '' });
-rows.push({ case: 'viz convert --to perfetto', seconds: c.toFixed(2), 'MB/s': (last.inBytes / 1e6 / c).toFixed(0), events: last.events, 'peak RSS MB': median(conv.map((r) => r.maxRssMB)).toFixed(0), output: `${mb(last.outBytes)} MB (${((100 * last.outBytes) / last.inBytes).toFixed(1)}%)` });
-rows.push({ case: '  same, VIZ_PERFETTO_COMPRESS=0', seconds: plain.seconds.toFixed(2), 'MB/s': (plain.inBytes / 1e6 / plain.seconds).toFixed(0), events: plain.events, 'peak RSS MB': plain.maxRssMB.toFixed(0), output: `${mb(plain.outBytes)} MB (${((100 * plain.outBytes) / plain.inBytes).toFixed(1)}%)` });
+rows.push({
+  case: `JSON.parse whole file (${mb(last.inBytes)} MB)`,
+  seconds: p.toFixed(2),
+  'MB/s': (last.inBytes / 1e6 / p).toFixed(0),
+  events: parse[0].events,
+  'peak RSS MB': median(parse.map((r) => r.maxRssMB)).toFixed(0),
+  output: '',
+});
+rows.push({
+  case: 'viz convert --to perfetto',
+  seconds: c.toFixed(2),
+  'MB/s': (last.inBytes / 1e6 / c).toFixed(0),
+  events: last.events,
+  'peak RSS MB': median(conv.map((r) => r.maxRssMB)).toFixed(0),
+  output: `${mb(last.outBytes)} MB (${((100 * last.outBytes) / last.inBytes).toFixed(1)}%)`,
+});
+rows.push({
+  case: '  same, VIZ_PERFETTO_COMPRESS=0',
+  seconds: plain.seconds.toFixed(2),
+  'MB/s': (plain.inBytes / 1e6 / plain.seconds).toFixed(0),
+  events: plain.events,
+  'peak RSS MB': plain.maxRssMB.toFixed(0),
+  output: `${mb(plain.outBytes)} MB (${((100 * plain.outBytes) / plain.inBytes).toFixed(1)}%)`,
+});
 const checks = [
   [`convert at least 2x faster than JSON.parse (${(p / c).toFixed(2)}x)`, p / c >= 2],
-  [`output at most 20% of the input (${((100 * last.outBytes) / last.inBytes).toFixed(1)}%)`, last.outBytes <= 0.2 * last.inBytes],
+  [
+    `output at most 20% of the input (${((100 * last.outBytes) / last.inBytes).toFixed(1)}%)`,
+    last.outBytes <= 0.2 * last.inBytes,
+  ],
 ];
 if (big) {
   const bigFile = await input(1024);
   const r = runChild(one, ['convert', bigFile, out]);
-  rows.push({ case: `viz convert --to perfetto, ${mb(r.inBytes)} MB input`, seconds: r.seconds.toFixed(2), 'MB/s': (r.inBytes / 1e6 / r.seconds).toFixed(0), events: r.events, 'peak RSS MB': r.maxRssMB.toFixed(0), output: `${mb(r.outBytes)} MB (${((100 * r.outBytes) / r.inBytes).toFixed(1)}%)` });
+  rows.push({
+    case: `viz convert --to perfetto, ${mb(r.inBytes)} MB input`,
+    seconds: r.seconds.toFixed(2),
+    'MB/s': (r.inBytes / 1e6 / r.seconds).toFixed(0),
+    events: r.events,
+    'peak RSS MB': r.maxRssMB.toFixed(0),
+    output: `${mb(r.outBytes)} MB (${((100 * r.outBytes) / r.inBytes).toFixed(1)}%)`,
+  });
   checks.push([`peak RSS under 256 MB for the 1 GB input (${r.maxRssMB.toFixed(0)} MB)`, r.maxRssMB < 256]);
 }
 if (ring) {
   const r = runChild(one, ['convert', ring, out]);
-  rows.push({ case: `ring dump -> perfetto (${mb(r.inBytes)} MB)`, seconds: r.seconds.toFixed(2), 'MB/s': (r.inBytes / 1e6 / r.seconds).toFixed(0), events: r.events, 'peak RSS MB': r.maxRssMB.toFixed(0), output: `${(r.events / r.seconds / 1e6).toFixed(2)} M events/s` });
-  checks.push([`ring dump -> Perfetto at least 10 M events/s (${(r.events / r.seconds / 1e6).toFixed(2)})`, r.events / r.seconds >= 1e7]);
+  rows.push({
+    case: `ring dump -> perfetto (${mb(r.inBytes)} MB)`,
+    seconds: r.seconds.toFixed(2),
+    'MB/s': (r.inBytes / 1e6 / r.seconds).toFixed(0),
+    events: r.events,
+    'peak RSS MB': r.maxRssMB.toFixed(0),
+    output: `${(r.events / r.seconds / 1e6).toFixed(2)} M events/s`,
+  });
+  checks.push([
+    `ring dump -> Perfetto at least 10 M events/s (${(r.events / r.seconds / 1e6).toFixed(2)})`,
+    r.events / r.seconds >= 1e7,
+  ]);
 }
 const w = runChild(one, ['writer-only', '4000000']);
-rows.push({ case: 'writer only (in-memory B/E events)', seconds: w.seconds.toFixed(2), 'MB/s': '', events: w.events, 'peak RSS MB': w.maxRssMB.toFixed(0), output: `${(w.events / w.seconds / 1e6).toFixed(2)} M events/s` });
+rows.push({
+  case: 'writer only (in-memory B/E events)',
+  seconds: w.seconds.toFixed(2),
+  'MB/s': '',
+  events: w.events,
+  'peak RSS MB': w.maxRssMB.toFixed(0),
+  output: `${(w.events / w.seconds / 1e6).toFixed(2)} M events/s`,
+});
 rmSync(out, { force: true });
 console.log(table(rows, ['case', 'seconds', 'MB/s', 'events', 'peak RSS MB', 'output']));
 console.log('');

@@ -42,11 +42,33 @@ if (mode === 'json-parse') {
           const st = stacks[t];
           if (st.length > 0 && (st.length >= 12 || (made * 2654435761) % 7 < 3)) {
             st.pop();
-            batch.push({ ph: 'E', name: '', cat: '', ts, dur: -1, pid: 1, tid: t + 1, id: '', args: '', extra: undefined });
+            batch.push({
+              ph: 'E',
+              name: '',
+              cat: '',
+              ts,
+              dur: -1,
+              pid: 1,
+              tid: t + 1,
+              id: '',
+              args: '',
+              extra: undefined,
+            });
           } else {
             const name = names[(made * 40503) % names.length];
             st.push(name);
-            batch.push({ ph: 'B', name, cat: '', ts, dur: -1, pid: 1, tid: t + 1, id: '', args: '', extra: undefined });
+            batch.push({
+              ph: 'B',
+              name,
+              cat: '',
+              ts,
+              dur: -1,
+              pid: 1,
+              tid: t + 1,
+              id: '',
+              args: '',
+              extra: undefined,
+            });
           }
           depth[t] = st.length;
         }

@@ -52,7 +52,8 @@ export function splitRecords(buf: Uint8Array): { offset: number; body: Uint8Arra
   let p = 0;
   while (p < buf.length) {
     const start = p;
-    if (buf[p] !== 0x0a) throw new Error(`byte ${p}: expected record tag 0x0a, found 0x${buf[p]!.toString(16)}`);
+    if (buf[p] !== 0x0a)
+      throw new Error(`byte ${p}: expected record tag 0x0a, found 0x${buf[p]!.toString(16)}`);
     p++;
     let len = 0;
     let mul = 1;
@@ -71,7 +72,13 @@ export function splitRecords(buf: Uint8Array): { offset: number; body: Uint8Arra
 }
 
 function has(m: Msg | undefined, key: string): boolean {
-  return m !== undefined && m !== null && Object.prototype.hasOwnProperty.call(m, key) && m[key] !== null && m[key] !== undefined;
+  return (
+    m !== undefined &&
+    m !== null &&
+    Object.prototype.hasOwnProperty.call(m, key) &&
+    m[key] !== null &&
+    m[key] !== undefined
+  );
 }
 
 export function validatePerfetto(buf: Uint8Array): ValidationReport {
@@ -91,7 +98,13 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
   try {
     records = splitRecords(buf);
   } catch (err) {
-    return { packets: 0, trackEvents: 0, descriptors: 0, violations: [{ rule: 'framing', packet: 0, offset: 0, message: (err as Error).message }], byRule: { framing: 1 } };
+    return {
+      packets: 0,
+      trackEvents: 0,
+      descriptors: 0,
+      violations: [{ rule: 'framing', packet: 0, offset: 0, message: (err as Error).message }],
+      byRule: { framing: 1 },
+    };
   }
 
   // compressed_packets containers (written by the Perfetto service and by viz) are inflated and
@@ -100,7 +113,10 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
   for (const rec of records) {
     let outer: Msg;
     try {
-      outer = TracePacketType.toObject(TracePacketType.decode(rec.body), { longs: String, enums: Number }) as Msg;
+      outer = TracePacketType.toObject(TracePacketType.decode(rec.body), {
+        longs: String,
+        enums: Number,
+      }) as Msg;
     } catch {
       expanded.push(rec);
       continue;
@@ -110,9 +126,15 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
       continue;
     }
     try {
-      for (const inner of splitRecords(inflateSync(outer.compressed_packets as Uint8Array))) expanded.push({ offset: rec.offset, body: inner.body });
+      for (const inner of splitRecords(inflateSync(outer.compressed_packets as Uint8Array)))
+        expanded.push({ offset: rec.offset, body: inner.body });
     } catch (err) {
-      violations.push({ rule: 'framing', packet: expanded.length, offset: rec.offset, message: `compressed_packets: ${(err as Error).message}` });
+      violations.push({
+        rule: 'framing',
+        packet: expanded.length,
+        offset: rec.offset,
+        message: `compressed_packets: ${(err as Error).message}`,
+      });
     }
   }
   records = expanded;
@@ -122,7 +144,10 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
     offset = rec.offset;
     let pkt: Msg;
     try {
-      pkt = TracePacketType.toObject(TracePacketType.decode(rec.body), { longs: String, enums: Number }) as Msg;
+      pkt = TracePacketType.toObject(TracePacketType.decode(rec.body), {
+        longs: String,
+        enums: Number,
+      }) as Msg;
     } catch (err) {
       fail('decode', (err as Error).message);
       continue;
@@ -130,7 +155,19 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
     const seqId: number = pkt.trusted_packet_sequence_id ?? 0;
     if (!seqId) fail('sequence_id', 'packet without a non-zero trusted_packet_sequence_id');
     let s = seqs.get(seqId);
-    if (!s) seqs.set(seqId, (s = { cleared: false, names: new Set(), cats: new Set(), anns: new Set(), locs: new Set(), lastTs: undefined, defaultTrack: undefined }));
+    if (!s)
+      seqs.set(
+        seqId,
+        (s = {
+          cleared: false,
+          names: new Set(),
+          cats: new Set(),
+          anns: new Set(),
+          locs: new Set(),
+          lastTs: undefined,
+          defaultTrack: undefined,
+        }),
+      );
     const flags: number = (pkt.sequence_flags ?? 0) | (pkt.incremental_state_cleared ? 1 : 0);
     if (flags & 1) {
       s.cleared = true;
@@ -140,22 +177,35 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
       s.locs.clear();
       s.defaultTrack = undefined;
     }
-    if (flags & 2 && !s.cleared) fail('incremental_state', `sequence ${seqId}: SEQ_NEEDS_INCREMENTAL_STATE before any SEQ_INCREMENTAL_STATE_CLEARED`);
+    if (flags & 2 && !s.cleared)
+      fail(
+        'incremental_state',
+        `sequence ${seqId}: SEQ_NEEDS_INCREMENTAL_STATE before any SEQ_INCREMENTAL_STATE_CLEARED`,
+      );
     if (flags & 2 && !seqId) fail('incremental_state', 'SEQ_NEEDS_INCREMENTAL_STATE with sequence id 0');
     const defaults = pkt.trace_packet_defaults?.track_event_defaults as Msg | undefined;
     if (defaults && has(defaults, 'track_uuid')) {
-      if (!s.cleared) fail('incremental_state', `sequence ${seqId}: packet defaults before SEQ_INCREMENTAL_STATE_CLEARED`);
+      if (!s.cleared)
+        fail('incremental_state', `sequence ${seqId}: packet defaults before SEQ_INCREMENTAL_STATE_CLEARED`);
       s.defaultTrack = String(defaults.track_uuid);
     }
     const id = pkt.interned_data as Msg | undefined;
     if (id) {
-      if (!s.cleared) fail('incremental_state', `sequence ${seqId}: interned data before SEQ_INCREMENTAL_STATE_CLEARED`);
+      if (!s.cleared)
+        fail('incremental_state', `sequence ${seqId}: interned data before SEQ_INCREMENTAL_STATE_CLEARED`);
       for (const e of id.event_names ?? []) s.names.add(String(e.iid));
       for (const e of id.event_categories ?? []) s.cats.add(String(e.iid));
       for (const e of id.debug_annotation_names ?? []) s.anns.add(String(e.iid));
       for (const e of id.source_locations ?? []) s.locs.add(String(e.iid));
-      for (const list of [id.event_names, id.event_categories, id.debug_annotation_names, id.source_locations]) {
-        for (const e of list ?? []) if (!has(e, 'iid') || String(e.iid) === '0') fail('iid_zero', 'interned entry without an iid (0 means unset)');
+      for (const list of [
+        id.event_names,
+        id.event_categories,
+        id.debug_annotation_names,
+        id.source_locations,
+      ]) {
+        for (const e of list ?? [])
+          if (!has(e, 'iid') || String(e.iid) === '0')
+            fail('iid_zero', 'interned entry without an iid (0 means unset)');
       }
     }
 
@@ -168,7 +218,8 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
       let identity = '';
       if (td.thread) {
         kind = 'thread';
-        if (!has(td.thread, 'pid') || !has(td.thread, 'tid')) fail('descriptor', `thread track ${uuid} lacks pid or tid`);
+        if (!has(td.thread, 'pid') || !has(td.thread, 'tid'))
+          fail('descriptor', `thread track ${uuid} lacks pid or tid`);
         identity = `thread ${td.thread.pid}/${td.thread.tid}`;
       } else if (td.process) {
         kind = 'process';
@@ -183,7 +234,11 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
       }
       if (identity !== '') {
         const other = identities.get(identity);
-        if (other !== undefined && other !== uuid) fail('descriptor_duplicate_identity', `${identity} has two track uuids (${other}, ${uuid}): read as pid/tid reuse`);
+        if (other !== undefined && other !== uuid)
+          fail(
+            'descriptor_duplicate_identity',
+            `${identity} has two track uuids (${other}, ${uuid}): read as pid/tid reuse`,
+          );
         identities.set(identity, uuid);
       }
       if (!prev) tracks.set(uuid, { kind, parent, identity, depth: 0, maxDepth: 0 });
@@ -195,19 +250,29 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
       if (!has(pkt, 'timestamp')) fail('timestamp_missing', 'TrackEvent packet without timestamp');
       else {
         const ts = BigInt(pkt.timestamp);
-        if (s.lastTs !== undefined && ts < s.lastTs) fail('timestamp_order', `sequence ${seqId}: timestamp ${ts} after ${s.lastTs}`);
+        if (s.lastTs !== undefined && ts < s.lastTs)
+          fail('timestamp_order', `sequence ${seqId}: timestamp ${ts} after ${s.lastTs}`);
         s.lastTs = ts;
       }
-      if (has(pkt, 'timestamp_clock_id')) fail('clock', 'timestamp_clock_id set (no ClockSnapshot is written)');
+      if (has(pkt, 'timestamp_clock_id'))
+        fail('clock', 'timestamp_clock_id set (no ClockSnapshot is written)');
       const type: number = te.type ?? 0;
       if (type < 1 || type > 4) fail('event_type', `TrackEvent type ${type} (must be set)`);
       const usesIids =
         (!has(te, 'track_uuid') && s.defaultTrack !== undefined) ||
-        has(te, 'name_iid') || (te.category_iids?.length ?? 0) > 0 || has(te, 'source_location_iid') || anyAnnotationIid(te.debug_annotations);
-      if (usesIids && !(flags & 2)) fail('incremental_state', 'packet uses iids without SEQ_NEEDS_INCREMENTAL_STATE');
-      if (has(te, 'name_iid') && !s.names.has(String(te.name_iid))) fail('iid_undefined', `name iid ${te.name_iid} not defined on sequence ${seqId}`);
-      for (const c of te.category_iids ?? []) if (!s.cats.has(String(c))) fail('iid_undefined', `category iid ${c} not defined on sequence ${seqId}`);
-      if (has(te, 'source_location_iid') && !s.locs.has(String(te.source_location_iid))) fail('iid_undefined', `source location iid ${te.source_location_iid} not defined`);
+        has(te, 'name_iid') ||
+        (te.category_iids?.length ?? 0) > 0 ||
+        has(te, 'source_location_iid') ||
+        anyAnnotationIid(te.debug_annotations);
+      if (usesIids && !(flags & 2))
+        fail('incremental_state', 'packet uses iids without SEQ_NEEDS_INCREMENTAL_STATE');
+      if (has(te, 'name_iid') && !s.names.has(String(te.name_iid)))
+        fail('iid_undefined', `name iid ${te.name_iid} not defined on sequence ${seqId}`);
+      for (const c of te.category_iids ?? [])
+        if (!s.cats.has(String(c)))
+          fail('iid_undefined', `category iid ${c} not defined on sequence ${seqId}`);
+      if (has(te, 'source_location_iid') && !s.locs.has(String(te.source_location_iid)))
+        fail('iid_undefined', `source location iid ${te.source_location_iid} not defined`);
       checkAnnotations(te.debug_annotations, s, fail, true);
       const uuid = has(te, 'track_uuid') ? String(te.track_uuid) : (s.defaultTrack ?? '0');
       const track = tracks.get(uuid);
@@ -215,18 +280,22 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
       const isCounter = track?.kind === 'counter';
       if (type === 4) {
         if (!isCounter) fail('counter_track', `counter value on non-counter track ${uuid}`);
-        if (!has(te, 'counter_value') && !has(te, 'double_counter_value')) fail('counter_value', 'TYPE_COUNTER without a value');
+        if (!has(te, 'counter_value') && !has(te, 'double_counter_value'))
+          fail('counter_value', 'TYPE_COUNTER without a value');
       } else {
         if (isCounter) fail('counter_track', `slice/instant event on counter track ${uuid}`);
-        if (has(te, 'counter_value') || has(te, 'double_counter_value')) fail('counter_track', 'counter value on a non-counter event');
+        if (has(te, 'counter_value') || has(te, 'double_counter_value'))
+          fail('counter_track', 'counter value on a non-counter event');
       }
       if (track && type === 1) {
         track.depth++;
-        if (track.depth > MAX_DEPTH) fail('depth', `track ${uuid}: nesting depth ${track.depth} > ${MAX_DEPTH}`);
+        if (track.depth > MAX_DEPTH)
+          fail('depth', `track ${uuid}: nesting depth ${track.depth} > ${MAX_DEPTH}`);
       } else if (track && type === 2) {
         if (track.depth === 0) fail('unbalanced', `track ${uuid}: SLICE_END with no open slice`);
         else track.depth--;
-        if (has(te, 'name_iid') || has(te, 'name')) fail('end_named', 'SLICE_END carries a name (closes by name match in trace_processor)');
+        if (has(te, 'name_iid') || has(te, 'name'))
+          fail('end_named', 'SLICE_END carries a name (closes by name match in trace_processor)');
       }
     }
   }
@@ -250,10 +319,17 @@ function anyAnnotationIid(list: Msg[] | undefined): boolean {
   return false;
 }
 
-function checkAnnotations(list: Msg[] | undefined, s: SeqState, fail: (rule: string, message: string) => void, top: boolean): void {
+function checkAnnotations(
+  list: Msg[] | undefined,
+  s: SeqState,
+  fail: (rule: string, message: string) => void,
+  top: boolean,
+): void {
   for (const a of list ?? []) {
-    if (has(a, 'name_iid') && !s.anns.has(String(a.name_iid))) fail('iid_undefined', `debug annotation name iid ${a.name_iid} not defined`);
-    if (top && !has(a, 'name_iid') && !has(a, 'name')) fail('annotation_name', 'top-level debug annotation without a name');
+    if (has(a, 'name_iid') && !s.anns.has(String(a.name_iid)))
+      fail('iid_undefined', `debug annotation name iid ${a.name_iid} not defined`);
+    if (top && !has(a, 'name_iid') && !has(a, 'name'))
+      fail('annotation_name', 'top-level debug annotation without a name');
     checkAnnotations(a.dict_entries, s, fail, true);
     checkAnnotations(a.array_values, s, fail, false);
   }
@@ -265,7 +341,10 @@ export function expandCompressed(buf: Uint8Array): Buffer {
   for (const rec of splitRecords(buf)) {
     const outer = TracePacketType.toObject(TracePacketType.decode(rec.body)) as Msg;
     if (outer.compressed_packets) parts.push(inflateSync(outer.compressed_packets as Uint8Array));
-    else parts.push(Buffer.from(buf.subarray(rec.offset, rec.body.byteOffset - (buf.byteOffset ?? 0) + rec.body.length)));
+    else
+      parts.push(
+        Buffer.from(buf.subarray(rec.offset, rec.body.byteOffset - (buf.byteOffset ?? 0) + rec.body.length)),
+      );
   }
   return Buffer.concat(parts);
 }

@@ -60,7 +60,9 @@ export async function canonical(path: string): Promise<string[]> {
       exit(s, endTs, _reason, endEvent) {
         const th = `${idText(s.thread.pid)}/${idText(s.thread.tid)}`;
         v2(s.begin, `${th} ${s.name}`);
-        lines.push(`slice ${th} d${s.depth} ${abs(s.ts)}..${abs(endTs)} ${JSON.stringify(s.name)} ${JSON.stringify(s.cat)} ${argsOf(s.begin.args, endEvent?.args ?? '')}`);
+        lines.push(
+          `slice ${th} d${s.depth} ${abs(s.ts)}..${abs(endTs)} ${JSON.stringify(s.name)} ${JSON.stringify(s.cat)} ${argsOf(s.begin.args, endEvent?.args ?? '')}`,
+        );
       },
       other(ev) {
         const th = `${idText(ev.pid)}/${idText(ev.tid)}`;
@@ -68,7 +70,8 @@ export async function canonical(path: string): Promise<string[]> {
           case 'M': {
             const name = parse(ev.args).name;
             if (ev.name === 'process_name' && typeof name === 'string') names.set(`pname ${ev.pid}`, name);
-            if (ev.name === 'thread_name' && typeof name === 'string') names.set(`tname ${threadKey(ev.pid, ev.tid)}`, name);
+            if (ev.name === 'thread_name' && typeof name === 'string')
+              names.set(`tname ${threadKey(ev.pid, ev.tid)}`, name);
             return;
           }
           case 'i':
@@ -77,20 +80,25 @@ export async function canonical(path: string): Promise<string[]> {
             // exception: I and R come back as i; scope p keeps no tid, scope g keeps neither pid nor tid
             const s = (extra(ev, 's') as string | undefined) ?? 't';
             const where = s === 'g' ? '' : s === 'p' ? `${ev.pid}` : th;
-            lines.push(`instant ${s} ${where} ${abs(ev.ts)} ${JSON.stringify(ev.name)} ${JSON.stringify(ev.cat)} ${argsOf(ev.args)}`);
+            lines.push(
+              `instant ${s} ${where} ${abs(ev.ts)} ${JSON.stringify(ev.name)} ${JSON.stringify(ev.cat)} ${argsOf(ev.args)}`,
+            );
             return;
           }
           case 'C':
             // exception: counters are per process, their tid is not kept
             for (const [k, v] of Object.entries(parse(ev.args))) {
               const n = typeof v === 'string' ? Number(v) : v;
-              if (typeof n === 'number' && Number.isFinite(n)) lines.push(`counter ${ev.pid} ${JSON.stringify(ev.name)} ${ev.id} ${k} ${abs(ev.ts)} ${n}`);
+              if (typeof n === 'number' && Number.isFinite(n))
+                lines.push(`counter ${ev.pid} ${JSON.stringify(ev.name)} ${ev.id} ${k} ${abs(ev.ts)} ${n}`);
             }
             return;
           case 's':
           case 't':
           case 'f':
-            lines.push(`flow ${ev.ph} ${th} ${abs(ev.ts)} ${JSON.stringify(ev.name)} ${JSON.stringify(ev.cat)} ${ev.id} ${ev.extra?.bp ?? ''} ${argsOf(ev.args)}`);
+            lines.push(
+              `flow ${ev.ph} ${th} ${abs(ev.ts)} ${JSON.stringify(ev.name)} ${JSON.stringify(ev.cat)} ${ev.id} ${ev.extra?.bp ?? ''} ${argsOf(ev.args)}`,
+            );
             return;
           case 'b':
           case 'e':
@@ -101,9 +109,12 @@ export async function canonical(path: string): Promise<string[]> {
           case 'F': {
             // exception: legacy S/T/p/F come back as b/n/e, async ids become track ids, tid is not kept,
             // and the name of an end is the name of the slice it closes
-            const ph = ev.ph === 'S' ? 'b' : ev.ph === 'F' ? 'e' : ev.ph === 'T' || ev.ph === 'p' ? 'n' : ev.ph;
+            const ph =
+              ev.ph === 'S' ? 'b' : ev.ph === 'F' ? 'e' : ev.ph === 'T' || ev.ph === 'p' ? 'n' : ev.ph;
             v2(ev, `${ev.pid} ${ev.name}`);
-            lines.push(`async ${ph} ${ev.pid} ${abs(ev.ts)} ${ph === 'e' ? '' : JSON.stringify(ev.name)} ${ph === 'e' ? '' : JSON.stringify(ev.cat)} ${argsOf(ev.args)}`);
+            lines.push(
+              `async ${ph} ${ev.pid} ${abs(ev.ts)} ${ph === 'e' ? '' : JSON.stringify(ev.name)} ${ph === 'e' ? '' : JSON.stringify(ev.cat)} ${argsOf(ev.args)}`,
+            );
             return;
           }
           default:
@@ -130,4 +141,3 @@ export async function canonical(path: string): Promise<string[]> {
   }
   return lines.sort();
 }
-

@@ -140,7 +140,7 @@ export class ProtoWriter {
     if (s.length < 43) {
       // At most 126 bytes of UTF-8: the length fits one byte.
       this.ensure(1 + s.length * 3);
-      const n = this.buf.write(s, this.pos + 1, "utf8");
+      const n = this.buf.write(s, this.pos + 1, 'utf8');
       this.buf[this.pos] = n;
       this.pos += 1 + n;
       return;
@@ -148,7 +148,7 @@ export class ProtoWriter {
     const n = Buffer.byteLength(s, 'utf8');
     this.varint(n);
     this.ensure(n);
-    this.buf.write(s, this.pos, n, "utf8");
+    this.buf.write(s, this.pos, n, 'utf8');
     this.pos += n;
   }
 

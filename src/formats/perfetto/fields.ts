@@ -72,4 +72,3 @@ export const TYPE_SLICE_BEGIN = 1;
 export const TYPE_SLICE_END = 2;
 export const TYPE_INSTANT = 3;
 export const TYPE_COUNTER = 4;
-

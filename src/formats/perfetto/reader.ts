@@ -41,8 +41,29 @@ export const FORMAT_NAME = 'perfetto';
 
 /** TracePacket field numbers with their wire types, for sniffing. */
 const PACKET_FIELDS = new Map<number, number>([
-  [1, 2], [2, 2], [3, 0], [6, 2], [8, 0], [10, 0], [11, 2], [12, 2], [13, 0], [33, 2], [36, 2],
-  [41, 0], [42, 0], [43, 2], [44, 2], [50, 2], [58, 0], [59, 2], [60, 2], [79, 0], [87, 0], [98, 0], [900, 2],
+  [1, 2],
+  [2, 2],
+  [3, 0],
+  [6, 2],
+  [8, 0],
+  [10, 0],
+  [11, 2],
+  [12, 2],
+  [13, 0],
+  [33, 2],
+  [36, 2],
+  [41, 0],
+  [42, 0],
+  [43, 2],
+  [44, 2],
+  [50, 2],
+  [58, 0],
+  [59, 2],
+  [60, 2],
+  [79, 0],
+  [87, 0],
+  [98, 0],
+  [900, 2],
 ]);
 
 /** Reads a varint at `p`; returns [value, next position] or undefined when cut. */
@@ -136,18 +157,29 @@ export class PerfettoReader implements TraceSource {
       for (;;) {
         if (p >= buf.length) break;
         if (buf[p] !== 0x0a) {
-          throw inputError(this.input.name, base + p, `not a Perfetto trace record: expected tag 0x0a (Trace.packet), found 0x${buf[p]!.toString(16).padStart(2, '0')}`);
+          throw inputError(
+            this.input.name,
+            base + p,
+            `not a Perfetto trace record: expected tag 0x0a (Trace.packet), found 0x${buf[p]!.toString(16).padStart(2, '0')}`,
+          );
         }
         const len = readVarint(buf, p + 1);
         if (!len) break;
         if (!Number.isFinite(len[0]) || len[0] > 1 << 30) {
-          throw inputError(this.input.name, base + p, 'not a Perfetto trace record: implausible packet length');
+          throw inputError(
+            this.input.name,
+            base + p,
+            'not a Perfetto trace record: implausible packet length',
+          );
         }
         const end = len[1] + len[0];
         if (end > buf.length) break;
         let pkt: Msg;
         try {
-          pkt = TracePacketType.toObject(TracePacketType.decode(buf.subarray(len[1], end)), { longs: String, enums: Number }) as Msg;
+          pkt = TracePacketType.toObject(TracePacketType.decode(buf.subarray(len[1], end)), {
+            longs: String,
+            enums: Number,
+          }) as Msg;
         } catch (err) {
           throw inputError(this.input.name, base + p, `corrupt TracePacket: ${(err as Error).message}`);
         }
@@ -186,14 +218,25 @@ export class PerfettoReader implements TraceSource {
     while (p < inner.length) {
       const len = inner[p] === 0x0a ? readVarint(inner, p + 1) : undefined;
       if (!len || len[1] + len[0] > inner.length) {
-        throw inputError(this.input.name, offset, `corrupt compressed_packets: bad record at inner byte ${p}`);
+        throw inputError(
+          this.input.name,
+          offset,
+          `corrupt compressed_packets: bad record at inner byte ${p}`,
+        );
       }
       const end = len[1] + len[0];
       let pkt: Msg;
       try {
-        pkt = TracePacketType.toObject(TracePacketType.decode(inner.subarray(len[1], end)), { longs: String, enums: Number }) as Msg;
+        pkt = TracePacketType.toObject(TracePacketType.decode(inner.subarray(len[1], end)), {
+          longs: String,
+          enums: Number,
+        }) as Msg;
       } catch (err) {
-        throw inputError(this.input.name, offset, `corrupt TracePacket inside compressed_packets: ${(err as Error).message}`);
+        throw inputError(
+          this.input.name,
+          offset,
+          `corrupt TracePacket inside compressed_packets: ${(err as Error).message}`,
+        );
       }
       this.packet(pkt, offset);
       p = end;
@@ -203,7 +246,15 @@ export class PerfettoReader implements TraceSource {
   private seq(id: number): SeqState {
     let s = this.seqs.get(id);
     if (!s) {
-      s = { valid: false, names: new Map(), cats: new Map(), anns: new Map(), locs: new Map(), defaultTrack: undefined, thread: undefined };
+      s = {
+        valid: false,
+        names: new Map(),
+        cats: new Map(),
+        anns: new Map(),
+        locs: new Map(),
+        defaultTrack: undefined,
+        thread: undefined,
+      };
       this.seqs.set(id, s);
     }
     return s;
@@ -225,7 +276,11 @@ export class PerfettoReader implements TraceSource {
     }
     if (pkt.previous_packet_dropped) {
       s.valid = false;
-      this.diagnostics.add('previous_packet_dropped', 'data_loss', `${this.input.name}: byte ${offset}: the producer lost packets on sequence ${seqId}`);
+      this.diagnostics.add(
+        'previous_packet_dropped',
+        'data_loss',
+        `${this.input.name}: byte ${offset}: the producer lost packets on sequence ${seqId}`,
+      );
     }
     if (flags & SEQ_NEEDS_INCREMENTAL_STATE && !s.valid) {
       this.diagnostics.add(
@@ -240,10 +295,12 @@ export class PerfettoReader implements TraceSource {
       for (const e of interned.event_names ?? []) s.names.set(toNumber(e.iid), e.name ?? '');
       for (const e of interned.event_categories ?? []) s.cats.set(toNumber(e.iid), e.name ?? '');
       for (const e of interned.debug_annotation_names ?? []) s.anns.set(toNumber(e.iid), e.name ?? '');
-      for (const e of interned.debug_annotation_string_values ?? []) s.locs.set(-toNumber(e.iid), Buffer.from(e.str ?? []).toString('utf8'));
+      for (const e of interned.debug_annotation_string_values ?? [])
+        s.locs.set(-toNumber(e.iid), Buffer.from(e.str ?? []).toString('utf8'));
     }
     const defaults = pkt.trace_packet_defaults?.track_event_defaults;
-    if (defaults?.track_uuid !== undefined && defaults.track_uuid !== null) s.defaultTrack = toBigInt(defaults.track_uuid).toString();
+    if (defaults?.track_uuid !== undefined && defaults.track_uuid !== null)
+      s.defaultTrack = toBigInt(defaults.track_uuid).toString();
     if (pkt.track_descriptor) this.descriptor(pkt.track_descriptor as Msg);
     else if (pkt.thread_descriptor) {
       const td = pkt.thread_descriptor as Msg;
@@ -260,7 +317,10 @@ export class PerfettoReader implements TraceSource {
     const prev = this.tracks.get(uuid);
     const info: TrackInfo = {
       uuid,
-      parent: td.parent_uuid !== undefined && td.parent_uuid !== null ? toBigInt(td.parent_uuid).toString() : undefined,
+      parent:
+        td.parent_uuid !== undefined && td.parent_uuid !== null
+          ? toBigInt(td.parent_uuid).toString()
+          : undefined,
       name: td.name ?? td.static_name ?? td.atrace_name ?? undefined,
       kind: 'other',
       pid: undefined,
@@ -293,7 +353,9 @@ export class PerfettoReader implements TraceSource {
   private processName(pid: number, name: string): void {
     if (this.meta.processNames.get(pid) === name) return;
     this.meta.processNames.set(pid, name);
-    this.batch.push(makeEvent({ ph: 'M', name: 'process_name', pid, tid: 0, args: JSON.stringify({ name }) }));
+    this.batch.push(
+      makeEvent({ ph: 'M', name: 'process_name', pid, tid: 0, args: JSON.stringify({ name }) }),
+    );
   }
 
   /** The process a track belongs to (itself, or the nearest ancestor with a pid). */
@@ -307,7 +369,11 @@ export class PerfettoReader implements TraceSource {
 
   private trackEvent(pkt: Msg, te: Msg, s: SeqState, offset: number): void {
     if (pkt.timestamp === undefined || pkt.timestamp === null) {
-      this.diagnostics.add('track_event_missing_timestamp', 'error', `${this.input.name}: byte ${offset}: TrackEvent without a packet timestamp; skipped`);
+      this.diagnostics.add(
+        'track_event_missing_timestamp',
+        'error',
+        `${this.input.name}: byte ${offset}: TrackEvent without a packet timestamp; skipped`,
+      );
       return;
     }
     const abs = toBigInt(pkt.timestamp);
@@ -318,7 +384,11 @@ export class PerfettoReader implements TraceSource {
     const ts = Number(abs - this.baseNs);
     const type: number = te.type ?? 0;
     if (type < TYPE_SLICE_BEGIN || type > TYPE_COUNTER) {
-      this.diagnostics.add('track_event_unsupported_type', 'info', `${this.input.name}: byte ${offset}: TrackEvent of type ${type} (unset, legacy or state) skipped`);
+      this.diagnostics.add(
+        'track_event_unsupported_type',
+        'info',
+        `${this.input.name}: byte ${offset}: TrackEvent of type ${type} (unset, legacy or state) skipped`,
+      );
       return;
     }
     const uuidRaw = te.track_uuid ?? null;
@@ -337,11 +407,24 @@ export class PerfettoReader implements TraceSource {
       tid = s.thread.tid;
       uuid = `legacy:${pid}/${tid}`;
     } else if (uuid !== undefined && uuid !== '0') {
-      this.diagnostics.add('track_without_descriptor', 'info', `${this.input.name}: byte ${offset}: track ${uuid} has no TrackDescriptor (yet); its events are read as global`);
+      this.diagnostics.add(
+        'track_without_descriptor',
+        'info',
+        `${this.input.name}: byte ${offset}: track ${uuid} has no TrackDescriptor (yet); its events are read as global`,
+      );
     }
     uuid ??= '0';
     if (!track) {
-      track = { uuid, parent: undefined, name: undefined, kind: 'other', pid: undefined, tid: undefined, shareKey: undefined, open: [] };
+      track = {
+        uuid,
+        parent: undefined,
+        name: undefined,
+        kind: 'other',
+        pid: undefined,
+        tid: undefined,
+        shareKey: undefined,
+        open: [],
+      };
       this.tracks.set(uuid, track);
     }
 
@@ -349,11 +432,18 @@ export class PerfettoReader implements TraceSource {
     if (te.name_iid !== undefined && te.name_iid !== null) name = s.names.get(toNumber(te.name_iid)) ?? '';
     let cat = '';
     if (te.categories?.length) cat = (te.categories as string[]).join(',');
-    else if (te.category_iids?.length) cat = (te.category_iids as unknown[]).map((i) => s.cats.get(toNumber(i)) ?? `unknown(${toNumber(i)})`).join(',');
+    else if (te.category_iids?.length)
+      cat = (te.category_iids as unknown[])
+        .map((i) => s.cats.get(toNumber(i)) ?? `unknown(${toNumber(i)})`)
+        .join(',');
     const args = this.annotations(te.debug_annotations as Msg[] | undefined, s);
 
     if (type === TYPE_COUNTER) {
-      const value = te.double_counter_value ?? (te.counter_value !== undefined && te.counter_value !== null ? toNumber(te.counter_value) : undefined);
+      const value =
+        te.double_counter_value ??
+        (te.counter_value !== undefined && te.counter_value !== null
+          ? toNumber(te.counter_value)
+          : undefined);
       if (value !== undefined) this.counterEvent(track, ts, pid, value);
       this.extraCounters(te, ts, s);
       return;
@@ -377,9 +467,20 @@ export class PerfettoReader implements TraceSource {
     let ev: TraceEvent;
     if (kind === 'thread') {
       const ph = type === TYPE_SLICE_BEGIN ? 'B' : type === TYPE_SLICE_END ? 'E' : 'i';
-      ev = makeEvent({ ph, name: type === TYPE_SLICE_END ? '' : name, cat: type === TYPE_SLICE_END ? '' : cat, ts, pid, tid, args: argsText(args) });
+      ev = makeEvent({
+        ph,
+        name: type === TYPE_SLICE_END ? '' : name,
+        cat: type === TYPE_SLICE_END ? '' : cat,
+        ts,
+        pid,
+        tid,
+        args: argsText(args),
+      });
       if (ph === 'i') ev.extra = { s: '"t"' };
-    } else if (type === TYPE_INSTANT && (kind === 'process' || kind === 'global' || (kind === 'other' && track.parent === undefined))) {
+    } else if (
+      type === TYPE_INSTANT &&
+      (kind === 'process' || kind === 'global' || (kind === 'other' && track.parent === undefined))
+    ) {
       ev = makeEvent({ ph: 'i', name, cat, ts, pid, tid: pid, args: argsText(args) });
       ev.extra = { s: kind === 'process' ? '"p"' : '"g"' };
     } else {
@@ -393,7 +494,11 @@ export class PerfettoReader implements TraceSource {
         ph = 'e';
         const open = track.open.pop();
         if (open === undefined) {
-          this.diagnostics.add('unmatched_end', 'error', `${this.input.name}: byte ${offset}: SLICE_END on track ${uuid} with no open slice; dropped`);
+          this.diagnostics.add(
+            'unmatched_end',
+            'error',
+            `${this.input.name}: byte ${offset}: SLICE_END on track ${uuid} with no open slice; dropped`,
+          );
           return;
         }
         name = open;
@@ -410,7 +515,11 @@ export class PerfettoReader implements TraceSource {
     const term = [...(te.terminating_flow_ids ?? []), ...(te.terminating_flow_ids_old ?? [])] as unknown[];
     if (out.length + term.length === 0) return;
     if (out.length + term.length > 1) {
-      this.diagnostics.add('flow_ids_dropped', 'info', `events with several flow ids keep only the first (Chrome JSON binds one flow per event)`);
+      this.diagnostics.add(
+        'flow_ids_dropped',
+        'info',
+        `events with several flow ids keep only the first (Chrome JSON binds one flow per event)`,
+      );
     }
     const terminating = out.length === 0;
     const id = toBigInt(terminating ? term[0] : out[0]);
@@ -441,7 +550,9 @@ export class PerfettoReader implements TraceSource {
         id = JSON.stringify(m[2]);
       }
     }
-    this.batch.push(makeEvent({ ph: 'C', name, ts, pid, tid: pid, id, args: JSON.stringify({ [series]: value }) }));
+    this.batch.push(
+      makeEvent({ ph: 'C', name, ts, pid, tid: pid, id, args: JSON.stringify({ [series]: value }) }),
+    );
   }
 
   private extraCounters(te: Msg, ts: number, s: SeqState): void {
@@ -462,7 +573,10 @@ export class PerfettoReader implements TraceSource {
     if (!list || list.length === 0) return undefined;
     const out: Dict = {};
     for (const a of list) {
-      const key = a.name ?? (a.name_iid !== undefined && a.name_iid !== null ? s.anns.get(toNumber(a.name_iid)) : undefined) ?? '';
+      const key =
+        a.name ??
+        (a.name_iid !== undefined && a.name_iid !== null ? s.anns.get(toNumber(a.name_iid)) : undefined) ??
+        '';
       out[key] = this.annotationValue(a, s);
     }
     return out;
@@ -474,8 +588,10 @@ export class PerfettoReader implements TraceSource {
     if (a.uint_value !== undefined && a.uint_value !== null) return bigToJs(toBigInt(a.uint_value), false);
     if (a.double_value !== undefined && a.double_value !== null) return a.double_value;
     if (a.string_value !== undefined && a.string_value !== null) return a.string_value;
-    if (a.string_value_iid !== undefined && a.string_value_iid !== null) return s.locs.get(-toNumber(a.string_value_iid)) ?? '';
-    if (a.pointer_value !== undefined && a.pointer_value !== null) return '0x' + toBigInt(a.pointer_value).toString(16);
+    if (a.string_value_iid !== undefined && a.string_value_iid !== null)
+      return s.locs.get(-toNumber(a.string_value_iid)) ?? '';
+    if (a.pointer_value !== undefined && a.pointer_value !== null)
+      return '0x' + toBigInt(a.pointer_value).toString(16);
     if (a.legacy_json_value !== undefined && a.legacy_json_value !== null) {
       try {
         return JSON.parse(a.legacy_json_value as string);

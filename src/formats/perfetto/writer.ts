@@ -26,7 +26,13 @@ import { deflate } from 'node:zlib';
 import type { Output } from '../../io/output.js';
 import type { Diagnostics } from '../../model/diagnostics.js';
 import { threadKey, type Ident, type TraceEvent } from '../../model/event.js';
-import { SliceNester, type EndReason, type OpenSlice, type SliceHandler, type ThreadStack } from '../../model/nesting.js';
+import {
+  SliceNester,
+  type EndReason,
+  type OpenSlice,
+  type SliceHandler,
+  type ThreadStack,
+} from '../../model/nesting.js';
 import { timeOrdered } from '../../model/order.js';
 import type { TraceMeta, TraceSource } from '../../model/source.js';
 import { encodeVarintField, hash64, ProtoWriter, WT } from './encoder.js';
@@ -262,7 +268,11 @@ export class PerfettoEncoder implements SliceHandler {
       let v = args[key];
       if (typeof v === 'string' && v.trim() !== '') v = Number(v);
       if (typeof v !== 'number' || !Number.isFinite(v)) {
-        this.diagnostics.add('counter_not_number', 'error', `counter "${ev.name}" series "${key}" has a non-numeric value; skipped`);
+        this.diagnostics.add(
+          'counter_not_number',
+          'error',
+          `counter "${ev.name}" series "${key}" has a non-numeric value; skipped`,
+        );
         continue;
       }
       const track = this.counterTrack(ev, key, seq);
@@ -293,12 +303,20 @@ export class PerfettoEncoder implements SliceHandler {
       let i = open.length - 1;
       if (ev.name !== '') while (i >= 0 && open[i] !== ev.name) i--;
       if (i < 0) {
-        this.diagnostics.add('unmatched_async_end', 'error', `async end "${ev.name}" at ${ev.ts} ns matches no open async slice; dropped`);
+        this.diagnostics.add(
+          'unmatched_async_end',
+          'error',
+          `async end "${ev.name}" at ${ev.ts} ns matches no open async slice; dropped`,
+        );
         return;
       }
       while (open.length - 1 > i) {
         open.pop();
-        this.diagnostics.add('async_end_closes_children', 'error', `async end "${ev.name}" also closes slices opened after it`);
+        this.diagnostics.add(
+          'async_end_closes_children',
+          'error',
+          `async end "${ev.name}" also closes slices opened after it`,
+        );
         const r = this.beginEvent(seq, ev.ts, track, TYPE_SLICE_END);
         this.endEvent(seq, r);
       }
@@ -366,7 +384,11 @@ export class PerfettoEncoder implements SliceHandler {
         this.emitDescriptor(this.seqFor(th), t);
       }
     } else {
-      this.diagnostics.add('perfetto_unsupported_metadata', 'info', `metadata "${ev.name}" has no Perfetto equivalent; not written`);
+      this.diagnostics.add(
+        'perfetto_unsupported_metadata',
+        'info',
+        `metadata "${ev.name}" has no Perfetto equivalent; not written`,
+      );
     }
   }
 
@@ -375,7 +397,11 @@ export class PerfettoEncoder implements SliceHandler {
     // Async slices still open: closed at the last timestamp of the trace and flagged.
     for (const t of this.tracks.values()) {
       if (!t.open || t.open.length === 0 || !t.seq) continue;
-      this.diagnostics.add('unclosed_async_slice', 'error', `async slice "${t.open[t.open.length - 1]}" has no end; closed at the end of the trace`);
+      this.diagnostics.add(
+        'unclosed_async_slice',
+        'error',
+        `async slice "${t.open[t.open.length - 1]}" has no end; closed at the end of the trace`,
+      );
       while (t.open.length > 0) {
         t.open.pop();
         const rec = this.beginEvent(t.seq, this.maxTs, t, TYPE_SLICE_END);
@@ -383,8 +409,10 @@ export class PerfettoEncoder implements SliceHandler {
         this.endEvent(t.seq, rec);
       }
     }
-    for (const [pid, name] of this.meta.processNames) if (!this.procNames.has(pid)) this.procNames.set(pid, name);
-    for (const [key, name] of this.meta.threadNames) if (!this.threadNames.has(key)) this.threadNames.set(key, name);
+    for (const [pid, name] of this.meta.processNames)
+      if (!this.procNames.has(pid)) this.procNames.set(pid, name);
+    for (const [key, name] of this.meta.threadNames)
+      if (!this.threadNames.has(key)) this.threadNames.set(key, name);
     for (const [pid, name] of this.procNames) {
       const t = this.tracks.get(processKey(pid));
       if (t?.emitted && t.emittedName === name) continue;
@@ -454,7 +482,8 @@ export class PerfettoEncoder implements SliceHandler {
       seq.defaultsSet = true;
       this.usedIids = true;
     }
-    if (this.newNames.length + this.newCats.length + this.newAnns.length + this.newLocs.length > 0) this.internedData();
+    if (this.newNames.length + this.newCats.length + this.newAnns.length + this.newLocs.length > 0)
+      this.internedData();
     let flags = this.usedIids ? SEQ_NEEDS_INCREMENTAL_STATE : 0;
     if (!seq.started || seq.clearPending) flags |= SEQ_INCREMENTAL_STATE_CLEARED;
     seq.started = true;
@@ -510,7 +539,11 @@ export class PerfettoEncoder implements SliceHandler {
     const hi = this.baseHi + carry;
     lo -= carry * TWO32;
     if (hi < 0) {
-      this.diagnostics.add('negative_timestamp', 'error', `an event lies before time 0 (${ts} ns relative to the base); written at 0`);
+      this.diagnostics.add(
+        'negative_timestamp',
+        'error',
+        `an event lies before time 0 (${ts} ns relative to the base); written at 0`,
+      );
       this.w.varint(0);
       return;
     }
@@ -576,7 +609,9 @@ export class PerfettoEncoder implements SliceHandler {
     if (ev.args === '') return undefined;
     try {
       const v: unknown = JSON.parse(ev.args);
-      return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { value: v };
+      return v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? (v as Record<string, unknown>)
+        : { value: v };
     } catch {
       this.diagnostics.add('bad_args', 'error', `event "${ev.name}" has unparsable args; dropped`);
       return undefined;
@@ -644,7 +679,11 @@ export class PerfettoEncoder implements SliceHandler {
   }
 
   private missingTs(ev: TraceEvent): void {
-    this.diagnostics.add('missing_timestamp', 'error', `"${ev.ph}" event "${ev.name}" has no timestamp; not written`);
+    this.diagnostics.add(
+      'missing_timestamp',
+      'error',
+      `"${ev.ph}" event "${ev.name}" has no timestamp; not written`,
+    );
   }
 
   // ---------------------------------------------------------------- tracks
@@ -673,9 +712,26 @@ export class PerfettoEncoder implements SliceHandler {
     return v;
   }
 
-  private makeTrack(key: string, kind: TrackKind, parent: Track | undefined, pid: number, tid: number, name: string | undefined): Track {
+  private makeTrack(
+    key: string,
+    kind: TrackKind,
+    parent: Track | undefined,
+    pid: number,
+    tid: number,
+    name: string | undefined,
+  ): Track {
     const uuid = hash64(key);
-    const t: Track = { uuid, field: encodeVarintField(F.trackUuid, uuid), kind, parent, pid, tid, name, emitted: false, emittedName: undefined };
+    const t: Track = {
+      uuid,
+      field: encodeVarintField(F.trackUuid, uuid),
+      kind,
+      parent,
+      pid,
+      tid,
+      name,
+      emitted: false,
+      emittedName: undefined,
+    };
     this.tracks.set(key, t);
     return t;
   }
@@ -684,7 +740,10 @@ export class PerfettoEncoder implements SliceHandler {
     const key = processKey(pid);
     let t = this.tracks.get(key);
     if (!t) {
-      const name = this.procNames.get(pid) ?? this.meta.processNames.get(pid) ?? (typeof pid === 'string' ? pid : undefined);
+      const name =
+        this.procNames.get(pid) ??
+        this.meta.processNames.get(pid) ??
+        (typeof pid === 'string' ? pid : undefined);
       t = this.makeTrack(key, 'process', undefined, this.pidNum(pid), 0, name);
     }
     if (!t.emitted) this.emitDescriptor(seq, t);
@@ -701,7 +760,10 @@ export class PerfettoEncoder implements SliceHandler {
     if (t?.emitted) return t;
     const proc = this.processTrack(th.pid, seq);
     if (!t) {
-      const name = this.threadNames.get(tkey) ?? this.meta.threadNames.get(tkey) ?? (typeof th.tid === 'string' ? th.tid : undefined);
+      const name =
+        this.threadNames.get(tkey) ??
+        this.meta.threadNames.get(tkey) ??
+        (typeof th.tid === 'string' ? th.tid : undefined);
       t = this.makeTrack(key, 'thread', proc, proc.pid, this.tidNum(th.pid, th.tid), name);
     }
     seq.thread ??= t;
@@ -818,7 +880,11 @@ function normalizeId(raw: string): string {
   return typeof v === 'string' ? v : raw;
 }
 
-export async function writePerfetto(source: TraceSource, out: Output, options: PerfettoWriteOptions = {}): Promise<{ events: number }> {
+export async function writePerfetto(
+  source: TraceSource,
+  out: Output,
+  options: PerfettoWriteOptions = {},
+): Promise<{ events: number }> {
   const diagnostics = source.diagnostics;
   const enc = new PerfettoEncoder(source.meta, diagnostics, options);
   const nester = new SliceNester(enc, diagnostics);

@@ -61,7 +61,7 @@ describe('Perfetto hand encoder decodes with protobufjs against the .proto', () 
     }
   });
 
-  it('negative int64 as 10-byte two\'s complement', () => {
+  it("negative int64 as 10-byte two's complement", () => {
     const w = new ProtoWriter();
     w.fieldInt64(4, -5);
     assert.equal(w.pos, 11);
@@ -73,5 +73,13 @@ describe('Perfetto hand encoder decodes with protobufjs against the .proto', () 
     assert.notEqual(hash64('a'), hash64('b'));
     assert.equal(hash64(''), 0xcbf29ce484222325n); // the FNV-1a offset basis
     assert.equal(hash64('a'), 0xaf63dc4c8601ec8cn); // FNV-1a 64 test vector
+  });
+});
+
+describe('Perfetto schema', () => {
+  it('schema.generated.ts is what npm run gen:perfetto makes from schemas/perfetto/*.proto', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, ['scripts/gen-perfetto.mjs', '--check'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
   });
 });

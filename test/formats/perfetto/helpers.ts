@@ -7,7 +7,11 @@ import { TracePacketType } from '../../../src/formats/perfetto/schema.js';
 export const tmp = mkdtempSync(join(tmpdir(), 'viz-perfetto-'));
 
 /** Converts a file with the real `viz convert` path; returns the output path and diagnostics. */
-export async function convertTo(input: string, to: string, name: string): Promise<{ path: string; result: Awaited<ReturnType<typeof convert>> }> {
+export async function convertTo(
+  input: string,
+  to: string,
+  name: string,
+): Promise<{ path: string; result: Awaited<ReturnType<typeof convert>> }> {
   const path = join(tmp, name);
   const result = await convert(input, { to, output: path, progress: false });
   return { path, result };

@@ -11,7 +11,10 @@ import { info } from '../../../src/ops/info.js';
 import { readAll } from '../../support/fixtures.js';
 import { convertTo, frame, tmp } from './helpers.js';
 
-async function readBytes(name: string, bytes: Buffer): Promise<{ events: TraceEvent[]; source: ReturnType<typeof readPerfetto> }> {
+async function readBytes(
+  name: string,
+  bytes: Buffer,
+): Promise<{ events: TraceEvent[]; source: ReturnType<typeof readPerfetto> }> {
   const path = join(tmp, name);
   writeFileSync(path, bytes);
   const source = readPerfetto(await openInput(path));
@@ -21,16 +24,29 @@ async function readBytes(name: string, bytes: Buffer): Promise<{ events: TraceEv
 /** A trace shaped like the Perfetto SDK writes it: interning, defaults, several sequences. */
 const SDK_TRACE = (): Buffer =>
   frame([
-    { trusted_packet_sequence_id: 7, sequence_flags: 1, track_descriptor: { uuid: 100, process: { pid: 42, process_name: 'app' } } },
-    { trusted_packet_sequence_id: 7, track_descriptor: { uuid: 101, parent_uuid: 100, thread: { pid: 42, tid: 43, thread_name: 'main' } } },
-    { trusted_packet_sequence_id: 7, track_descriptor: { uuid: 102, parent_uuid: 100, name: 'queue depth', counter: {} } },
+    {
+      trusted_packet_sequence_id: 7,
+      sequence_flags: 1,
+      track_descriptor: { uuid: 100, process: { pid: 42, process_name: 'app' } },
+    },
+    {
+      trusted_packet_sequence_id: 7,
+      track_descriptor: { uuid: 101, parent_uuid: 100, thread: { pid: 42, tid: 43, thread_name: 'main' } },
+    },
+    {
+      trusted_packet_sequence_id: 7,
+      track_descriptor: { uuid: 102, parent_uuid: 100, name: 'queue depth', counter: {} },
+    },
     {
       trusted_packet_sequence_id: 7,
       sequence_flags: 3,
       trace_packet_defaults: { track_event_defaults: { track_uuid: 101 } },
       interned_data: {
         event_names: [{ iid: 1, name: 'DoWork' }],
-        event_categories: [{ iid: 1, name: 'cat1' }, { iid: 2, name: 'cat2' }],
+        event_categories: [
+          { iid: 1, name: 'cat1' },
+          { iid: 2, name: 'cat2' },
+        ],
         debug_annotation_names: [{ iid: 1, name: 'count' }],
       },
       timestamp: 2_000_000_000_000_123,
@@ -43,14 +59,32 @@ const SDK_TRACE = (): Buffer =>
           { name: 'ok', bool_value: true },
           { name: 'ratio', double_value: 0.5 },
           { name: 'big', uint_value: 12345678901 },
-          { name: 'nested', dict_entries: [{ name: 'list', array_values: [{ string_value: 'a' }, { int_value: 1 }] }] },
+          {
+            name: 'nested',
+            dict_entries: [{ name: 'list', array_values: [{ string_value: 'a' }, { int_value: 1 }] }],
+          },
         ],
         flow_ids: [0xfeed],
       },
     },
-    { trusted_packet_sequence_id: 7, sequence_flags: 2, timestamp: 2_000_000_000_000_200, track_event: { type: 3, name: 'mark' } },
-    { trusted_packet_sequence_id: 7, sequence_flags: 2, timestamp: 2_000_000_000_000_300, track_event: { type: 4, track_uuid: 102, counter_value: 5 } },
-    { trusted_packet_sequence_id: 7, sequence_flags: 2, timestamp: 2_000_000_000_000_400, track_event: { type: 2 } },
+    {
+      trusted_packet_sequence_id: 7,
+      sequence_flags: 2,
+      timestamp: 2_000_000_000_000_200,
+      track_event: { type: 3, name: 'mark' },
+    },
+    {
+      trusted_packet_sequence_id: 7,
+      sequence_flags: 2,
+      timestamp: 2_000_000_000_000_300,
+      track_event: { type: 4, track_uuid: 102, counter_value: 5 },
+    },
+    {
+      trusted_packet_sequence_id: 7,
+      sequence_flags: 2,
+      timestamp: 2_000_000_000_000_400,
+      track_event: { type: 2 },
+    },
   ]);
 
 describe('Perfetto reader', () => {
@@ -73,7 +107,13 @@ describe('Perfetto reader', () => {
     assert.equal(b.pid, 42);
     assert.equal(b.tid, 43);
     assert.equal(BigInt(source.meta.baseUs) * 1000n + BigInt(b.ts), 2_000_000_000_000_123n);
-    assert.deepEqual(JSON.parse(b.args), { count: -3, ok: true, ratio: 0.5, big: 12345678901, nested: { list: ['a', 1] } });
+    assert.deepEqual(JSON.parse(b.args), {
+      count: -3,
+      ok: true,
+      ratio: 0.5,
+      big: 12345678901,
+      nested: { list: ['a', 1] },
+    });
     assert.equal(b.extra?.bind_id, '"0xfeed"');
     assert.equal(b.extra?.flow_out, 'true');
     const [i] = byPh('i');
@@ -83,14 +123,20 @@ describe('Perfetto reader', () => {
     assert.equal(c?.name, 'queue depth');
     assert.deepEqual(JSON.parse(c!.args), { value: 5 });
     const [e] = byPh('E');
-    assert.equal(e?.ts - b.ts, 277);
+    assert.equal(e!.ts - b.ts, 277);
     assert.equal(source.diagnostics.count(), 0);
   });
 
   it('skips packets that need incremental state the sequence never cleared (data_loss)', async () => {
     const bytes = frame([
       { trusted_packet_sequence_id: 1, track_descriptor: { uuid: 5, thread: { pid: 1, tid: 1 } } },
-      { trusted_packet_sequence_id: 1, sequence_flags: 2, timestamp: 10, interned_data: { event_names: [{ iid: 1, name: 'x' }] }, track_event: { type: 3, track_uuid: 5, name_iid: 1 } },
+      {
+        trusted_packet_sequence_id: 1,
+        sequence_flags: 2,
+        timestamp: 10,
+        interned_data: { event_names: [{ iid: 1, name: 'x' }] },
+        track_event: { type: 3, track_uuid: 5, name_iid: 1 },
+      },
     ]);
     const { events, source } = await readBytes('noclear.pftrace', bytes);
     assert.equal(events.filter((e) => e.ph === 'i').length, 0);
@@ -151,7 +197,14 @@ describe('Perfetto reader', () => {
     writeFileSync(src, JSON.stringify([{ ph: 'X', name: 'a', ts: 1, dur: 2, pid: 1, tid: 1 }]));
     const pf = await convertTo(src, 'perfetto', 'x.pftrace');
     const back = await convertTo(pf.path, 'chrome', 'x.back.json');
-    const events = (JSON.parse((await import('node:fs')).readFileSync(back.path, 'utf8')) as { traceEvents: { ph: string }[] }).traceEvents;
-    assert.deepEqual(events.map((e) => e.ph), ['B', 'E']);
+    const events = (
+      JSON.parse((await import('node:fs')).readFileSync(back.path, 'utf8')) as {
+        traceEvents: { ph: string }[];
+      }
+    ).traceEvents;
+    assert.deepEqual(
+      events.map((e) => e.ph),
+      ['B', 'E'],
+    );
   });
 });

@@ -31,13 +31,20 @@ describe('Perfetto round trip: Chrome JSON -> Perfetto -> Chrome JSON', () => {
       after = after.filter((l) => !l.startsWith('async e '));
       if (STRING_IDS(fixtureText(fx.path))) {
         // exception: string pids/tids become synthetic numbers named after the string
-        const anon = (lines: string[]): string[] => lines.filter((l) => !/^[pt]name /.test(l)).map((l) => l.replace(/^(slice|instant t|flow .) \S+/, '$1 _')).sort();
+        const anon = (lines: string[]): string[] =>
+          lines
+            .filter((l) => !/^[pt]name /.test(l))
+            .map((l) => l.replace(/^(slice|instant t|flow .) \S+/, '$1 _'))
+            .sort();
         before = anon(before);
         after = anon(after);
       }
       const missing = before.filter((l) => !after.includes(l));
       const added = after.filter((l) => !before.includes(l));
-      assert.deepEqual({ missing: missing.slice(0, 8), added: added.slice(0, 8) }, { missing: [], added: [] });
+      assert.deepEqual(
+        { missing: missing.slice(0, 8), added: added.slice(0, 8) },
+        { missing: [], added: [] },
+      );
     });
   }
 });
@@ -59,7 +66,10 @@ describe('Perfetto round trip goldens', () => {
       const base = 'golden_' + name.replace(/[/.]/g, '_');
       const pf = await convertTo(fx.path, 'perfetto', base + '.pftrace');
       const back = await convertTo(pf.path, 'chrome', base + '.json');
-      assertGolden(`perfetto/${name.replace(/\//g, '__').replace(/\.json$/, '')}.roundtrip.json`, readFileSync(back.path, 'utf8'));
+      assertGolden(
+        `perfetto/${name.replace(/\//g, '__').replace(/\.json$/, '')}.roundtrip.json`,
+        readFileSync(back.path, 'utf8'),
+      );
     });
   }
 });

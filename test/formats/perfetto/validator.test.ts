@@ -3,9 +3,16 @@ import { validatePerfetto } from '../../support/perfetto-validator.js';
 import { frame } from './helpers.js';
 
 // A minimal valid trace: process + thread descriptors, interned BEGIN/END on sequence 1.
-const PROC = { trusted_packet_sequence_id: 1, sequence_flags: 1, track_descriptor: { uuid: 10, process: { pid: 1 } } };
+const PROC = {
+  trusted_packet_sequence_id: 1,
+  sequence_flags: 1,
+  track_descriptor: { uuid: 10, process: { pid: 1 } },
+};
 const THREAD = { trusted_packet_sequence_id: 1, track_descriptor: { uuid: 11, thread: { pid: 1, tid: 2 } } };
-const COUNTER = { trusted_packet_sequence_id: 1, track_descriptor: { uuid: 12, parent_uuid: 10, name: 'mem.rss', counter: {} } };
+const COUNTER = {
+  trusted_packet_sequence_id: 1,
+  track_descriptor: { uuid: 12, parent_uuid: 10, name: 'mem.rss', counter: {} },
+};
 const begin = (ts: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   timestamp: ts,
   trusted_packet_sequence_id: 1,
@@ -14,7 +21,11 @@ const begin = (ts: number, extra: Record<string, unknown> = {}): Record<string, 
   track_event: { type: 1, track_uuid: 11, name_iid: 1 },
   ...extra,
 });
-const end = (ts: number): Record<string, unknown> => ({ timestamp: ts, trusted_packet_sequence_id: 1, track_event: { type: 2, track_uuid: 11 } });
+const end = (ts: number): Record<string, unknown> => ({
+  timestamp: ts,
+  trusted_packet_sequence_id: 1,
+  track_event: { type: 2, track_uuid: 11 },
+});
 
 function rules(packets: Record<string, unknown>[]): Record<string, number> {
   return validatePerfetto(frame(packets)).byRule;
@@ -41,14 +52,24 @@ describe('Perfetto validator catches each kind of violation', () => {
   });
 
   it('an iid that was never defined on its sequence', () => {
-    assert.ok(rules([PROC, THREAD, begin(5, { interned_data: { event_names: [{ iid: 2, name: 'x' }] } }), end(6)]).iid_undefined);
+    assert.ok(
+      rules([PROC, THREAD, begin(5, { interned_data: { event_names: [{ iid: 2, name: 'x' }] } }), end(6)])
+        .iid_undefined,
+    );
   });
 
   it('an iid defined on another sequence', () => {
-    const other = { trusted_packet_sequence_id: 2, sequence_flags: 1, track_descriptor: { uuid: 13, name: 'x' } };
+    const other = {
+      trusted_packet_sequence_id: 2,
+      sequence_flags: 1,
+      track_descriptor: { uuid: 13, name: 'x' },
+    };
     const use = { ...begin(5), trusted_packet_sequence_id: 2, interned_data: undefined };
     delete use.interned_data;
-    assert.ok(rules([PROC, THREAD, begin(4), end(4), other, use, { ...end(6), trusted_packet_sequence_id: 2 }]).iid_undefined);
+    assert.ok(
+      rules([PROC, THREAD, begin(4), end(4), other, use, { ...end(6), trusted_packet_sequence_id: 2 }])
+        .iid_undefined,
+    );
   });
 
   it('a track uuid without a descriptor', () => {
@@ -65,25 +86,65 @@ describe('Perfetto validator catches each kind of violation', () => {
   });
 
   it('counter values on a non-counter track and slices on a counter track', () => {
-    const onThread = { timestamp: 5, trusted_packet_sequence_id: 1, track_event: { type: 4, track_uuid: 11, counter_value: 3 } };
+    const onThread = {
+      timestamp: 5,
+      trusted_packet_sequence_id: 1,
+      track_event: { type: 4, track_uuid: 11, counter_value: 3 },
+    };
     assert.ok(rules([PROC, THREAD, COUNTER, onThread]).counter_track);
     const sliceOnCounter = begin(5, { track_event: { type: 1, track_uuid: 12, name_iid: 1 } });
-    assert.ok(rules([PROC, THREAD, COUNTER, sliceOnCounter, { ...end(6), track_event: { type: 2, track_uuid: 12 } }]).counter_track);
+    assert.ok(
+      rules([PROC, THREAD, COUNTER, sliceOnCounter, { ...end(6), track_event: { type: 2, track_uuid: 12 } }])
+        .counter_track,
+    );
   });
 
   it('a counter event without a value, an event without type or timestamp', () => {
-    assert.ok(rules([PROC, COUNTER, { timestamp: 5, trusted_packet_sequence_id: 1, track_event: { type: 4, track_uuid: 12 } }]).counter_value);
-    assert.ok(rules([PROC, THREAD, { timestamp: 5, trusted_packet_sequence_id: 1, track_event: { track_uuid: 11, name: 'x' } }]).event_type);
-    assert.ok(rules([PROC, THREAD, { trusted_packet_sequence_id: 1, track_event: { type: 3, track_uuid: 11, name: 'x' } }]).timestamp_missing);
+    assert.ok(
+      rules([
+        PROC,
+        COUNTER,
+        { timestamp: 5, trusted_packet_sequence_id: 1, track_event: { type: 4, track_uuid: 12 } },
+      ]).counter_value,
+    );
+    assert.ok(
+      rules([
+        PROC,
+        THREAD,
+        { timestamp: 5, trusted_packet_sequence_id: 1, track_event: { track_uuid: 11, name: 'x' } },
+      ]).event_type,
+    );
+    assert.ok(
+      rules([
+        PROC,
+        THREAD,
+        { trusted_packet_sequence_id: 1, track_event: { type: 3, track_uuid: 11, name: 'x' } },
+      ]).timestamp_missing,
+    );
   });
 
   it('a thread descriptor without tid, and two uuids for one thread', () => {
-    assert.ok(rules([PROC, { trusted_packet_sequence_id: 1, track_descriptor: { uuid: 11, thread: { pid: 1 } } }]).descriptor);
-    assert.ok(rules([PROC, THREAD, { trusted_packet_sequence_id: 1, track_descriptor: { uuid: 99, thread: { pid: 1, tid: 2 } } }]).descriptor_duplicate_identity);
+    assert.ok(
+      rules([PROC, { trusted_packet_sequence_id: 1, track_descriptor: { uuid: 11, thread: { pid: 1 } } }])
+        .descriptor,
+    );
+    assert.ok(
+      rules([
+        PROC,
+        THREAD,
+        { trusted_packet_sequence_id: 1, track_descriptor: { uuid: 99, thread: { pid: 1, tid: 2 } } },
+      ]).descriptor_duplicate_identity,
+    );
   });
 
   it('a re-emitted descriptor of a different kind', () => {
-    assert.ok(rules([PROC, THREAD, { trusted_packet_sequence_id: 1, track_descriptor: { uuid: 11, name: 'x', counter: {} } }]).descriptor_conflict);
+    assert.ok(
+      rules([
+        PROC,
+        THREAD,
+        { trusted_packet_sequence_id: 1, track_descriptor: { uuid: 11, name: 'x', counter: {} } },
+      ]).descriptor_conflict,
+    );
   });
 
   it('nesting deeper than 512 on one track', () => {
@@ -94,7 +155,10 @@ describe('Perfetto validator catches each kind of violation', () => {
   });
 
   it('an END that carries a name', () => {
-    assert.ok(rules([PROC, THREAD, begin(5), { ...end(6), track_event: { type: 2, track_uuid: 11, name: 'a' } }]).end_named);
+    assert.ok(
+      rules([PROC, THREAD, begin(5), { ...end(6), track_event: { type: 2, track_uuid: 11, name: 'a' } }])
+        .end_named,
+    );
   });
 
   it('broken framing', () => {

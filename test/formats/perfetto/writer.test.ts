@@ -59,7 +59,8 @@ export function checkDecodeRaw(text: string): string[] {
     }
     const field = Number(m[1]);
     const msg = stack[stack.length - 1]!;
-    if (msg !== 'Opaque' && !ALLOWED[msg]?.includes(field)) problems.push(`${msg} has field ${field}, not in the reference subset`);
+    if (msg !== 'Opaque' && !ALLOWED[msg]?.includes(field))
+      problems.push(`${msg} has field ${field}, not in the reference subset`);
     if (m[2] === ' {') {
       const child = CHILD[`${msg}.${field}`];
       // Strings that happen to parse as messages print as groups too: only descend into known ones.
@@ -84,13 +85,17 @@ describe('Perfetto writer: every fixture converts to a valid trace', () => {
       const bytes = readBytes(path);
       const report = validatePerfetto(bytes);
       assert.deepEqual(report.violations.slice(0, 5), [], `violations: ${JSON.stringify(report.byRule)}`);
-      if (/"ph":\s*"[BEXi]"/.test(fixtureText(fx.path))) assert.ok(report.trackEvents > 0, 'no track events written');
+      if (/"ph":\s*"[BEXi]"/.test(fixtureText(fx.path)))
+        assert.ok(report.trackEvents > 0, 'no track events written');
       if (hasProtoc()) {
         // The file as written (compressed_packets containers), then the records inside them.
         const outer = spawnSync('protoc', ['--decode_raw'], { input: bytes, maxBuffer: 1 << 28 });
         assert.equal(outer.status, 0, `protoc --decode_raw failed: ${outer.stderr}`);
         assert.match(outer.stdout.toString('utf8'), /^1 \{\n {2}50: "/);
-        const inner = spawnSync('protoc', ['--decode_raw'], { input: expandCompressed(bytes), maxBuffer: 1 << 28 });
+        const inner = spawnSync('protoc', ['--decode_raw'], {
+          input: expandCompressed(bytes),
+          maxBuffer: 1 << 28,
+        });
         assert.equal(inner.status, 0, `protoc --decode_raw failed on the inflated records: ${inner.stderr}`);
         assert.deepEqual(checkDecodeRaw(inner.stdout.toString('utf8')).slice(0, 5), []);
       }
@@ -134,7 +139,10 @@ describe('Perfetto writer: specific rules', () => {
 
   it('writes epoch-sized timestamps beyond 2^53 exactly', async () => {
     // 1.7e15 us = 1.7e18 ns > 2^53
-    const bytes = await write('epoch', '[{"ph":"X","name":"a","ts":1700000000123456.789,"dur":1,"pid":1,"tid":1}]');
+    const bytes = await write(
+      'epoch',
+      '[{"ph":"X","name":"a","ts":1700000000123456.789,"dur":1,"pid":1,"tid":1}]',
+    );
     const r = spawnSync('protoc', ['--decode_raw'], { input: expandCompressed(bytes) });
     if (r.status !== 0) return; // protoc absent: the round-trip tests cover the value too
     assert.match(r.stdout.toString(), /8: 1700000000123456789\b/);
