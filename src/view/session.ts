@@ -53,7 +53,7 @@ export interface ViewResult {
 
 /** The hint printed by `viz view` and written in the README: Perfetto shows all threads on one timeline. */
 export function perfettoHint(input: string): string {
-  const base = basename(input).replace(/(\.json)?(\.gz)?$/i, '') || 'trace';
+  const base = input === '-' ? 'trace' : basename(input).replace(/(\.json)?(\.gz)?$/i, '') || 'trace';
   return `for one timeline of all processes and threads at once, open it in Perfetto's UI: viz convert ${input} --to perfetto -o ${base}.perfetto-trace`;
 }
 
@@ -207,6 +207,9 @@ export function openBrowser(url: string, log: (line: string) => void): void {
   try {
     const child = spawn(cmd as string, args as string[], { stdio: 'ignore', detached: true });
     child.on('error', () => log(`no browser opener (${cmd}) found: open the URL above yourself`));
+    child.on('exit', (code) => {
+      if (code) log(`${cmd} could not open a browser (exit status ${code}): open the URL above yourself`);
+    });
     child.unref();
   } catch {
     log(`could not start ${cmd}: open the URL above yourself`);
