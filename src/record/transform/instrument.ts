@@ -498,7 +498,26 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     edits.push({ pos: arg.end, left: true, kind: 'suspend', ctx: c });
   }
 
-  function walk(n: any, c: Ctx | null, strict: boolean): void {
+  // Iterative depth-first walk (deep ASTs such as long `a + b + ...` chains must not
+  // overflow the stack). The work stack holds triples: node, context, strict; a
+  // LEAVE entry pops the ancestor stack and, for a function, finishes it.
+  const LEAVE = {};
+  const work: any[] = [];
+
+  function pushChildren(n: any, c: Ctx | null, strict: boolean): void {
+    const mark = work.length;
+    for (const key in n) {
+      if (SKIP_KEYS.has(key)) continue;
+      const v = n[key];
+      if (v === null || typeof v !== 'object') continue;
+      if (Array.isArray(v)) {
+        for (const x of v) if (x !== null && typeof x.type === 'string') work.push(x, c, strict);
+      } else if (typeof v.type === 'string') work.push(v, c, strict);
+    }
+    reverseTriples(work, mark);
+  }
+
+  function visit(n: any, c: Ctx | null, strict: boolean): void {
     let inner = c;
     let innerStrict = strict;
     switch (n.type) {
@@ -511,29 +530,28 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
       case 'ArrowFunctionExpression': {
         inner = enterFunction(n, c, strict);
         innerStrict = inner.strict;
+        anc.push(n);
+        work.push(LEAVE, inner, false);
         // parameters are evaluated before the frame is entered; they cannot
         // contain await/yield of this function, so the context does not matter.
-        anc.push(n);
-        if (n.id) walk(n.id, c, strict);
-        for (const p of n.params) walk(p, inner, innerStrict);
-        walk(n.body, inner, innerStrict);
-        anc.pop();
-        finishFunction(inner);
+        const mark = work.length;
+        if (n.id) work.push(n.id, c, strict);
+        for (const p of n.params) work.push(p, inner, innerStrict);
+        work.push(n.body, inner, innerStrict);
+        reverseTriples(work, mark);
         return;
       }
       case 'StaticBlock': {
         const name = classMemberName(n, anc);
         inner = newCtx(n, name, 'static-block', n.start, true);
-        innerStrict = true;
         prepareBlockScope(inner, n.body);
         // `static {` : insert after the brace
         inner.openPos = src.indexOf('{', n.start) + 1;
         edits.push({ pos: inner.openPos, left: false, kind: 'open', ctx: inner });
         registerClose(inner);
         anc.push(n);
-        for (const s of n.body) walk(s, inner, true);
-        anc.pop();
-        finishFunction(inner);
+        work.push(LEAVE, inner, false);
+        pushChildren(n, inner, true);
         return;
       }
       case 'ClassDeclaration':
@@ -577,19 +595,21 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
         break;
     }
     anc.push(n);
-    for (const key in n) {
-      if (SKIP_KEYS.has(key)) continue;
-      const v = n[key];
-      if (v === null || typeof v !== 'object') continue;
-      if (Array.isArray(v)) {
-        for (const x of v) if (x !== null && typeof x.type === 'string') walk(x, inner, innerStrict);
-      } else if (typeof v.type === 'string') walk(v, inner, innerStrict);
-    }
-    anc.pop();
+    work.push(LEAVE, null, false);
+    pushChildren(n, inner, innerStrict);
   }
 
   const programStrict = sourceType === 'module' || isStrictBody(ast.body);
-  for (const s of ast.body) walk(s, null, programStrict);
+  for (let i = ast.body.length - 1; i >= 0; i--) work.push(ast.body[i], null, programStrict);
+  while (work.length > 0) {
+    const strict = work.pop() as boolean;
+    const c = work.pop() as Ctx | null;
+    const n = work.pop();
+    if (n === LEAVE) {
+      anc.pop();
+      if (c) finishFunction(c);
+    } else visit(n, c, strict);
+  }
 
   // ---- number the frames, apply the edits ------------------------------------
   const frames: FrameInfo[] = [];
@@ -639,6 +659,17 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     };
   }
   return { code: ms.toString(), map, frames, skipped };
+}
+
+/** Reverses the order of the triples pushed since `from` (so the first child is visited first). */
+function reverseTriples(a: unknown[], from: number): void {
+  for (let i = from, j = a.length - 3; i < j; i += 3, j -= 3) {
+    for (let k = 0; k < 3; k++) {
+      const t = a[i + k];
+      a[i + k] = a[j + k];
+      a[j + k] = t;
+    }
+  }
 }
 
 function lineEnd(s: string): number {

@@ -315,6 +315,13 @@ describe('record/transform: semantics are preserved', () => {
     assert.deepEqual(r.frames, [{ name: 'f', file: '/abs/x.ts', line: 2, column: 1, kind: 'function' }]);
   });
 
+  it('deep expressions (a 4000-term sum) do not overflow the stack', async () => {
+    const r = await run('function f(a) { return ' + Array(4000).fill('a').join(' + ') + ' }\nreturn f(1);');
+    assertSameBehaviour(r);
+    assert.equal(r.value, 4000);
+    assert.deepEqual(r.log, ['>f', '<f']);
+  });
+
   it('reports a parse error as a VizError naming the file and offset', () => {
     assert.throws(
       () => instrument('function (', { filename: 'bad.js', sourceType: 'script' }),
