@@ -1,12 +1,17 @@
 /**
  * The one load-time step shared by every hook (CommonJS `_compile`, ESM load hooks in-thread or in
- * Node 20's hooks thread): decide whether a file is traced, pull out the input source map a
+ * Node 20's hooks thread): decide whether a file is traced, read the input source map a
  * compiler (tsx) left inline, instrument (through the disk cache) and attach the composed map
  * inline so stack traces and `--enable-source-maps` point at the original lines and columns.
  */
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { instrument, instrumentCached } from '../transform/index.js';
+import {
+  inlineSourceMapComment,
+  instrument,
+  instrumentCached,
+  readInlineSourceMap,
+} from '../transform/index.js';
 
 export interface InstrumentConfig {
   /** viz's package root: its dist/ and node_modules/ are never traced. */
@@ -43,24 +48,6 @@ export function urlToTracedPath(url: string, cfg: InstrumentConfig): string | un
   return shouldTrace(path, cfg) ? path : undefined;
 }
 
-// The last `//# sourceMappingURL=data:...;base64,...` comment (what tsx and esbuild write).
-const INLINE_MAP =
-  /\n?\/\/[#@] sourceMappingURL=data:application\/json(?:;charset=[^;,]+)?;base64,([A-Za-z0-9+/=]+)\s*$/;
-
-/** Split a trailing inline source map off the code; the code before it is unchanged. */
-export function takeInlineMap(code: string): { code: string; map: string | undefined } {
-  const tail = code.lastIndexOf('sourceMappingURL=');
-  if (tail === -1) return { code, map: undefined };
-  const m = INLINE_MAP.exec(code.slice(Math.max(0, code.lastIndexOf('\n', tail))));
-  if (!m || m[1] === undefined) return { code, map: undefined };
-  const start = code.length - m[0].length;
-  return { code: code.slice(0, start), map: Buffer.from(m[1], 'base64').toString('utf8') };
-}
-
-function inlineMapComment(map: object): string {
-  return `\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}`;
-}
-
 /**
  * The instrumented text for `source`, or undefined to run it unchanged (untraced path, already
  * instrumented, or a parse failure: the program must still run).
@@ -71,13 +58,16 @@ export function instrumentFile(
   sourceType: 'script' | 'module',
   cfg: InstrumentConfig,
 ): string | undefined {
-  const { code, map: inputMap } = takeInlineMap(source);
+  // A compiler's inline map (tsx) is the input map; its comment may stay: Node uses the last one.
+  const inputMap = readInlineSourceMap(source);
   try {
-    const options = { filename, sourceType, inputMap: inputMap ?? null };
-    const result = cfg.cacheDir ? instrumentCached(code, options, cfg.cacheDir) : instrument(code, options);
+    const options = { filename, sourceType, inputMap };
+    const result = cfg.cacheDir
+      ? instrumentCached(source, options, cfg.cacheDir)
+      : instrument(source, options);
     if (result.frames.length === 0 && result.map === null) return undefined;
     loadStats.instrumented++;
-    return result.map ? result.code + inlineMapComment(result.map) : result.code;
+    return result.map ? result.code + inlineSourceMapComment(result.map) : result.code;
   } catch (err) {
     loadStats.failed++;
     if (!loadStats.firstFailure) loadStats.firstFailure = `${filename}: ${(err as Error).message}`;
