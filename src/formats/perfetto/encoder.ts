@@ -18,8 +18,11 @@ export class ProtoWriter {
   buf: Buffer;
   pos = 0;
 
+  private readonly initialSize: number;
+
   constructor(size = 1 << 20) {
     this.buf = Buffer.allocUnsafe(size);
+    this.initialSize = size;
   }
 
   ensure(n: number): void {
@@ -34,7 +37,7 @@ export class ProtoWriter {
   /** Hands out the bytes written so far and starts a fresh buffer (the old one is not reused). */
   take(): Buffer {
     const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.buf = Buffer.allocUnsafe(this.initialSize);
     this.pos = 0;
     return out;
   }
@@ -87,7 +90,10 @@ export class ProtoWriter {
   }
 
   tag(field: number, wireType: number): void {
-    this.varint(field * 8 + wireType);
+    if (field < 16) {
+      this.ensure(1);
+      this.buf[this.pos++] = field * 8 + wireType;
+    } else this.varint(field * 8 + wireType);
   }
 
   /** Pre-encoded bytes (a tag plus value computed once, e.g. a track uuid field). */
@@ -110,6 +116,14 @@ export class ProtoWriter {
   }
 
   fieldVarint(field: number, v: number): void {
+    if (field < 16 && v < 128) {
+      // The common case (small iids, enum values, flags): two bytes.
+      this.ensure(2);
+      this.buf[this.pos] = field * 8;
+      this.buf[this.pos + 1] = v;
+      this.pos += 2;
+      return;
+    }
     this.tag(field, WT.varint);
     this.varint(v);
   }

@@ -921,7 +921,7 @@ class CompressingSink {
   ) {}
 
   async push(chunk: Buffer): Promise<void> {
-    this.inFlight.push(deflateAsync(chunk, { level: this.level }));
+    this.inFlight.push(deflateAsync(chunk, { level: this.level, chunkSize: 1 << 19 }));
     while (this.inFlight.length > 2) await this.writeOne();
   }
 
