@@ -131,6 +131,42 @@ describe('viz view in Chromium', function () {
       assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
   });
 
+  it("speedscope's own importer accepts viz's output for edge-case traces (unclosed, mismatched, multi-process)", async () => {
+    const cases: [string, number][] = [
+      ['test/fixtures/viztracer-generated/threads.json', 4],
+      ['test/fixtures/external/speedscope/multiprocess.json', 0],
+      ['test/fixtures/external/speedscope/only-begin-events.json', 0],
+      ['test/fixtures/external/speedscope/end-non-top-of-stack.json', 0],
+      ['test/fixtures/external/speedscope/invalid-x-nesting.json', 0],
+      ['test/fixtures/external/speedscope/too-many-end-events.json', 0],
+      ['test/fixtures/external/catapult/tall_trace.json', 0],
+    ];
+    for (const [input, minProfiles] of cases) {
+      const report = join(tmp, 'edge.html');
+      const run = runViz(['convert', input, '-o', report]);
+      assert.equal(await run.exit, 0, run.stderr());
+      const page = await browser.context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      page.on('dialog', (d) => {
+        problems.push(`dialog: ${d.message()}`);
+        void d.dismiss();
+      });
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+      });
+      await page.goto(pathToFileURL(report).href);
+      await waitForProfile(page, 30_000);
+      const toolbar = await page.evaluate(() => document.body.innerText.split('\n').slice(0, 8).join(' '));
+      await page.close();
+      assert.deepEqual(problems, [], input);
+      if (minProfiles > 0) {
+        const m = /\((\d+)\/(\d+)\)/.exec(toolbar);
+        assert.ok(m && Number(m[2]) >= minProfiles, `${input}: ${toolbar}`);
+      }
+    }
+  });
+
   it('viz convert -o report.html writes the same kind of report', async () => {
     const report = join(tmp, 'convert-report.html');
     const run = runViz(['convert', FIB, '-o', report]);
