@@ -111,9 +111,10 @@ describe('Perfetto writer: ring dumps', () => {
     const report = validatePerfetto(bytes);
     assert.deepEqual(report.violations, []);
     assert.equal(report.trackEvents, 6);
+    type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     const packets = splitRecords(expandCompressed(bytes)).map(
-      (r) => TracePacketType.toObject(TracePacketType.decode(r.body)) as Record<string, any>,
-    ); // eslint-disable-line @typescript-eslint/no-explicit-any
+      (r) => TracePacketType.toObject(TracePacketType.decode(r.body)) as Msg,
+    );
     const threads = packets
       .filter((p) => p.track_descriptor?.thread)
       .map((p) => p.track_descriptor.thread.thread_name);
