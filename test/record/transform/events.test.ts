@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { run, assertSameBehaviour } from './helpers.js';
+import { createHook } from 'node:async_hooks';
+import { instrument } from '../../../src/record/transform/index.js';
+import { run, assertSameBehaviour, evalScript, recordingRuntime } from './helpers.js';
 
 /** Runs, checks it behaves like the original, and returns the full log. */
 async function events(src: string): Promise<{ log: string[]; value: unknown }> {
@@ -476,5 +478,35 @@ describe('record/transform: enter/exit sequences', () => {
     assertSameBehaviour(r);
     assert.ok(r.marks.length > 15);
     assert.ok(r.log.length > r.marks.length, 'no events were recorded');
+  });
+
+  it('creates exactly as many promises as the original', async () => {
+    const src = `
+      async function* g() { yield 1; await null; yield Promise.resolve(2) }
+      async function a() { for await (const v of g()) await v; try { await Promise.reject(1) } catch { } return 5 }
+      async function b() { for await (const v of [1, Promise.resolve(2)]) if (v > 1) break }
+      return Promise.all([a(), b(), (async () => await a())()]);
+    `;
+    const count = async (code: string, rt: object | undefined): Promise<number> => {
+      let n = 0;
+      const hook = createHook({
+        init(_id, type) {
+          if (type === 'PROMISE') n++;
+        },
+      }).enable();
+      try {
+        await (evalScript(code, rt, {}) as Promise<unknown>);
+      } finally {
+        hook.disable();
+      }
+      return n;
+    };
+    const inst = instrument(src, { filename: 'p.js', sourceType: 'script' }).code;
+    await count(src, undefined); // warm-up: first runs create one-time promises
+    await count(inst, recordingRuntime([]).rt);
+    const original = await count(src, undefined);
+    const instrumented = await count(inst, recordingRuntime([]).rt);
+    assert.ok(original > 10, `${original} promises`);
+    assert.equal(instrumented, original);
   });
 });
