@@ -15,6 +15,7 @@ import { readPerfetto, sniffPerfetto } from './perfetto/reader.js';
 import { writePerfetto } from './perfetto/writer.js';
 import { sniffFolded } from './folded/parse.js';
 import { readFolded } from './folded/reader.js';
+import { readRing, sniffRing } from './ring/reader.js';
 import { sniffSpeedscope, writeSpeedscope } from './speedscope/writer.js';
 import { writeHtmlReport } from '../view/report.js';
 
@@ -87,6 +88,14 @@ const formats: FormatSpec[] = [
     sniff: sniffPerfetto,
     read: readPerfetto,
     write: (source, out) => writePerfetto(source, out),
+  },
+  {
+    name: 'ring',
+    description: 'viz ring dump (what `viz record` writes; read only)',
+    extensions: ['.vizdump'],
+    binary: true,
+    sniff: sniffRing,
+    read: readRing,
   },
   {
     name: 'folded',

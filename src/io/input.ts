@@ -102,8 +102,18 @@ export async function openInput(path: string): Promise<Input> {
   const headParts: Buffer[] = [];
   let headLen = 0;
   let contentDone = false;
+  // A gzip stream cut within the head: the readers see the head, then the truncation marker.
+  let headEnd: TruncatedGzip | undefined;
   while (headLen < HEAD_BYTES) {
-    const r = await content.next();
+    let r: IteratorResult<Buffer>;
+    try {
+      r = await content.next();
+    } catch (err) {
+      if (!(err instanceof TruncatedGzip)) throw err;
+      headEnd = err;
+      contentDone = true;
+      break;
+    }
     if (r.done) {
       contentDone = true;
       break;
@@ -125,6 +135,7 @@ export async function openInput(path: string): Promise<Input> {
       consumed = true;
       return (async function* () {
         if (headAll.length > 0) yield headAll;
+        if (headEnd) throw headEnd;
         if (contentDone) return;
         for (;;) {
           const r = await content.next();
@@ -136,8 +147,15 @@ export async function openInput(path: string): Promise<Input> {
   };
 }
 
-/** Truncated gzip streams end the content with a `TruncatedGzip` marker error the readers turn into a warning. */
-export class TruncatedGzip extends Error {}
+/**
+ * Truncated gzip streams end the content with a `TruncatedGzip` marker error the readers turn into
+ * a warning. It is a `VizError`, so a reader that does not recover from it still fails in one line.
+ */
+export class TruncatedGzip extends VizError {
+  constructor(message: string) {
+    super('badInput', message);
+  }
+}
 
 async function* gunzipChunks(gunzip: ReturnType<typeof createGunzip>, name: string): AsyncGenerator<Buffer> {
   try {

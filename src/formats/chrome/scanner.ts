@@ -169,7 +169,10 @@ export class EventScanner {
     }
   }
 
-  /** Returns the offset just past the closing quote of a string whose body starts at `p`. */
+  /**
+   * Returns the offset just past the closing quote of a string whose body starts at `p`.
+   * Escapes are checked (`\u` needs four hex digits), so raw text kept for later is valid JSON.
+   */
   private skipStringFrom(p: number): number {
     const buf = this.buf;
     const len = this.len;
@@ -177,15 +180,23 @@ export class EventScanner {
       if (p >= len) throw NEED_MORE;
       const c = buf[p]!;
       if (c === QUOTE) return p + 1;
-      if (c === BACKSLASH) p += 2;
-      else {
+      if (c === BACKSLASH) {
+        if (p + 1 >= len) throw NEED_MORE;
+        const e = buf[p + 1]!;
+        if (e === 0x75) {
+          if (p + 6 > len) throw NEED_MORE;
+          for (let i = p + 2; i < p + 6; i++) if (!isHex(buf[i]!)) this.fail('invalid \\u escape in string', p);
+          p += 6;
+        } else if (ESCAPES[e] === 1) p += 2;
+        else this.fail('invalid escape in string', p);
+      } else {
         if (c < 0x20) this.fail('control character in string', p);
         p++;
       }
     }
   }
 
-  /** Skips any JSON value; returns [start, end) of its text. Validates structure lightly. */
+  /** Skips any JSON value; returns [start, end) of its text. Validates it, so the raw text always parses. */
   skipValue(): number {
     const c = this.peek();
     const start = this.pos;
@@ -204,26 +215,84 @@ export class EventScanner {
   /** Expected closing brackets of the composite being skipped (reused: no allocation per value). */
   private readonly closers: number[] = [];
 
+  /**
+   * Skips an object or array starting at `p` and checks its grammar on the way (keys, colons,
+   * commas, literals, numbers), iteratively: nesting depth costs no stack.
+   */
   private skipComposite(p: number): number {
     const buf = this.buf;
     const len = this.len;
     const closers = this.closers;
     let depth = 0;
+    // 0: a value; 1: a value or ']'; 2: a key or '}'; 3: a key; 4: ':'; 5: ',' or the closer.
+    let state = 0;
     for (;;) {
       if (p >= len) throw NEED_MORE;
       const c = buf[p]!;
-      if (c === QUOTE) {
-        p = this.skipStringFrom(p + 1);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+        p++;
         continue;
       }
-      if (c === LBRACE) closers[depth++] = RBRACE;
-      else if (c === LBRACKET) closers[depth++] = RBRACKET;
-      else if (c === RBRACE || c === RBRACKET) {
-        if (depth === 0 || closers[--depth] !== c) this.fail(`unexpected ${this.describe(c)}`, p);
-        if (depth === 0) return p + 1;
+      if (state === 5) {
+        const closer = closers[depth - 1];
+        if (c === COMMA) {
+          state = closer === RBRACE ? 3 : 0;
+          p++;
+        } else if (c === closer) {
+          p++;
+          if (--depth === 0) return p;
+        } else this.fail(`expected ',' or '${String.fromCharCode(closer!)}', found ${this.describe(c)}`, p);
+      } else if (state === 4) {
+        if (c !== COLON) this.fail(`expected ':', found ${this.describe(c)}`, p);
+        state = 0;
+        p++;
+      } else if (state >= 2) {
+        if (c === QUOTE) {
+          p = this.skipStringFrom(p + 1);
+          state = 4;
+        } else if (state === 2 && c === RBRACE) {
+          p++;
+          if (--depth === 0) return p;
+          state = 5;
+        } else this.fail(`expected a key, found ${this.describe(c)}`, p);
+      } else if (c === QUOTE) {
+        p = this.skipStringFrom(p + 1);
+        state = 5;
+      } else if (c === LBRACE) {
+        closers[depth++] = RBRACE;
+        state = 2;
+        p++;
+      } else if (c === LBRACKET) {
+        closers[depth++] = RBRACKET;
+        state = 1;
+        p++;
+      } else if (state === 1 && c === RBRACKET) {
+        p++;
+        if (--depth === 0) return p;
+        state = 5;
+      } else {
+        p = this.skipScalarAt(p);
+        state = 5;
       }
+    }
+  }
+
+  /** Checks a literal or number starting at `p` (inside a composite); returns its end. */
+  private skipScalarAt(p: number): number {
+    const buf = this.buf;
+    const len = this.len;
+    const start = p;
+    while (p < len) {
+      const c = buf[p]!;
+      if (c === COMMA || c === RBRACE || c === RBRACKET || c === COLON || isSpace(c)) break;
       p++;
     }
+    if (p >= len) throw NEED_MORE;
+    if (p === start || !isJsonScalar(buf, start, p)) {
+      const text = buf.latin1Slice(start, Math.min(p, start + 20));
+      this.fail(p === start ? `unexpected ${this.describe(buf[p]!)}` : `invalid value '${text}${p - start > 20 ? '...' : ''}'`, start);
+    }
+    return p;
   }
 
   private skipScalar(): void {
@@ -458,6 +527,45 @@ export function splitMicros(us: number, out: SplitTime): void {
   }
   out.int = i;
   out.fracNs = frac;
+}
+
+/** 1 for the characters that may follow a backslash, other than `u`. */
+const ESCAPES = new Uint8Array(128);
+for (const ch of '"\\/bfnrt') ESCAPES[ch.charCodeAt(0)] = 1;
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+/** Whether bytes [start, end) are `true`, `false`, `null` or a JSON number. */
+function isJsonScalar(buf: Buffer, start: number, end: number): boolean {
+  const c = buf[start]!;
+  const n = end - start;
+  if (c === 0x74) return n === 4 && buf[start + 1] === 0x72 && buf[start + 2] === 0x75 && buf[start + 3] === 0x65;
+  if (c === 0x66) return n === 5 && buf[start + 1] === 0x61 && buf[start + 2] === 0x6c && buf[start + 3] === 0x73 && buf[start + 4] === 0x65;
+  if (c === 0x6e) return n === 4 && buf[start + 1] === 0x75 && buf[start + 2] === 0x6c && buf[start + 3] === 0x6c;
+  let p = start;
+  if (buf[p] === MINUS) p++;
+  if (p >= end) return false;
+  if (buf[p] === 0x30) p++;
+  else {
+    const d0 = p;
+    while (p < end && buf[p]! >= 0x30 && buf[p]! <= 0x39) p++;
+    if (p === d0) return false;
+  }
+  if (p < end && buf[p] === DOT) {
+    const d0 = ++p;
+    while (p < end && buf[p]! >= 0x30 && buf[p]! <= 0x39) p++;
+    if (p === d0) return false;
+  }
+  if (p < end && (buf[p] === 0x65 || buf[p] === 0x45)) {
+    p++;
+    if (p < end && (buf[p] === 0x2b || buf[p] === MINUS)) p++;
+    const d0 = p;
+    while (p < end && buf[p]! >= 0x30 && buf[p]! <= 0x39) p++;
+    if (p === d0) return false;
+  }
+  return p === end;
 }
 
 const NUMBER_RE = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;

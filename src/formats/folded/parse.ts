@@ -10,12 +10,16 @@ import type { Diagnostics } from '../../model/diagnostics.js';
 
 /** True when every complete line of the head looks like `stack count` (or `stack before after`). */
 export function sniffFolded(head: Buffer): boolean {
-  let text = head.toString('utf8');
-  if (head.length >= 4096) text = text.slice(0, Math.max(0, text.lastIndexOf('\n')));
+  // Look at 64 KiB at most (the head can be a whole 1 MiB chunk), with a linear-time pattern.
+  const limited = head.length > SNIFF_BYTES ? head.subarray(0, SNIFF_BYTES) : head;
+  let text = limited.toString('utf8');
+  if (limited.length >= 4096) text = text.slice(0, Math.max(0, text.lastIndexOf('\n')));
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   if (lines.length === 0) return false;
-  return lines.every((l) => /^[^\n]*;?[^\n]* \d+(\.\d+)?$/.test(l.replace(/\r$/, '')));
+  return lines.every((l) => / \d+(\.\d+)?\r?$/.test(l));
 }
+
+const SNIFF_BYTES = 64 * 1024;
 
 export interface FoldedLine {
   /** The stack as written, frames separated by `;`. */

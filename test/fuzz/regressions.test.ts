@@ -1,0 +1,83 @@
+/**
+ * Inputs the fuzzer found, one case each (notes/fuzz-findings.md has the story): each must end in
+ * a result or a one-line error naming the input, run under the fuzz worker's limits.
+ */
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { FuzzRunner, type Verdict } from './harness.js';
+import type { Pipeline } from './protocol.js';
+import { CORPUS } from './seeds.js';
+
+const ev = (rest: string): string => `{"ph":"X","name":"a","ts":1,"dur":1,"pid":1,"tid":1${rest}}`;
+
+describe('fuzz regressions', function () {
+  this.timeout(120_000);
+  const runner = new FuzzRunner();
+  after(() => runner.close());
+
+  async function expectError(pipeline: Pipeline, fileName: string, bytes: Buffer | string, pattern: RegExp): Promise<Verdict> {
+    const v = await runner.check(pipeline, fileName, Buffer.from(bytes), 'regression');
+    assert.equal(v.outcome, 'error', `expected an error, got ${JSON.stringify(v).slice(0, 300)}`);
+    assert.match(v.outcome === 'error' ? (v.message ?? '') : '', pattern);
+    return v;
+  }
+
+  describe('Chrome JSON: raw values kept for later are valid JSON (F1)', () => {
+    for (const pipeline of ['read', 'stats', 'perfetto', 'chrome'] as const) {
+      it(`${pipeline}: args with a missing colon is a syntax error at its byte`, async () => {
+        const text = `[${ev(',"args":{"a" 1}')}]`;
+        await expectError(pipeline, 'bad-args.json', text, new RegExp(`byte ${text.indexOf('" 1') + 2}: expected ':'`));
+      });
+    }
+    for (const [what, value] of [
+      ['a bare word', '[aaa]'],
+      ['a number with a trailing dot', '[1.]'],
+      ['a missing comma', '[1 2]'],
+      ['a trailing comma', '{"a":1,}'],
+      ['an unknown escape', '"\\x41"'],
+      ['a short \\u escape', '"\\u12"'],
+      ['a closer of the wrong kind', '[1}'],
+    ]) {
+      it(`args holding ${what} is rejected with an offset`, async () => {
+        await expectError('read', 'bad-value.json', `[${ev(`,"args":${value}`)}]`, /byte \d+: /);
+      });
+    }
+    it('a string pid with an unknown escape is a syntax error, not a JSON.parse crash', async () => {
+      await expectError('read', 'bad-pid.json', '[{"ph":"i","name":"a","ts":1,"pid":"\\x41","tid":1}]', /byte 36: invalid escape/);
+    });
+    it('an invalid top-level value is a syntax error, not a JSON.parse crash', async () => {
+      await expectError('info', 'bad-top.json', '{"traceEvents":[],"metadata":{"k":[aaa]}}', /byte 35: invalid value 'aaa'/);
+    });
+    it('valid but unusual values are still accepted', async () => {
+      const text = `[${ev(',"args":{"a":[1.5e-3,-0,true,false,null,"\\u00e9\\n\\"",{},[]],"b":{"c":{"d":[[[]]]}}}')}]`;
+      const v = await runner.check('chrome', 'ok-args.json', Buffer.from(text), 'regression');
+      assert.equal(v.outcome, 'ok');
+    });
+  });
+
+  it('a gzip stream cut inside the first 4 KiB is a truncated trace, not a crash (F2)', async () => {
+    const gz = gzipSync(readFileSync(join(CORPUS, '..', '..', 'fixtures', 'external', 'catapult', 'simple_trace.json')));
+    for (const pipeline of ['read', 'info', 'stats'] as const) {
+      for (const cut of [12, 40, 200]) {
+        const v = await runner.check(pipeline, 'cut.json.gz', gz.subarray(0, cut), `cut ${cut}`);
+        if (v.outcome === 'ok' && pipeline === 'read') assert.ok(v.diagnostics?.includes('truncated_input'), JSON.stringify(v));
+      }
+    }
+  });
+
+  it('folded: a 200 KB line at the start does not make the sniffer backtrack for minutes (F3)', async () => {
+    const text = 'a 1[' + '['.repeat(200_000) + ' x\nb;c 2\n';
+    const v = await runner.check('info', 'long-line.folded', Buffer.from(text), 'regression');
+    assert.equal(v.outcome, 'ok');
+  });
+
+  it('ring dumps are in the registry: viz info and convert read them (F4)', async () => {
+    const v = await runner.check('info', 'fib6.vizdump', readFileSync(join(CORPUS, 'fib6.vizdump')), 'regression');
+    assert.equal(v.outcome, 'ok');
+    assert.equal(v.outcome === 'ok' ? v.events : 0, 52);
+    const c = await runner.check('chrome', 'fib6.vizdump', readFileSync(join(CORPUS, 'fib6.vizdump')), 'regression');
+    assert.equal(c.outcome, 'ok');
+  });
+});
