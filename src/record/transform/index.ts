@@ -9,7 +9,7 @@ export {
   type TransformResult,
   type SkippedFunction,
 } from './instrument.js';
-export { stripInstrumentation, RUNTIME_GLOBAL } from './fragments.js';
+export { stripInstrumentation, RUNTIME_GLOBAL, PROLOGUE_MARK } from './fragments.js';
 export { FRAME_KINDS, unpackFrames, type FrameInfo, type FrameKind, type PackedFrames } from './frames.js';
 export { instrumentCached, cacheKey } from './cache.js';
 export { readInlineSourceMap, inlineSourceMapComment } from './sourcemap.js';
