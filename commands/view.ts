@@ -69,7 +69,9 @@ speedscope shows one thread at a time (pick it at the top). For one timeline of 
       view: flags.view as ViewMode,
     });
     if (result.exported)
-      process.stderr.write(`viz: wrote ${result.exported} (${result.events / 2} calls, viewer inlined)\n`);
+      process.stderr.write(
+        `viz: wrote ${result.exported} (${result.inputFormat === 'speedscope' ? 'speedscope file as it is' : `${result.events / 2} calls`}, viewer inlined)\n`,
+      );
     else process.stderr.write('viz: stopped\n');
     this.reportDiagnostics(result.diagnostics, flags.strict);
   }

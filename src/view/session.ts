@@ -10,11 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openOutput } from '../io/output.js';
-import type { Diagnostics } from '../model/diagnostics.js';
 import type { TraceSource } from '../model/source.js';
 import { writeSpeedscope } from '../formats/speedscope/writer.js';
-import { openTrace } from '../ops/open.js';
-import { writeHtmlReport } from './report.js';
+import { openInput, type Input } from '../io/input.js';
+import { detectFormat } from '../formats/registry.js';
+import { sniffSpeedscope } from '../formats/speedscope/writer.js';
+import { Diagnostics } from '../model/diagnostics.js';
+import { writeHtmlReport, writeReportFromProfile } from './report.js';
 import { speedscopeView, type ViewMode } from './modes.js';
 import { isLoopback, startViewServer, type ViewServer } from './server.js';
 
@@ -61,9 +63,33 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
   const log = options.log ?? ((line: string) => process.stderr.write(`viz: ${line}\n`));
   const start = performance.now();
   if (options.export !== undefined) {
-    const { input: opened, format, source } = await openTrace(input);
+    const opened = await openInput(input);
     const out = openOutput(options.export);
     try {
+      if (sniffSpeedscope(opened.head)) {
+        // Already speedscope's format: inline it as it is.
+        const dir = mkdtempSync(join(tmpdir(), 'viz-view-'));
+        try {
+          const profilePath = join(dir, 'trace.speedscope.json');
+          const copy = openOutput(profilePath);
+          for await (const chunk of opened.chunks()) await copy.write(chunk);
+          await copy.commit();
+          await writeReportFromProfile(profilePath, out, { name: opened.name, view: options.view, calls: 0 });
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+        await out.commit();
+        const diagnostics = new Diagnostics();
+        return {
+          inputFormat: 'speedscope',
+          events: 0,
+          convertMs: performance.now() - start,
+          diagnostics,
+          exported: out.name,
+        };
+      }
+      const format = detectFormat(opened);
+      const source = format.read!(opened);
       const r = await writeHtmlReport(source, out, { name: opened.name, view: options.view });
       await out.commit();
       return {
@@ -79,7 +105,10 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
     }
   }
   // Detect and open before listening, so a bad input fails at once.
-  const { input: opened, format, source } = await openTrace(input);
+  const opened = await openInput(input);
+  if (sniffSpeedscope(opened.head)) return serveAsIs(opened, options, log, start);
+  const format = detectFormat(opened);
+  const source = format.read!(opened);
   const dir = mkdtempSync(join(tmpdir(), 'viz-view-'));
   const profilePath = join(dir, 'trace.speedscope.json');
   let events = 0;
@@ -150,6 +179,65 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
     releaseSignals();
     await server?.close();
     await conversion.catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A file already in speedscope's format (e.g. from `viz convert --to speedscope`)
+ * is served as it is: copied to a temporary file (it may be gzipped or stdin).
+ */
+async function serveAsIs(
+  opened: Input,
+  options: ViewOptions,
+  log: (line: string) => void,
+  start: number,
+): Promise<ViewResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'viz-view-'));
+  const profilePath = join(dir, 'trace.speedscope.json');
+  const stop = options.stopSignal ?? untilSignal();
+  let server: ViewServer | undefined;
+  try {
+    const out = openOutput(profilePath);
+    try {
+      for await (const chunk of opened.chunks()) await out.write(chunk);
+      await out.commit();
+    } catch (err) {
+      out.abort();
+      throw err;
+    }
+    const mode = options.view ?? 'auto';
+    server = await startViewServer({
+      host: options.host,
+      port: options.port,
+      profile: async () => profilePath,
+      title: basename(opened.name),
+      view: async () => speedscopeView(mode, 0),
+    });
+    options.onListening?.(server);
+    if (options.host !== undefined && !isLoopback(options.host)) {
+      log(
+        `warning: serving on ${options.host}: anyone who can reach this address and port can read the trace`,
+      );
+    }
+    log(
+      `viewing ${opened.name} (already in speedscope's format, served as it is) at ${server.origin}/ ${options.once ? '(stops once the trace is loaded)' : '(Ctrl-C stops)'}`,
+    );
+    const url = mode === 'auto' ? server.url : `${server.url}&view=${speedscopeView(mode, 0)}`;
+    (options.printUrl ?? ((line: string) => process.stdout.write(line + '\n')))(url);
+    if (options.open) openBrowser(url, log);
+    if (options.once) await Promise.race([server.traceDelivered, stop]);
+    else await stop;
+    return {
+      inputFormat: 'speedscope',
+      events: 0,
+      convertMs: performance.now() - start,
+      diagnostics: new Diagnostics(),
+      url,
+    };
+  } finally {
+    releaseSignals();
+    await server?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

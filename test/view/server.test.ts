@@ -298,6 +298,29 @@ describe('view server', () => {
     assert.deepEqual(after, before);
   });
 
+  it('view(): a file already in speedscope format is served and exported as it is', async () => {
+    const ss = join(dir, 'already.speedscope.json');
+    writeFileSync(ss, traceBody);
+    let srv: ViewServer | undefined;
+    const done = view(ss, {
+      once: true,
+      log: () => undefined,
+      printUrl: () => undefined,
+      stopSignal: new Promise(() => undefined),
+      onListening: (s) => (srv = s),
+    });
+    srv = await untilListening(done, () => srv);
+    assert.equal((await get(srv.port, TRACE_PATH)).body, traceBody);
+    assert.equal((await done).inputFormat, 'speedscope');
+    const out = join(dir, 'already.html');
+    await view(ss, { export: out });
+    const html = readFileSync(out, 'utf8');
+    const b64 = /<script id="viz-profile" type="application\/octet-stream">([\s\S]*?)<\/script>/.exec(
+      html,
+    )![1]!;
+    assert.equal(Buffer.from(b64.replace(/\s+/g, ''), 'base64').toString('utf8'), traceBody);
+  });
+
   it('auto view: Left Heavy only for very large traces', () => {
     assert.equal(speedscopeView('auto', 1000), undefined);
     assert.equal(speedscopeView('auto', 2_000_000), 'left-heavy');
