@@ -48,9 +48,9 @@ export function frameFromName(name: string): SpeedscopeFrame {
 interface ThreadOut {
   pid: Ident;
   tid: Ident;
-  /** Pending event JSON, joined and spilled at `SPILL_BYTES`. */
-  pending: string[];
-  pendingBytes: number;
+  /** Pending event JSON bytes, spilled when nearly full. */
+  buf: Buffer;
+  len: number;
   /** [offset, length] of spilled chunks in the temporary file. */
   chunks: [number, number][];
   events: number;
@@ -58,7 +58,30 @@ interface ThreadOut {
   last: number;
 }
 
-const SPILL_BYTES = 256 * 1024;
+const BUFFER_BYTES = 128 * 1024;
+/** Longest event: `,{"type":"O","frame":` + 16 digits + `,"at":` + 24 characters + `}`. */
+const MAX_EVENT_BYTES = 80;
+const OPEN_EVENT = Buffer.from('{"type":"O","frame":', 'latin1');
+const CLOSE_EVENT = Buffer.from('{"type":"C","frame":', 'latin1');
+const AT = Buffer.from(',"at":', 'latin1');
+const DIGITS = Buffer.alloc(24);
+
+/** Writes a number as JSON at `pos`; returns the new end. Integers (the common case) without a string. */
+function writeNumber(buf: Buffer, pos: number, n: number): number {
+  if (!Number.isSafeInteger(n)) return pos + buf.write(String(n), pos, 'latin1');
+  if (n < 0) {
+    buf[pos++] = 0x2d;
+    n = -n;
+  }
+  let d = 0;
+  do {
+    const q = Math.floor(n / 10);
+    DIGITS[d++] = 0x30 + (n - q * 10);
+    n = q;
+  } while (n > 0);
+  while (d > 0) buf[pos++] = DIGITS[--d]!;
+  return pos;
+}
 
 export interface SpeedscopeWriteOptions {
   /** Document name shown by speedscope (the input file's name). */
@@ -92,22 +115,22 @@ export async function writeSpeedscope(
       return ix;
     };
     const spill = (t: ThreadOut): void => {
-      if (t.pending.length === 0) return;
-      const chunk = Buffer.from((t.chunks.length === 0 ? '' : ',') + t.pending.join(','), 'utf8');
-      writeSync(fd, chunk, 0, chunk.length, spilled);
-      t.chunks.push([spilled, chunk.length]);
-      spilled += chunk.length;
-      t.pending = [];
-      t.pendingBytes = 0;
+      if (t.len === 0) return;
+      writeSync(fd, t.buf, 0, t.len, spilled);
+      t.chunks.push([spilled, t.len]);
+      spilled += t.len;
+      t.len = 0;
     };
-    const push = (th: ThreadStack, type: 'O' | 'C', frame: number, at: number): void => {
-      let t = threads.get(th);
+    let lastThread: ThreadStack | undefined;
+    let lastOut: ThreadOut | undefined;
+    const push = (th: ThreadStack, open: boolean, frame: number, at: number): void => {
+      let t = th === lastThread ? lastOut : threads.get(th);
       if (!t) {
         t = {
           pid: th.pid,
           tid: th.tid,
-          pending: [],
-          pendingBytes: 0,
+          buf: Buffer.allocUnsafe(BUFFER_BYTES),
+          len: 0,
           chunks: [],
           events: 0,
           first: at,
@@ -115,23 +138,31 @@ export async function writeSpeedscope(
         };
         threads.set(th, t);
       }
+      lastThread = th;
+      lastOut = t;
       // The nester emits in time order per thread; a late event (counted by timeOrdered) must not go back in time.
       if (at < t.last) at = t.last;
       t.last = at;
-      const json = `{"type":"${type}","frame":${frame},"at":${at}}`;
-      t.pending.push(json);
-      t.pendingBytes += json.length + 1;
+      if (t.len + MAX_EVENT_BYTES > BUFFER_BYTES) spill(t);
+      const buf = t.buf;
+      let pos = t.len;
+      if (t.events > 0) buf[pos++] = 0x2c;
+      pos += (open ? OPEN_EVENT : CLOSE_EVENT).copy(buf, pos);
+      pos = writeNumber(buf, pos, frame);
+      pos += AT.copy(buf, pos);
+      pos = writeNumber(buf, pos, at);
+      buf[pos++] = 0x7d;
+      t.len = pos;
       t.events++;
-      if (t.pendingBytes >= SPILL_BYTES) spill(t);
     };
 
     const nester = new SliceNester(
       {
         enter(slice: OpenSlice) {
-          push(slice.thread, 'O', frameOf(slice.name), slice.ts);
+          push(slice.thread, true, frameOf(slice.name), slice.ts);
         },
         exit(slice: OpenSlice, endTs: number) {
-          push(slice.thread, 'C', frameOf(slice.name), endTs);
+          push(slice.thread, false, frameOf(slice.name), endTs);
         },
         other(ev: TraceEvent) {
           if (ev.ph !== 'M') return;
@@ -145,7 +176,10 @@ export async function writeSpeedscope(
       },
       source.diagnostics,
     );
-    for await (const batch of timeOrdered(source.batches(), { diagnostics: source.diagnostics, perThread: true })) {
+    for await (const batch of timeOrdered(source.batches(), {
+      diagnostics: source.diagnostics,
+      perThread: true,
+    })) {
       nester.push(batch);
     }
     nester.finish();
