@@ -110,9 +110,28 @@ interface SeqState {
   anns: Map<number, string>;
   locs: Map<number, string>;
   defaultTrack: string | undefined;
+  /** TracePacketDefaults.timestamp_clock_id. */
+  defaultClock: number | undefined;
+  /** Sequence-scoped clocks (64..127) from this sequence's ClockSnapshots. */
+  clocks: Map<number, Clock>;
   /** Legacy ThreadDescriptor packet on this sequence: events without a track go to this thread. */
   thread: { pid: number; tid: number } | undefined;
 }
+
+/** A clock related to the trace clock by a ClockSnapshot. */
+interface Clock {
+  /** The clock's value in the snapshot (its own units). */
+  snapshot: bigint;
+  /** The trace clock's value (ns) in the same snapshot. */
+  ref: bigint;
+  mult: bigint;
+  incremental: boolean;
+  /** Incremental clocks: the latest absolute value. */
+  last: bigint;
+}
+
+/** BOOTTIME: the default trace clock of proto traces. */
+const TRACE_CLOCK = 6;
 
 type Dict = Record<string, unknown>;
 // Decoded messages are protobufjs objects with snake_case keys; read them loosely.
@@ -253,6 +272,8 @@ export class PerfettoReader implements TraceSource {
         anns: new Map(),
         locs: new Map(),
         defaultTrack: undefined,
+        defaultClock: undefined,
+        clocks: new Map(),
         thread: undefined,
       };
       this.seqs.set(id, s);
@@ -273,6 +294,7 @@ export class PerfettoReader implements TraceSource {
       s.anns.clear();
       s.locs.clear();
       s.defaultTrack = undefined;
+      s.defaultClock = undefined;
     }
     if (pkt.previous_packet_dropped) {
       s.valid = false;
@@ -298,6 +320,17 @@ export class PerfettoReader implements TraceSource {
       for (const e of interned.debug_annotation_string_values ?? [])
         s.locs.set(-toNumber(e.iid), Buffer.from(e.str ?? []).toString('utf8'));
     }
+    if (pkt.trace_packet_defaults?.timestamp_clock_id)
+      s.defaultClock = pkt.trace_packet_defaults.timestamp_clock_id;
+    if (pkt.clock_snapshot) {
+      this.clockSnapshot(pkt.clock_snapshot as Msg, s);
+      return;
+    }
+    let abs: bigint | undefined;
+    if (pkt.timestamp !== undefined && pkt.timestamp !== null) {
+      abs = this.resolveTimestamp(pkt, s, offset);
+      if (abs === undefined) return;
+    }
     const defaults = pkt.trace_packet_defaults?.track_event_defaults;
     if (defaults?.track_uuid !== undefined && defaults.track_uuid !== null)
       s.defaultTrack = toBigInt(defaults.track_uuid).toString();
@@ -309,7 +342,62 @@ export class PerfettoReader implements TraceSource {
     } else if (pkt.process_descriptor) {
       const pd = pkt.process_descriptor as Msg;
       if (pd.process_name) this.processName(pd.pid ?? 0, pd.process_name);
-    } else if (pkt.track_event) this.trackEvent(pkt, pkt.track_event as Msg, s, offset);
+    } else if (pkt.track_event) this.trackEvent(abs, pkt.track_event as Msg, s, offset);
+  }
+
+  /** Global clocks (builtin ids other than the trace clock) from ClockSnapshots. */
+  private readonly clocks = new Map<number, Clock>();
+  private traceClock = TRACE_CLOCK;
+
+  private clockSnapshot(cs: Msg, s: SeqState): void {
+    if (cs.primary_trace_clock) this.traceClock = cs.primary_trace_clock;
+    const list = (cs.clocks ?? []) as Msg[];
+    const refClock = list.find((c) => (c.clock_id ?? 0) === this.traceClock);
+    if (!refClock) {
+      this.diagnostics.add(
+        'clock_snapshot_without_trace_clock',
+        'error',
+        `a ClockSnapshot does not include the trace clock (${this.traceClock}); ignored`,
+      );
+      return;
+    }
+    const ref = toBigInt(refClock.timestamp ?? 0);
+    for (const c of list) {
+      const id: number = c.clock_id ?? 0;
+      if (id === this.traceClock) continue;
+      const snapshot = toBigInt(c.timestamp ?? 0);
+      const clock: Clock = {
+        snapshot,
+        ref,
+        mult: toBigInt(c.unit_multiplier_ns ?? 1) || 1n,
+        incremental: !!c.is_incremental,
+        last: snapshot,
+      };
+      if (id >= 64 && id < 128) s.clocks.set(id, clock);
+      else this.clocks.set(id, clock);
+    }
+  }
+
+  /** The packet's timestamp in trace-clock ns (absolute), or undefined when its clock is unknown. */
+  private resolveTimestamp(pkt: Msg, s: SeqState, offset: number): bigint | undefined {
+    const raw = toBigInt(pkt.timestamp);
+    const id: number = pkt.timestamp_clock_id ?? s.defaultClock ?? 0;
+    if (id === 0 || id === this.traceClock) return raw;
+    const clock = id >= 64 && id < 128 ? s.clocks.get(id) : this.clocks.get(id);
+    if (!clock) {
+      this.diagnostics.add(
+        'clock_sync_failure',
+        'data_loss',
+        `${this.input.name}: byte ${offset}: timestamp in clock ${id} with no ClockSnapshot relating it to the trace clock; packet skipped`,
+      );
+      return undefined;
+    }
+    let v = raw;
+    if (clock.incremental) {
+      v = clock.last + raw;
+      clock.last = v;
+    }
+    return clock.ref + (v - clock.snapshot) * clock.mult;
   }
 
   private descriptor(td: Msg): void {
@@ -367,8 +455,8 @@ export class PerfettoReader implements TraceSource {
     return 0;
   }
 
-  private trackEvent(pkt: Msg, te: Msg, s: SeqState, offset: number): void {
-    if (pkt.timestamp === undefined || pkt.timestamp === null) {
+  private trackEvent(abs: bigint | undefined, te: Msg, s: SeqState, offset: number): void {
+    if (abs === undefined) {
       this.diagnostics.add(
         'track_event_missing_timestamp',
         'error',
@@ -376,7 +464,6 @@ export class PerfettoReader implements TraceSource {
       );
       return;
     }
-    const abs = toBigInt(pkt.timestamp);
     if (this.baseNs === undefined) {
       this.meta.baseUs = Number(abs / 1000n);
       this.baseNs = BigInt(this.meta.baseUs) * 1000n;

@@ -127,6 +127,55 @@ describe('Perfetto reader', () => {
     assert.equal(source.diagnostics.count(), 0);
   });
 
+  it('resolves timestamps on a sequence-scoped incremental clock (SDK style) through its ClockSnapshot', async () => {
+    const bytes = frame([
+      {
+        trusted_packet_sequence_id: 3,
+        sequence_flags: 1,
+        clock_snapshot: {
+          clocks: [
+            { clock_id: 6, timestamp: 5_000_000 },
+            { clock_id: 64, timestamp: 1000, is_incremental: true, unit_multiplier_ns: 1000 },
+          ],
+        },
+      },
+      {
+        trusted_packet_sequence_id: 3,
+        sequence_flags: 2,
+        trace_packet_defaults: { timestamp_clock_id: 64 },
+        track_descriptor: { uuid: 9, thread: { pid: 1, tid: 1 } },
+      },
+      {
+        trusted_packet_sequence_id: 3,
+        sequence_flags: 2,
+        timestamp: 2,
+        track_event: { type: 1, track_uuid: 9, name: 'a' },
+      },
+      {
+        trusted_packet_sequence_id: 3,
+        sequence_flags: 2,
+        timestamp: 3,
+        track_event: { type: 2, track_uuid: 9 },
+      },
+      // A builtin clock without any snapshot: skipped with clock_sync_failure.
+      {
+        trusted_packet_sequence_id: 4,
+        timestamp: 7,
+        timestamp_clock_id: 3,
+        track_event: { type: 3, track_uuid: 9, name: 'x' },
+      },
+    ]);
+    const { events, source } = await readBytes('clock.pftrace', bytes);
+    const abs = (e: TraceEvent): bigint => BigInt(source.meta.baseUs) * 1000n + BigInt(e.ts);
+    const b = events.find((e) => e.ph === 'B')!;
+    const e = events.find((e) => e.ph === 'E')!;
+    // clock 64 = 1000 units at trace time 5 ms; +2 units of 1 us, then +3 more.
+    assert.equal(abs(b), 5_002_000n);
+    assert.equal(abs(e), 5_005_000n);
+    assert.equal(events.filter((e) => e.ph === 'i').length, 0);
+    assert.equal(source.diagnostics.get('clock_sync_failure')?.count, 1);
+  });
+
   it('skips packets that need incremental state the sequence never cleared (data_loss)', async () => {
     const bytes = frame([
       { trusted_packet_sequence_id: 1, track_descriptor: { uuid: 5, thread: { pid: 1, tid: 1 } } },
