@@ -241,6 +241,32 @@ describe('speedscope writer', () => {
     }
   });
 
+  it('writes negative, zero, large and fractional times exactly', async () => {
+    const times = [-1_000_000_007, -1, 0, 9, 10, 1234567890123, 2.5];
+    const events = times.map((ts, i) => makeEvent({ ph: 'X', name: `f${i}`, ts, dur: 0, pid: 1, tid: 1 }));
+    const source: TraceSource = {
+      meta: emptyMeta('test'),
+      diagnostics: new Diagnostics(),
+      bytesRead: 0,
+      async *batches() {
+        yield events;
+      },
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'viz-ss-test-'));
+    try {
+      const path = join(dir, 't.speedscope.json');
+      const out = openOutput(path);
+      await writeSpeedscope(source, out, {});
+      await out.commit();
+      const doc = JSON.parse(readFileSync(path, 'utf8')) as Doc;
+      const opens = doc.profiles[0]!.events.filter((e) => e.type === 'O').map((e) => e.at);
+      assert.deepEqual(opens, [...times].sort((a, b) => a - b));
+      assert.equal(doc.profiles[0]!.startValue, times[0]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes one empty profile when the trace has no slices', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'viz-ss-test-'));
     try {
