@@ -260,7 +260,10 @@ describe('speedscope writer', () => {
       await out.commit();
       const doc = JSON.parse(readFileSync(path, 'utf8')) as Doc;
       const opens = doc.profiles[0]!.events.filter((e) => e.type === 'O').map((e) => e.at);
-      assert.deepEqual(opens, [...times].sort((a, b) => a - b));
+      assert.deepEqual(
+        opens,
+        [...times].sort((a, b) => a - b),
+      );
       assert.equal(doc.profiles[0]!.startValue, times[0]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
