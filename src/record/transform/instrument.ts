@@ -206,7 +206,12 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     throw inputError(filename, e.pos, `cannot parse for instrumentation: ${e.message ?? String(err)}`);
   }
 
-  const trace = toTraceMap(options.inputMap, filename);
+  let trace: TraceMap | null;
+  try {
+    trace = toTraceMap(options.inputMap, filename);
+  } catch (err) {
+    throw inputError(filename, undefined, `unusable input source map: ${(err as Error).message}`);
+  }
   const starts = lineStarts(source);
   const edits: Edit[] = [];
   const ctxs: Ctx[] = [];

@@ -322,6 +322,13 @@ describe('record/transform: semantics are preserved', () => {
     assert.deepEqual(r.log, ['>f', '<f']);
   });
 
+  it('reports an unusable input map as a VizError', () => {
+    assert.throws(
+      () => instrument('function f() {}', { filename: 'm.js', sourceType: 'script', inputMap: '{not json' }),
+      (e: Error) => e.name === 'VizError' && /m\.js: unusable input source map/.test(e.message),
+    );
+  });
+
   it('reports a parse error as a VizError naming the file and offset', () => {
     assert.throws(
       () => instrument('function (', { filename: 'bad.js', sourceType: 'script' }),
