@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -216,9 +217,38 @@ describe('view server', () => {
       get(server.port, TRACE_PATH, { address: '127.0.0.2', host: `127.0.0.1:${server.port}` }),
       /ECONNREFUSED/,
     );
-    // The machine's non-loopback addresses are refused the same way (the socket is bound to 127.0.0.1,
-    // not to 0.0.0.0): checked on the listening socket rather than by sending traffic off loopback.
     assert.equal(server.host, '127.0.0.1');
+  });
+
+  it('is not reachable on a non-loopback address of the machine (private network namespace)', function () {
+    // A namespace of our own with one veth interface at 192.0.2.1 (a documentation address that
+    // exists only inside it): no traffic leaves this process tree.
+    const setup = [
+      'ip link set lo up',
+      'ip link add viz0 type veth peer name viz1',
+      'ip addr add 192.0.2.1/24 dev viz0',
+      'ip link set viz0 up',
+      'ip link set viz1 up',
+    ].join(' && ');
+    const probe = join(import.meta.dirname, 'netns-probe.ts');
+    const r = spawnSync(
+      'unshare',
+      ['-n', 'sh', '-c', `${setup} && exec "$0" --import tsx "$1" 192.0.2.1`, process.execPath, probe],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    if (r.error || (r.status !== 0 && /unshare|Operation not permitted|Cannot|RTNETLINK/i.test(r.stderr))) {
+      console.log(
+        `      skipped: cannot make a network namespace here (${(r.error?.message ?? r.stderr).trim().split('\n')[0]})`,
+      );
+      this.skip();
+    }
+    assert.equal(r.status, 0, r.stderr);
+    const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as { loopback: string; other: string };
+    assert.equal(result.loopback, '200', 'the server answers on 127.0.0.1');
+    assert.equal(result.other, 'ECONNREFUSED', 'and refuses connections to the non-loopback address');
   });
 
   it('with an explicit --host, binds there and accepts that Host; warns only off loopback', async () => {
