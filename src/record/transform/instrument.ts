@@ -2,7 +2,7 @@
 import { parse } from 'acorn';
 import MagicString from 'magic-string';
 import remapping from '@jridgewell/remapping';
-import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
+import { TraceMap, originalPositionFor, LEAST_UPPER_BOUND } from '@jridgewell/trace-mapping';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inputError } from '../../model/errors.js';
@@ -334,7 +334,10 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
       file: filename,
     };
     if (trace) {
-      const o = originalPositionFor(trace, { line: lc.line, column: lc.column });
+      let o = originalPositionFor(trace, { line: lc.line, column: lc.column });
+      // no segment at or before the start on this line: take the first one after it
+      if (o.source == null)
+        o = originalPositionFor(trace, { line: lc.line, column: lc.column, bias: LEAST_UPPER_BOUND });
       if (o.source == null || o.line == null) c.skip = 'unmapped';
       else {
         c.line = o.line;
