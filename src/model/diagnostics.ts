@@ -11,19 +11,21 @@ export interface Diagnostic {
   count: number;
   /** The first occurrence's message, with its location when known. */
   message: string;
+  /** Byte offset of the first occurrence in the (decompressed) input, when the reader knows it. */
+  offset?: number;
 }
 
 export class Diagnostics {
   private readonly byCode = new Map<string, Diagnostic>();
 
-  add(code: string, severity: Severity, message: string, count = 1): void {
+  add(code: string, severity: Severity, message: string, count = 1, offset?: number): void {
     const existing = this.byCode.get(code);
     if (existing) existing.count += count;
-    else this.byCode.set(code, { code, severity, count, message });
+    else this.byCode.set(code, offset === undefined ? { code, severity, count, message } : { code, severity, count, message, offset });
   }
 
   merge(other: Diagnostics): void {
-    for (const d of other.list()) this.add(d.code, d.severity, d.message, d.count);
+    for (const d of other.list()) this.add(d.code, d.severity, d.message, d.count, d.offset);
   }
 
   list(): Diagnostic[] {

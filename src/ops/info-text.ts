@@ -17,6 +17,7 @@ export function formatInfo(r: InfoReport): string {
     lines.push(`  pid ${p.pid}${p.name ? ` "${p.name}"` : ''}: ${p.events} events, ${p.threads.length} threads`);
     for (const t of p.threads) lines.push(`    tid ${t.tid}${t.name ? ` "${t.name}"` : ''}: ${t.events} events`);
   }
+  if (r.truncation) lines.push(`truncated: ${describeTruncation(r)}`);
   if (r.metadataKeys.length > 0) lines.push(`metadata:  ${r.metadataKeys.join(', ')}`);
   if (r.diagnostics.length === 0) lines.push('problems:  none');
   else {
@@ -24,6 +25,21 @@ export function formatInfo(r: InfoReport): string {
     for (const d of r.diagnostics) lines.push(`  ${d.severity} ${d.code} x${d.count}: ${d.message}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** `at byte N of M; K complete events kept`, or the gzip forms (content offsets are not file offsets). */
+export function describeTruncation(r: InfoReport): string {
+  const t = r.truncation!;
+  const kept = `${t.eventsKept} complete events kept`;
+  if (t.gzip) {
+    const parts: string[] = [];
+    if (t.gzipStreamCut && t.ofBytes !== undefined) parts.push(`${t.ofBytes} of ${t.ofBytes} compressed bytes read`);
+    if (t.atByte !== undefined) parts.push(`${t.atByte} bytes of content`);
+    const detail = parts.length > 0 ? ` (${parts.join(', ')})` : '';
+    return `${t.gzipStreamCut ? 'the gzip stream ends early' : 'the decompressed content ends early'}${detail}; ${kept}`;
+  }
+  if (t.atByte === undefined) return `the input ends early; ${kept}`;
+  return `at byte ${t.atByte}${t.ofBytes === undefined ? '' : ` of ${t.ofBytes}`}; ${kept}`;
 }
 
 function formatBytes(n: number): string {

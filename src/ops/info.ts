@@ -31,6 +31,21 @@ export interface InfoReport {
   durationUs?: number;
   metadataKeys: string[];
   diagnostics: Diagnostic[];
+  /** Present when the input was cut short: where, out of how much, and what was kept. */
+  truncation?: Truncation;
+}
+
+export interface Truncation {
+  /** Offset in the (decompressed) content where the readable data ends, when known. */
+  atByte?: number;
+  /** Size of the file on disk (compressed size for gzip), when known. */
+  ofBytes?: number;
+  /** Events read before the cut (every complete one). */
+  eventsKept: number;
+  /** The input is gzip-compressed: `atByte` counts decompressed bytes, `ofBytes` compressed ones. */
+  gzip: boolean;
+  /** The gzip stream itself ends early (rather than the content inside a complete stream). */
+  gzipStreamCut?: boolean;
 }
 
 export async function info(path: string, options: { progress?: boolean } = {}): Promise<InfoReport> {
@@ -92,6 +107,16 @@ export async function info(path: string, options: { progress?: boolean } = {}): 
     metadataKeys: Object.keys(source.meta.topLevel),
     diagnostics: source.diagnostics.list(),
   };
+  const cut = source.diagnostics.get('truncated_input');
+  if (cut) {
+    const t: Truncation = { eventsKept: events, gzip: input.gzip };
+    if (input.gzip && cut.message.includes('gzip stream ends early')) t.gzipStreamCut = true;
+    const at = cut.offset ?? Number(/\bbyte (\d+)/.exec(cut.message)?.[1] ?? Number.NaN);
+    // A place beyond the end of the file is not where reading stopped (gzip offsets are content offsets).
+    if (Number.isFinite(at) && (input.gzip || input.size === undefined || at <= input.size)) t.atByte = at;
+    if (input.size !== undefined) t.ofBytes = input.size;
+    report.truncation = t;
+  }
   if (min <= max) {
     report.startUs = base + min / 1000;
     report.endUs = base + max / 1000;

@@ -145,6 +145,8 @@ export class ChromeJsonReader implements TraceSource {
         'truncated_input',
         'data_loss',
         `${this.input.name}: truncated: ${where}; kept ${this.eventCount} complete events (last ends at byte ${this.lastEventEnd})`,
+        1,
+        partial ? tailBase : tailBase + (tail ? tail.length : 0),
       );
     }
     if (!this.sawTraceEvents) {
