@@ -85,10 +85,30 @@ export function sniffPerfetto(head: Buffer): boolean {
   if (head.length < 3 || head[0] !== 0x0a) return false;
   const len = readVarint(head, 1);
   if (!len || !(len[0] > 0 && len[0] < 1 << 28)) return false;
-  const tag = readVarint(head, len[1]);
-  if (!tag) return false;
-  const field = Math.floor(tag[0] / 8);
-  return PACKET_FIELDS.get(field) === tag[0] % 8;
+  // Every field of the first packet (as far as the head reaches) must be a known TracePacket
+  // field with its wire type: a text file or another protobuf message fails within a few bytes.
+  const end = Math.min(head.length, len[1] + len[0]);
+  let p = len[1];
+  let fields = 0;
+  while (p < end) {
+    const tag = readVarint(head, p, end);
+    if (!tag) return fields > 0;
+    const wt = tag[0] % 8;
+    if (PACKET_FIELDS.get(Math.floor(tag[0] / 8)) !== wt) return false;
+    p = tag[1];
+    if (wt === 0) {
+      const v = readVarint(head, p, end);
+      if (!v) return true;
+      p = v[1];
+    } else {
+      const l = readVarint(head, p, end);
+      if (!l) return true;
+      p = l[1] + l[0];
+      if (p > len[1] + len[0]) return false;
+    }
+    fields++;
+  }
+  return fields > 0 && (p === len[1] + len[0] || p >= head.length);
 }
 
 interface TrackInfo {

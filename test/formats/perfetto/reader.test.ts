@@ -93,6 +93,9 @@ describe('Perfetto reader', () => {
     assert.equal(sniffPerfetto(Buffer.from('{"traceEvents":[]}')), false);
     assert.equal(sniffPerfetto(Buffer.from([0x0a, 0x05, 0xf8, 0x07, 0x01])), false); // field 255
     assert.equal(sniffPerfetto(Buffer.from([0x0a])), false);
+    // Another protobuf message whose field 1 is a string: "\n\x05hello" parses as field 13, then group end.
+    assert.equal(sniffPerfetto(Buffer.from('\n\x05hello\x10\x01', 'latin1')), false);
+    assert.equal(sniffPerfetto(Buffer.from('\n\x0bhello world', 'latin1')), false);
   });
 
   it('reads an SDK-style trace: interning, defaults, descriptors, counters, instants, flows, typed args', async () => {
