@@ -259,7 +259,14 @@ describe('viz record: failures pass through', function () {
     assert.deepEqual(expected.slice(0, 2), [`at validate (${file}:8:29)`, `at <anonymous> (${file}:13:35)`]);
     assert.deepEqual(userFrames(traced.stderr, SAMPLES), expected);
     // map callbacks: 1 + 2 (the second throws), reduce callback: 1 (the second total never reduces)
-    assert.deepEqual(countByName(trace), { total: 2, '<anonymous>': 4, validate: 3 });
+    const { __name: _helper, ...user } = countByName(trace);
+    assert.deepEqual(user, { total: 2, '<anonymous>': 4, validate: 3 });
+  });
+
+  it("ts/throws.ts: helpers the compiler injects (esbuild's __name) are not frames of the .ts file", async () => {
+    const { trace } = await traceSample('ts/throws.ts');
+    const helpers = trace.calls.filter((c) => c.name.startsWith('__')).map((c) => `${c.name} (${c.where})`);
+    assert.deepEqual([...new Set(helpers)], []);
   });
 
   it('rejects.mjs: an unhandled rejection keeps its exit code and stack', async () => {

@@ -4,49 +4,18 @@
  * compiler (tsx) left inline, instrument (through the disk cache) and attach the composed map
  * inline so stack traces and `--enable-source-maps` point at the original lines and columns.
  */
-import { sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   inlineSourceMapComment,
   instrument,
   instrumentCached,
   readInlineSourceMap,
 } from '../transform/index.js';
+import type { InstrumentConfig } from './trace-filter.js';
 
-export interface InstrumentConfig {
-  /** viz's package root: its dist/ and node_modules/ are never traced. */
-  root: string;
-  /** Cache directory for instrumented sources; '' disables the cache. */
-  cacheDir: string;
-}
+export { shouldTrace, urlToTracedPath, type InstrumentConfig } from './trace-filter.js';
 
 /** Counters for the process's summary (files instrumented, files that failed to parse). */
 export const loadStats = { instrumented: 0, failed: 0, firstFailure: '' };
-
-const JS_LIKE = /\.(?:[cm]?js|jsx|[cm]?ts|tsx)$/i;
-
-/** Whether a file (absolute path) is traced. Node internals never reach the hooks as paths. */
-export function shouldTrace(filename: string, cfg: InstrumentConfig): boolean {
-  if (!JS_LIKE.test(filename)) return false;
-  const root = cfg.root.endsWith(sep) ? cfg.root : cfg.root + sep;
-  if (filename.startsWith(root)) {
-    const rel = filename.slice(root.length);
-    if (rel.startsWith(`node_modules${sep}`) || rel.startsWith(`dist${sep}`)) return false;
-  }
-  return true;
-}
-
-/** `file:` URLs only: `data:`, `node:` and custom schemes stay untraced. */
-export function urlToTracedPath(url: string, cfg: InstrumentConfig): string | undefined {
-  if (!url.startsWith('file:')) return undefined;
-  let path: string;
-  try {
-    path = fileURLToPath(url);
-  } catch {
-    return undefined;
-  }
-  return shouldTrace(path, cfg) ? path : undefined;
-}
 
 /**
  * The instrumented text for `source`, or undefined to run it unchanged (untraced path, already

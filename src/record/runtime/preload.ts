@@ -21,7 +21,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as workerThreads from 'node:worker_threads';
-import type { InstrumentConfig } from './instrument-file.js';
+import { shouldTrace, type InstrumentConfig } from './trace-filter.js';
 
 const env = process.env;
 const ONCE = Symbol.for('viz.record.preload');
@@ -44,19 +44,17 @@ const { isMainThread } = workerThreads;
 /** Node's own loader-hooks thread (Node >= 22.14 says so): nothing of the program runs there. */
 const isInternalThread = (workerThreads as { isInternalThread?: boolean }).isInternalThread === true;
 
-if (g[ONCE] === undefined && env.VIZ_OUT_DIR && !isInternalThread && !isLauncher(process.argv[1])) {
-  g[ONCE] = true;
-  await start(env.VIZ_OUT_DIR);
-}
-
 async function start(outDir: string): Promise<void> {
   const cfg: InstrumentConfig = { root: env.VIZ_ROOT ?? '', cacheDir: env.VIZ_CACHE_DIR ?? '' };
-  const [{ startRecorder }, transform, { PROLOGUE_MARK }, files] = await Promise.all([
+  const [{ startRecorder }, fragments] = await Promise.all([
     import('./recorder.js'),
-    import('../transform/index.js'),
     import('../transform/fragments.js'),
-    import('./instrument-file.js'),
   ]);
+  const { PROLOGUE_MARK, RUNTIME_GLOBAL, stripInstrumentation } = fragments;
+  // The transform (acorn, magic-string, source maps) loads on the first file to instrument: an ES
+  // module program on Node 20 never needs it in this thread (its hooks thread has its own).
+  // Modules loaded while the transform itself loads are not instrumented (see `lazy`).
+  const files = lazy(() => requireHere('./instrument-file.js') as typeof import('./instrument-file.js'));
   const dumpPath = join(outDir, `${process.pid}.vizdump`);
   const capacity = Number(env.VIZ_BUFFER_SIZE) || undefined;
 
@@ -70,7 +68,7 @@ async function start(outDir: string): Promise<void> {
     signals: isMainThread,
   });
   if (isMainThread) dumpAfterExitListeners(() => recorder.dump(dumpPath));
-  g[transform.RUNTIME_GLOBAL] = {
+  g[RUNTIME_GLOBAL] = {
     reg: (packed: Parameters<typeof recorder.registerPacked>[0]) => recorder.registerPacked(packed),
     e: recorder.enter,
     x: recorder.exit,
@@ -78,16 +76,19 @@ async function start(outDir: string): Promise<void> {
 
   // 2. Original positions in stack traces, original text from Function.prototype.toString.
   process.setSourceMapsEnabled(true);
-  patchToString(transform.stripInstrumentation);
+  patchToString(stripInstrumentation);
 
   // 3. CommonJS (and anything compiled to it by tsx, ts-node, babel-register ...).
   hookCommonJs((content, filename, format) => {
-    if (content.includes(PROLOGUE_MARK) || !files.shouldTrace(filename, cfg)) return undefined;
-    return files.instrumentFile(content, filename, format === 'module' ? 'module' : 'script', cfg);
+    if (lazyLoading || content.includes(PROLOGUE_MARK) || !shouldTrace(filename, cfg)) return undefined;
+    return files().instrumentFile(content, filename, format === 'module' ? 'module' : 'script', cfg);
   });
 
   // 4. ES modules.
-  await hookEsm(cfg);
+  await hookEsm(
+    cfg,
+    () => (requireHere('./esm-hooks.js') as typeof import('./esm-hooks.js')).transformLoaded,
+  );
 
   if (!isMainThread) return;
   // 5. Tell `viz record` which process this was (it collects the main process's dump).
@@ -97,7 +98,9 @@ async function start(outDir: string): Promise<void> {
   );
   if (env.VIZ_DEBUG) {
     process.on('exit', () => {
-      const { instrumented, failed, firstFailure } = files.loadStats;
+      const { instrumented, failed, firstFailure } = files.loaded()
+        ? files().loadStats
+        : { instrumented: 0, failed: 0, firstFailure: '' };
       const st = recorder.stats();
       process.stderr.write(
         `viz record: pid ${process.pid}: ${recorder.backend} recorder, ${st.written} events (${st.fastCalls} fast calls); ` +
@@ -136,6 +139,34 @@ function dumpAfterExitListeners(dump: () => void): void {
   process.emit = patched.emit as typeof process.emit;
 }
 
+const requireHere = nodeModule.createRequire(import.meta.url);
+
+/** True while a `lazy` value is being computed: the hooks then let every module through as it is. */
+let lazyLoading = false;
+
+/**
+ * `get()` on first use, then the same value; `loaded()` says whether it ran. The modules `get`
+ * loads (the transform and its dependencies) pass through the very hooks that need them: they run
+ * unchanged (`lazyLoading`), and so does any later import of the same module by the program.
+ */
+function lazy<T>(get: () => T): (() => T) & { loaded(): boolean } {
+  let value: T | undefined;
+  let done = false;
+  const f = () => {
+    if (!done) {
+      lazyLoading = true;
+      try {
+        value = get();
+      } finally {
+        lazyLoading = false;
+      }
+      done = true;
+    }
+    return value as T;
+  };
+  return Object.assign(f, { loaded: () => done });
+}
+
 type CompileHook = (content: string, filename: string, format: unknown) => string | undefined;
 
 function hookCommonJs(transform: CompileHook): void {
@@ -159,15 +190,20 @@ function hookCommonJs(transform: CompileHook): void {
   proto._compile = patched._compile;
 }
 
-async function hookEsm(cfg: InstrumentConfig): Promise<void> {
+type TransformLoaded = typeof import('./esm-hooks.js').transformLoaded;
+
+async function hookEsm(cfg: InstrumentConfig, loadTransform: () => TransformLoaded): Promise<void> {
   const registerHooks = (nodeModule as unknown as { registerHooks?: (hooks: object) => unknown })
     .registerHooks;
   if (typeof registerHooks === 'function') {
     // Node >= 22.15: synchronous, in-thread hooks.
-    const { transformLoaded } = await import('./esm-hooks.js');
+    let transformLoaded: TransformLoaded | undefined;
     registerHooks({
       load(url: string, context: object, nextLoad: (url: string, context: object) => object) {
-        return transformLoaded(url, nextLoad(url, context), cfg, false);
+        const result = nextLoad(url, context);
+        if (lazyLoading || !url.startsWith('file:')) return result;
+        transformLoaded ??= lazy(loadTransform)();
+        return transformLoaded(url, result, cfg, false);
       },
     });
     return;
@@ -225,4 +261,10 @@ function patchToString(strip: (text: string) => string): void {
     enumerable: false,
     configurable: true,
   });
+}
+
+// Last, so that every declaration above is initialised before the program can reach the hooks.
+if (g[ONCE] === undefined && env.VIZ_OUT_DIR && !isInternalThread && !isLauncher(process.argv[1])) {
+  g[ONCE] = true;
+  await start(env.VIZ_OUT_DIR);
 }
