@@ -177,6 +177,18 @@ export function describeFsError(err: unknown): string {
       return 'permission denied';
     case 'EISDIR':
       return 'is a directory, not a trace file';
+    case 'ENOSPC':
+      return 'no space left on device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'EFBIG':
+      return 'file too large (the file size limit, ulimit -f, was reached)';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'ENOTDIR':
+      return 'a parent of the path is not a directory';
+    case 'EIO':
+      return 'input/output error';
     default:
       return e.message ?? String(err);
   }

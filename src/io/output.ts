@@ -4,7 +4,7 @@
  * interrupted run removes the temporary file and leaves any existing output as
  * it was. `-` writes to stdout.
  */
-import { closeSync, createWriteStream, fsyncSync, openSync, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, openSync, renameSync, rmSync, statSync, type Stats, type WriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
@@ -30,6 +30,29 @@ export function abortAllOutputs(): void {
   for (const o of [...open]) o.abort();
 }
 
+/**
+ * While an output is open, SIGTERM and SIGHUP remove it and exit (128 + the signal's number), as
+ * the command base class does for SIGINT. Only while one is open: other commands (`viz record`
+ * forwards these signals to its child, `viz view` stops cleanly on them) keep their own meaning.
+ */
+const TERMINATING: [NodeJS.Signals, number][] = [
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+];
+const onTerminate = (signal: NodeJS.Signals): void => {
+  abortAllOutputs();
+  process.stderr.write('viz: interrupted; no output written\n');
+  process.exit(TERMINATING.find(([s]) => s === signal)?.[1] ?? 1);
+};
+function track(output: Output): void {
+  if (open.size === 0) for (const [signal] of TERMINATING) process.on(signal, onTerminate);
+  open.add(output);
+}
+function untrack(output: Output): void {
+  if (!open.delete(output)) return;
+  if (open.size === 0) for (const [signal] of TERMINATING) process.off(signal, onTerminate);
+}
+
 export function openOutput(path: string, options: { gzip?: boolean } = {}): Output {
   const isStdout = path === '-';
   const name = isStdout ? '<stdout>' : path;
@@ -39,12 +62,20 @@ export function openOutput(path: string, options: { gzip?: boolean } = {}): Outp
   if (isStdout) {
     sink = process.stdout;
   } else {
+    let existing: Stats | undefined;
+    try {
+      existing = statSync(path);
+    } catch {
+      // Absent (the usual case) or unreachable: opening the temporary file says which.
+    }
+    if (existing?.isDirectory()) throw new VizError('output', `${path}: cannot write: is a directory`);
     try {
       // Open synchronously so an unwritable directory is reported before any work is done.
       const fd = openSync(tmp, 'wx');
       file = createWriteStream(tmp, { fd, highWaterMark: 1 << 20 });
     } catch (err) {
-      throw new VizError('output', `${path}: cannot write: ${describeFsError(err)}`);
+      const cause = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such directory: ${dirname(path)}` : describeFsError(err);
+      throw new VizError('output', `${path}: cannot write: ${cause}`);
     }
     sink = file;
   }
@@ -109,12 +140,12 @@ export function openOutput(path: string, options: { gzip?: boolean } = {}): Outp
         throw fail(failure);
       }
       done = true;
-      open.delete(output);
+      untrack(output);
     },
     abort() {
       if (done) return;
       done = true;
-      open.delete(output);
+      untrack(output);
       if (!isStdout) {
         stream.destroy();
         file?.destroy();
@@ -122,6 +153,6 @@ export function openOutput(path: string, options: { gzip?: boolean } = {}): Outp
       }
     },
   };
-  open.add(output);
+  track(output);
   return output;
 }
