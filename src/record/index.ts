@@ -10,9 +10,10 @@ import {
   renameSync,
   rmSync,
   existsSync,
+  statSync,
 } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { VizError } from '../model/errors.js';
 import { planChild, runChild, type ChildExit } from './spawn.js';
 import { dumpStats, type DumpStats } from './stats.js';
@@ -122,6 +123,10 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       'use .vizdump (ring dump), .json or .json.gz (Chrome trace), or another format `viz convert` writes',
     ]);
   }
+  const outParent = dirname(output);
+  if (!existsSync(outParent) || !statSync(outParent).isDirectory()) {
+    throw new VizError('usage', `${outParent}: no such directory for the output ${basename(output)}`);
+  }
   const outDir = mkdtempSync(join(tmpdir(), 'viz-record-'));
   const messages: string[] = [];
   try {
@@ -168,10 +173,15 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     try {
       written = await deliver(mainDump, output);
     } catch (err) {
-      // The program ran: never lose its trace because the conversion failed.
-      written = output.replace(/(\.json)?(\.gz)?$/i, '') + DUMP_EXTENSION;
-      moveFile(mainDump, written);
-      messages.push(`viz record: ${(err as Error).message}; kept the ring dump instead`);
+      // The program ran: never lose its trace because the output could not be written.
+      const beside = output.endsWith(DUMP_EXTENSION)
+        ? []
+        : [output.replace(/(\.json)?(\.gz)?$/i, '') + DUMP_EXTENSION];
+      written = keepSomewhere(mainDump, [
+        ...beside,
+        join(tmpdir(), basename(defaultOutputName(opts.argv, opts.command))),
+      ]);
+      messages.push(`viz record: ${(err as Error).message}; kept the ring dump at ${written}`);
     }
     const signalNote = exit.signal ? `, program killed by ${exit.signal}` : '';
     const others = otherProcesses > 0 ? `, ${otherProcesses} child process dump(s) not merged` : '';
@@ -200,6 +210,20 @@ async function deliver(dump: string, output: string): Promise<string> {
   }
   await convertDump(dump, output);
   return output;
+}
+
+/** Move `from` to the first of `targets` that works; the last error if none does. */
+function keepSomewhere(from: string, targets: string[]): string {
+  let last: unknown;
+  for (const t of targets) {
+    try {
+      moveFile(from, t);
+      return t;
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
 }
 
 function moveFile(from: string, to: string): void {

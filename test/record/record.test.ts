@@ -427,6 +427,13 @@ describe('viz record: command line', function () {
     );
   });
 
+  it('an output in a missing directory is a usage error before the program runs', () => {
+    const r = runViz(['-o', join(dir, 'no', 'such', 'dir', 'x.vizdump'), join(SAMPLES, 'fib.js'), '5']);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /no such directory for the output x\.vizdump/);
+  });
+
   it('a missing script is a usage error (exit 2), not a crash', () => {
     const r = runViz([join(SAMPLES, 'nope.js')]);
     assert.equal(r.status, 2);
