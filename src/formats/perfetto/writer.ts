@@ -35,6 +35,7 @@ import {
 } from '../../model/nesting.js';
 import { timeOrdered } from '../../model/order.js';
 import type { TraceMeta, TraceSource } from '../../model/source.js';
+import { encodeValue, NotSimple, transcodeArgs } from './args.js';
 import { encodeVarintField, hash64, ProtoWriter, WT } from './encoder.js';
 import {
   F,
@@ -601,7 +602,7 @@ export class PerfettoEncoder implements SliceHandler {
   private stringAnnotation(seq: Sequence, key: string, value: unknown): void {
     const m = this.w.begin(F.debugAnnotations);
     this.w.fieldVarint(F.daNameIid, this.annIid(seq, key));
-    this.value(value);
+    encodeValue(this.w, value);
     this.w.end(m);
   }
 
@@ -618,63 +619,28 @@ export class PerfettoEncoder implements SliceHandler {
     }
   }
 
-  /** `args` as debug annotations: top-level names interned, nested names inline. */
-  private annotations(seq: Sequence, _args: string, ev: TraceEvent): void {
-    const args = this.parseArgs(ev);
-    if (!args) return;
+  /**
+   * `args` as debug annotations: top-level names interned, nested names inline. The JSON text is
+   * transcoded directly; texts the transcoder does not take (not an object, unusual syntax) go
+   * through JSON.parse.
+   */
+  private annotations(seq: Sequence, args: string, ev: TraceEvent): void {
     const w = this.w;
-    for (const key in args) {
+    const mark = w.pos;
+    try {
+      transcodeArgs(w, args, (key) => this.annIid(seq, key));
+      return;
+    } catch (err) {
+      if (!(err instanceof NotSimple) && !(err instanceof SyntaxError)) throw err;
+      w.pos = mark;
+    }
+    const parsed = this.parseArgs(ev);
+    if (!parsed) return;
+    for (const key in parsed) {
       const m = w.begin(F.debugAnnotations);
       w.fieldVarint(F.daNameIid, this.annIid(seq, key));
-      this.value(args[key]);
+      encodeValue(w, parsed[key]);
       w.end(m);
-    }
-  }
-
-  private value(v: unknown): void {
-    const w = this.w;
-    switch (typeof v) {
-      case 'boolean':
-        w.fieldBool(F.daBool, v);
-        return;
-      case 'string':
-        w.fieldString(F.daString, v);
-        return;
-      case 'number':
-        if (Number.isSafeInteger(v)) w.fieldInt64(F.daInt, v);
-        else if (Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63) {
-          w.tag(F.daInt, WT.varint);
-          w.varintBig(BigInt.asUintN(64, BigInt(v)));
-        } else if (Number.isInteger(v) && v >= 2 ** 63 && v < 2 ** 64) {
-          w.tag(F.daUint, WT.varint);
-          w.varintBig(BigInt(v));
-        } else w.fieldDouble(F.daDouble, v);
-        return;
-      case 'object':
-        if (v === null) {
-          w.fieldString(LEGACY_JSON, 'null');
-        } else if (Array.isArray(v)) {
-          if (v.length === 0) w.fieldString(LEGACY_JSON, '[]');
-          for (const x of v) {
-            const m = w.begin(F.daArray);
-            this.value(x);
-            w.end(m);
-          }
-        } else {
-          const o = v as Record<string, unknown>;
-          let any = false;
-          for (const k in o) {
-            any = true;
-            const m = w.begin(F.daDict);
-            w.fieldString(F.daName, k);
-            this.value(o[k]);
-            w.end(m);
-          }
-          if (!any) w.fieldString(LEGACY_JSON, '{}');
-        }
-        return;
-      default:
-        w.fieldString(LEGACY_JSON, 'null');
     }
   }
 
@@ -859,8 +825,6 @@ export class PerfettoEncoder implements SliceHandler {
     t.emittedName = t.name;
   }
 }
-
-const LEGACY_JSON = 9;
 
 function processKey(pid: Ident): string {
   return `p${typeof pid}:${pid}`;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { encodeValue, NotSimple, transcodeArgs } from '../../../src/formats/perfetto/args.js';
 import { ProtoWriter, hash64 } from '../../../src/formats/perfetto/encoder.js';
 import { perfettoRoot, toBigInt } from '../../../src/formats/perfetto/schema.js';
 
@@ -81,5 +82,63 @@ describe('Perfetto schema', () => {
     const { spawnSync } = await import('node:child_process');
     const r = spawnSync(process.execPath, ['scripts/gen-perfetto.mjs', '--check'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
+  });
+});
+
+describe('Perfetto args transcoder', () => {
+  const viaParse = (text: string): Buffer => {
+    const w = new ProtoWriter(16);
+    const names = new Map<string, number>();
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    for (const k in parsed) {
+      const m = w.begin(4);
+      if (!names.has(k)) names.set(k, names.size + 1);
+      w.fieldVarint(1, names.get(k)!);
+      encodeValue(w, parsed[k]);
+      w.end(m);
+    }
+    return Buffer.from(w.buf.subarray(0, w.pos));
+  };
+  const viaTranscode = (text: string): Buffer => {
+    const w = new ProtoWriter(16);
+    const names = new Map<string, number>();
+    transcodeArgs(w, text, (k) => {
+      if (!names.has(k)) names.set(k, names.size + 1);
+      return names.get(k)!;
+    });
+    return Buffer.from(w.buf.subarray(0, w.pos));
+  };
+
+  it('writes the same bytes as JSON.parse + encodeValue for any JSON object', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.boolean(), (obj, pretty) => {
+        const text = JSON.stringify(obj, null, pretty ? 2 : undefined);
+        // JSON.parse moves integer-like keys first and keeps the last of duplicate keys; the
+        // transcoder keeps text order, so compare only texts where both orders agree.
+        fc.pre(!/"(0|[1-9]\d*)":/.test(text));
+        assert.deepEqual(viaTranscode(text), viaParse(text));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('decodes escapes and refuses what JSON.parse would refuse', () => {
+    const text = '{"a\\"b":"x\\u00e9\\n","n":-0.5e3,"z":[true,false,null,{},[]]}';
+    assert.deepEqual(viaTranscode(text), viaParse(text));
+    for (const bad of [
+      '{"a":01}',
+      '{"a":1.}',
+      '{"a":tru}',
+      '{"a":1,}',
+      '[1]',
+      '{"a":1} x',
+      '{"a":"unterminated}',
+    ]) {
+      assert.throws(
+        () => viaTranscode(bad),
+        (err: unknown) => err instanceof NotSimple || err instanceof SyntaxError,
+        bad,
+      );
+    }
   });
 });
