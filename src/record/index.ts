@@ -15,6 +15,7 @@ import {
 import { constants as osConstants, tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { VizError } from '../model/errors.js';
+import { numberedDumpPath } from '../formats/ring/layout.js';
 import { planChild, runChild, type ChildExit } from './spawn.js';
 import { dumpStats, type DumpStats } from './stats.js';
 import { conversionTarget, convertDump, DUMP_EXTENSION } from './output.js';
@@ -183,6 +184,10 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       ]);
       messages.push(`viz record: ${(err as Error).message}; kept the ring dump at ${written}`);
     }
+    const snapshots = main ? keepSnapshots(outDir, main.pid, written) : [];
+    if (snapshots.length > 0) {
+      messages.push(`viz record: ${snapshots.length} SIGUSR2 snapshot dump(s): ${snapshots.join(', ')}`);
+    }
     const signalNote = exit.signal ? `, program killed by ${exit.signal}` : '';
     const others = otherProcesses > 0 ? `, ${otherProcesses} child process dump(s) not merged` : '';
     messages.push(
@@ -210,6 +215,32 @@ async function deliver(dump: string, output: string): Promise<string> {
   }
   await convertDump(dump, output);
   return output;
+}
+
+/**
+ * SIGUSR2 snapshots (`<pid>.<n>.vizdump`, written while the program ran) go beside the output as
+ * `<output stem>.<n>.vizdump`, in their own format: they are ring dumps.
+ */
+function keepSnapshots(dir: string, pid: number, output: string): string[] {
+  const stem = output.endsWith(DUMP_EXTENSION)
+    ? output
+    : output.replace(/(\.json)?(\.gz)?$/i, '') + DUMP_EXTENSION;
+  const kept: string[] = [];
+  const re = new RegExp(`^${pid}\\.(\\d+)\\.vizdump$`);
+  const names = readdirSync(dir)
+    .map((n) => ({ n, m: re.exec(n) }))
+    .filter((x) => x.m)
+    .sort((a, b) => Number(a.m![1]) - Number(b.m![1]));
+  for (const { n, m } of names) {
+    const target = numberedDumpPath(stem, Number(m![1]));
+    try {
+      moveFile(join(dir, n), target);
+      kept.push(target);
+    } catch {
+      // an unwritable output directory was reported with the main dump
+    }
+  }
+  return kept;
 }
 
 /** Move `from` to the first of `targets` that works; the last error if none does. */

@@ -294,6 +294,19 @@ describe('viz record: failures pass through', function () {
     });
   });
 
+  it('snapshot.js: a SIGUSR2 snapshot is kept beside the output, the program goes on', async () => {
+    const { out, trace } = await traceSample('snapshot.js');
+    const snapshot = out.replace(/\.vizdump$/, '.1.vizdump');
+    assert.ok(existsSync(snapshot), `${snapshot} missing`);
+    const snap = await readTrace(snapshot);
+    // the snapshot has the first phase only; the final dump has both
+    assert.deepEqual(countByName(snap), { phase: 1, step: 100 });
+    assert.equal(snap.signal, 12);
+    const final = countByName(trace);
+    assert.equal(final.phase, 2);
+    assert.equal(final.step, 150);
+  });
+
   it('signal.js: death by SIGTERM passes through and the dump says so', async () => {
     const { traced, trace } = await traceSample('signal.js', ['SIGTERM']);
     assert.equal(traced.signal, 'SIGTERM');
