@@ -324,6 +324,7 @@ export class PerfettoEncoder implements SliceHandler {
       open.pop();
       const rec = this.beginEvent(seq, ev.ts, track, TYPE_SLICE_END);
       if (ev.args !== '') this.annotations(seq, ev.args, ev);
+      if (ev.extra?.bind_id !== undefined) this.flowV2(ev);
       this.endEvent(seq, rec);
       return;
     }
