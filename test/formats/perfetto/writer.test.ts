@@ -106,7 +106,8 @@ describe('Perfetto writer: every fixture converts to a valid trace', () => {
 describe('Perfetto writer: protoc', () => {
   it('protoc --decode_raw parses the output and shows only the reference field numbers', function () {
     if (!hasProtoc()) {
-      this.skip(); // protoc is not installed: apt-get install -y protobuf-compiler (.ci/run does)
+      console.log('      protoc is not installed: protoc checks skipped (apt-get install -y protobuf-compiler)');
+      this.skip();
     }
     // Checked per fixture above; here: the checker itself flags a wrong number and a varint flow id.
     assert.deepEqual(checkDecodeRaw('1 {\n  11 {\n    47: 0x00000000000000ff\n  }\n}\n'), []);
