@@ -7,6 +7,7 @@
 import type { Output } from '../../io/output.js';
 import { NO_DUR, type TraceEvent } from '../../model/event.js';
 import type { TraceSource } from '../../model/source.js';
+import { stringifyJson } from '../../model/json.js';
 
 export async function writeChrome(source: TraceSource, out: Output): Promise<{ events: number }> {
   let events = 0;
@@ -24,7 +25,7 @@ export async function writeChrome(source: TraceSource, out: Output): Promise<{ e
   let tail = '\n]';
   for (const [key, value] of Object.entries(source.meta.topLevel)) {
     if (key === 'traceEvents') continue;
-    tail += `,\n${JSON.stringify(key)}:${JSON.stringify(value)}`;
+    tail += `,\n${JSON.stringify(key)}:${stringifyJson(value)}`;
   }
   await out.write(tail + '}\n');
   return { events };

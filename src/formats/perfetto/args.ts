@@ -9,6 +9,7 @@
  */
 import type { ProtoWriter } from './encoder.js';
 import { WT } from './encoder.js';
+import { stringifyJson } from '../../model/json.js';
 
 const DEBUG_ANNOTATIONS = 4;
 const NAME_IID = 1;
@@ -25,8 +26,16 @@ const ARRAY = 12;
 export class NotSimple extends Error {}
 const NOT_SIMPLE = new NotSimple('args need the JSON.parse path');
 
+/** Nesting kept as dict/array annotations (as `transcodeArgs`); deeper values are written as JSON text. */
+const MAX_DEPTH = 64;
+
 /** Writes one JSON value (already parsed) as the value fields of a DebugAnnotation. */
-export function encodeValue(w: ProtoWriter, v: unknown): void {
+export function encodeValue(w: ProtoWriter, v: unknown, depth = 0): void {
+  if (depth >= MAX_DEPTH && v !== null && typeof v === 'object') {
+    // No recursion per level: a 100,000-deep value must not overflow the stack.
+    w.fieldString(LEGACY_JSON, stringifyJson(v));
+    return;
+  }
   switch (typeof v) {
     case 'boolean':
       w.fieldBool(BOOL, v);
@@ -44,7 +53,7 @@ export function encodeValue(w: ProtoWriter, v: unknown): void {
         if (v.length === 0) w.fieldString(LEGACY_JSON, '[]');
         for (const x of v) {
           const m = w.begin(ARRAY);
-          encodeValue(w, x);
+          encodeValue(w, x, depth + 1);
           w.end(m);
         }
       } else {
@@ -54,7 +63,7 @@ export function encodeValue(w: ProtoWriter, v: unknown): void {
           any = true;
           const m = w.begin(DICT);
           w.fieldString(NAME, k);
-          encodeValue(w, o[k]);
+          encodeValue(w, o[k], depth + 1);
           w.end(m);
         }
         if (!any) w.fieldString(LEGACY_JSON, '{}');
