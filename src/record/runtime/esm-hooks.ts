@@ -5,11 +5,12 @@
  * threads but the configuration.
  *
  * Each hook calls the next one first, so it sees what the hooks registered before it produced:
- * JavaScript from tsx for `.ts` files.
+ * JavaScript from tsx for `.ts` files. The transform is loaded on the first module to instrument:
+ * a CommonJS program never needs it here, and every module load waits for this thread.
  */
-import { instrumentFile, urlToTracedPath, type InstrumentConfig } from './instrument-file.js';
+import { urlToTracedPath, type InstrumentConfig } from './trace-filter.js';
 
-let config: InstrumentConfig | undefined;
+type InstrumentFile = typeof import('./instrument-file.js').instrumentFile;
 
 interface LoadResult {
   format?: string | null;
@@ -25,30 +26,43 @@ function sourceText(source: NonNullable<LoadResult['source']>): string {
   return view.toString('utf8');
 }
 
-/**
- * `module` sources are instrumented here. `commonjs` ones only when a hook supplied the source
- * and `viaLoaderThread` (Node 20 then evaluates them without `Module.prototype._compile`);
- * otherwise the CommonJS loader runs them and the `_compile` hook sees them.
- */
+/** What to instrument: the file's path and how to parse it, or undefined to leave the result as it is. */
+export function wants(
+  url: string,
+  result: LoadResult,
+  cfg: InstrumentConfig,
+  viaLoaderThread: boolean,
+): { path: string; sourceType: 'module' | 'script' } | undefined {
+  if (result.source == null) return undefined;
+  let sourceType: 'module' | 'script';
+  // `module` sources are instrumented here. `commonjs` ones only when a hook supplied the source
+  // on Node 20 (which then evaluates them without `Module.prototype._compile`); otherwise the
+  // CommonJS loader runs them and the `_compile` hook sees them.
+  if (result.format === 'module') sourceType = 'module';
+  else if (result.format === 'commonjs' && viaLoaderThread) sourceType = 'script';
+  else return undefined;
+  const path = urlToTracedPath(url, cfg);
+  return path === undefined ? undefined : { path, sourceType };
+}
+
+/** `result` with its source instrumented, when `wants` says so. */
 export function transformLoaded(
   url: string,
   result: LoadResult,
   cfg: InstrumentConfig,
   viaLoaderThread: boolean,
+  instrumentFile: InstrumentFile,
 ): LoadResult {
-  const source = result.source;
-  if (source == null) return result;
-  let sourceType: 'module' | 'script';
-  if (result.format === 'module') sourceType = 'module';
-  else if (result.format === 'commonjs' && viaLoaderThread) sourceType = 'script';
-  else return result;
-  const path = urlToTracedPath(url, cfg);
-  if (path === undefined) return result;
-  const out = instrumentFile(sourceText(source), path, sourceType, cfg);
+  const want = wants(url, result, cfg, viaLoaderThread);
+  if (!want) return result;
+  const out = instrumentFile(sourceText(result.source!), want.path, want.sourceType, cfg);
   return out === undefined ? result : { ...result, source: out };
 }
 
 // ---- Node 20: module.register() in the hooks thread --------------------------------------------
+
+let config: InstrumentConfig | undefined;
+let instrumentFile: InstrumentFile | undefined;
 
 export async function initialize(data: InstrumentConfig): Promise<void> {
   config = data;
@@ -60,5 +74,7 @@ export async function load(
   nextLoad: (url: string, context: object) => Promise<LoadResult>,
 ): Promise<LoadResult> {
   const result = await nextLoad(url, context);
-  return config ? transformLoaded(url, result, config, true) : result;
+  if (!config || !wants(url, result, config, true)) return result;
+  instrumentFile ??= (await import('./instrument-file.js')).instrumentFile;
+  return transformLoaded(url, result, config, true, instrumentFile);
 }

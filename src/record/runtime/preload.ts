@@ -85,10 +85,7 @@ async function start(outDir: string): Promise<void> {
   });
 
   // 4. ES modules.
-  await hookEsm(
-    cfg,
-    () => (requireHere('./esm-hooks.js') as typeof import('./esm-hooks.js')).transformLoaded,
-  );
+  await hookEsm(cfg, () => files().instrumentFile);
 
   if (!isMainThread) return;
   // 5. Tell `viz record` which process this was (it collects the main process's dump).
@@ -190,20 +187,19 @@ function hookCommonJs(transform: CompileHook): void {
   proto._compile = patched._compile;
 }
 
-type TransformLoaded = typeof import('./esm-hooks.js').transformLoaded;
+type InstrumentFile = typeof import('./instrument-file.js').instrumentFile;
 
-async function hookEsm(cfg: InstrumentConfig, loadTransform: () => TransformLoaded): Promise<void> {
+async function hookEsm(cfg: InstrumentConfig, instrumentFile: () => InstrumentFile): Promise<void> {
   const registerHooks = (nodeModule as unknown as { registerHooks?: (hooks: object) => unknown })
     .registerHooks;
   if (typeof registerHooks === 'function') {
     // Node >= 22.15: synchronous, in-thread hooks.
-    let transformLoaded: TransformLoaded | undefined;
+    const { transformLoaded, wants } = (await import('./esm-hooks.js')) as typeof import('./esm-hooks.js');
     registerHooks({
       load(url: string, context: object, nextLoad: (url: string, context: object) => object) {
         const result = nextLoad(url, context);
-        if (lazyLoading || !url.startsWith('file:')) return result;
-        transformLoaded ??= lazy(loadTransform)();
-        return transformLoaded(url, result, cfg, false);
+        if (lazyLoading || !wants(url, result, cfg, false)) return result;
+        return transformLoaded(url, result, cfg, false, instrumentFile());
       },
     });
     return;
