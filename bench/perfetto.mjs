@@ -111,6 +111,15 @@ rows.push({
   'peak RSS MB': w.maxRssMB.toFixed(0),
   output: `${(w.events / w.seconds / 1e6).toFixed(2)} M events/s`,
 });
+const e = runChild(one, ['writer-only', '4000000', 'no-reorder']);
+rows.push({
+  case: '  nesting + encoder only (no reorder, no zlib)',
+  seconds: e.seconds.toFixed(2),
+  'MB/s': '',
+  events: e.events,
+  'peak RSS MB': e.maxRssMB.toFixed(0),
+  output: `${(e.events / e.seconds / 1e6).toFixed(2)} M events/s`,
+});
 rmSync(out, { force: true });
 console.log(table(rows, ['case', 'seconds', 'MB/s', 'events', 'peak RSS MB', 'output']));
 console.log('');

@@ -1,6 +1,6 @@
 // One measurement for bench/perfetto.mjs, in its own process so peak RSS is its own.
 // Prints {mode, seconds, events, inBytes, outBytes, maxRssMB} as JSON on the last line.
-// Modes: json-parse FILE | convert FILE OUT | writer-only N
+// Modes: json-parse FILE | convert FILE OUT | writer-only N [no-reorder]
 import { readFileSync, statSync } from 'node:fs';
 
 const [mode, file, out] = process.argv.slice(2);
@@ -77,8 +77,25 @@ if (mode === 'json-parse') {
     },
   };
   const sink = { write: async (c) => void (outBytes += c.length) };
-  const r = await writePerfetto(source, sink);
-  events = r.events;
+  if (out === 'no-reorder') {
+    // The events are generated in time order: feed the nesting rules and the encoder directly,
+    // without timeOrdered's window, to show what the encoder itself costs.
+    const { PerfettoEncoder } = await import('../../dist/src/formats/perfetto/writer.js');
+    const { SliceNester } = await import('../../dist/src/model/nesting.js');
+    const enc = new PerfettoEncoder(source.meta, source.diagnostics, {});
+    const nester = new SliceNester(enc, source.diagnostics);
+    for await (const batch of source.batches()) {
+      nester.push(batch);
+      events += batch.length;
+      if (enc.w.pos >= 1 << 20) outBytes += enc.w.take().length;
+    }
+    nester.finish();
+    enc.finish(nester);
+    outBytes += enc.w.take().length;
+  } else {
+    const r = await writePerfetto(source, sink);
+    events = r.events;
+  }
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
