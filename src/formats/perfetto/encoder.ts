@@ -98,9 +98,18 @@ export class ProtoWriter {
 
   /** Pre-encoded bytes (a tag plus value computed once, e.g. a track uuid field). */
   raw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    const n = bytes.length;
+    this.ensure(n);
+    if (n <= 16) {
+      // TypedArray.set costs more than a loop for the few bytes of a pre-encoded field.
+      const b = this.buf;
+      let p = this.pos;
+      for (let i = 0; i < n; i++) b[p++] = bytes[i]!;
+      this.pos = p;
+    } else {
+      this.buf.set(bytes, this.pos);
+      this.pos += n;
+    }
   }
 
   fixed64Big(v: bigint): void {

@@ -549,8 +549,34 @@ export class PerfettoEncoder implements SliceHandler {
       this.w.varint(0);
       return;
     }
-    this.w.varintHiLo(hi >>> 0, lo >>> 0);
+    // Bits 28 and up change every 268 ms: their varint bytes are cached, the low 28 bits are
+    // written as four 7-bit groups.
+    lo >>>= 0;
+    const upper = hi * 16 + (lo >>> 28);
+    if (upper === 0) {
+      this.w.varint(lo);
+      return;
+    }
+    if (upper !== this.tsUpper) {
+      this.tsUpper = upper;
+      const t = new ProtoWriter(16);
+      t.varint(upper);
+      this.tsTail = Uint8Array.from(t.buf.subarray(0, t.pos));
+    }
+    const w = this.w;
+    w.ensure(14);
+    const b = w.buf;
+    const p = w.pos;
+    b[p] = (lo & 0x7f) | 0x80;
+    b[p + 1] = ((lo >>> 7) & 0x7f) | 0x80;
+    b[p + 2] = ((lo >>> 14) & 0x7f) | 0x80;
+    b[p + 3] = ((lo >>> 21) & 0x7f) | 0x80;
+    w.pos = p + 4;
+    w.raw(this.tsTail);
   }
+
+  private tsUpper = -1;
+  private tsTail: Uint8Array = new Uint8Array(0);
 
   private nameAndCat(seq: Sequence, name: string, cat: string): void {
     const w = this.w;

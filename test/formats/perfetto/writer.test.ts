@@ -106,7 +106,9 @@ describe('Perfetto writer: every fixture converts to a valid trace', () => {
 describe('Perfetto writer: protoc', () => {
   it('protoc --decode_raw parses the output and shows only the reference field numbers', function () {
     if (!hasProtoc()) {
-      console.log('      protoc is not installed: protoc checks skipped (apt-get install -y protobuf-compiler)');
+      console.log(
+        '      protoc is not installed: protoc checks skipped (apt-get install -y protobuf-compiler)',
+      );
       this.skip();
     }
     // Checked per fixture above; here: the checker itself flags a wrong number and a varint flow id.
@@ -148,6 +150,40 @@ describe('Perfetto writer: specific rules', () => {
     if (r.status !== 0) return; // protoc absent: the round-trip tests cover the value too
     assert.match(r.stdout.toString(), /8: 1700000000123456789\b/);
     assert.match(r.stdout.toString(), /8: 1700000000123457789\b/);
+  });
+
+  it('encodes timestamps exactly across the 2^28, 2^32 and 2^53 ns boundaries', async () => {
+    const { readPerfetto } = await import('../../../src/formats/perfetto/reader.js');
+    const { openInput } = await import('../../../src/io/input.js');
+    const { readAll } = await import('../../support/fixtures.js');
+    const ns = (t: string): bigint => {
+      const [int, frac = ''] = t.split('.');
+      return BigInt(int!) * 1000n + BigInt(frac.padEnd(3, '0'));
+    };
+    // Event times are relative to the first event (doubles), so each file stays near its base.
+    const sets = [
+      ['0.001', '268435.455', '268435.456', '268435.457', '4294967.295', '4294967.296', '8589934.592'],
+      [
+        '1700000000000000.001',
+        '1700000000268435.455',
+        '1700000000268435.456',
+        '1700000004294967.296',
+        '1700000009007199.254',
+      ],
+    ];
+    for (const [k, us] of sets.entries()) {
+      const text =
+        '[' + us.map((t, i) => `{"ph":"i","name":"e${i}","ts":${t},"pid":1,"tid":1}`).join(',') + ']';
+      const input = join(tmp, `boundaries${k}.json`);
+      writeFileSync(input, text);
+      const { path } = await convertTo(input, 'perfetto', `boundaries${k}.pftrace`);
+      const source = readPerfetto(await openInput(path));
+      const events = (await readAll(source)).filter((e) => e.ph === 'i');
+      assert.deepEqual(
+        events.map((e) => BigInt(source.meta.baseUs) * 1000n + BigInt(e.ts)),
+        us.map(ns),
+      );
+    }
   });
 
   it('re-emits a thread descriptor with the same uuid when the name arrives after the events', async () => {
