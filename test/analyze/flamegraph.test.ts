@@ -149,6 +149,27 @@ describe('folded format', () => {
     assert.equal(s.totalTime, [...first.values()].reduce((x, y) => x + y, 0));
   });
 
+  it('the fast path merges stacks exactly as a naive aggregation does, in any line order', async () => {
+    const frame = fc.constantFrom('a', 'b', 'ab', 'a b', 'c', 'b;'.slice(0, 1));
+    const line = fc.tuple(fc.array(frame, { minLength: 1, maxLength: 5 }), fc.integer({ min: 0, max: 50 }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 40 }), fc.boolean(), async (lines, sortThem) => {
+        const list = lines.map(([frames, n]) => [frames.join(';'), n] as const);
+        if (sortThem) list.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+        const want = new Map<string, number>();
+        for (const [stack, n] of list) want.set(stack, (want.get(stack) ?? 0) + n);
+        const path = writeTemp(list.map(([stack, n]) => `${stack} ${n}`).join('\n') + '\n', '.folded');
+        const { tree } = await loadTree(path, {});
+        const got = new Map<string, number>();
+        for (const chunk of foldedLines(tree)) {
+          for (const l of chunk.split('\n')) if (l !== '') got.set(l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1)));
+        }
+        assert.deepEqual(new Map([...got].sort()), new Map([...want].filter(([, v]) => v > 0).sort()));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('skips and counts bad lines', async () => {
     const path = writeTemp('a;b 3\nbroken line\na 1\n', '.folded');
     const t = await loadTree(path, {});

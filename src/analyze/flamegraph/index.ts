@@ -9,10 +9,10 @@ import { openOutput } from '../../io/output.js';
 import { Diagnostics } from '../../model/diagnostics.js';
 import { VizError } from '../../model/errors.js';
 import { detectFormat } from '../../formats/registry.js';
-import { foldedLines as readFoldedLines } from '../../formats/folded/parse.js';
+import { loadFoldedTree } from './folded-load.js';
 import { foldTrace, foldedLines, type FoldOptions } from './fold.js';
 import { renderHtml, renderSvg, type CountUnit, type SvgOptions } from './render-svg.js';
-import { FrameTree, mergeInto, newNode, reverseTree, shapeTree, computeTotals } from './tree.js';
+import { FrameTree, mergeInto, reverseTree, shapeTree, treeTotal } from './tree.js';
 
 export type FlamegraphFormat = 'svg' | 'html' | 'folded';
 
@@ -42,32 +42,7 @@ export async function loadTree(path: string, options: FlamegraphOptions): Promis
   const format = detectFormat(input);
   if (format.name === 'folded') {
     const diagnostics = new Diagnostics();
-    const tree = new FrameTree();
-    let diff = false;
-    for await (const lines of readFoldedLines(input, diagnostics)) {
-      for (const l of lines) {
-        const twoCounts = !Number.isNaN(l.before);
-        if (twoCounts) diff = true;
-        let node = tree.root;
-        let start = 0;
-        const s = l.stack;
-        for (;;) {
-          const semi = s.indexOf(';', start);
-          const frame = semi < 0 ? s.slice(start) : s.slice(start, semi);
-          const id = tree.intern(frame);
-          let kids = node.children;
-          if (!kids) node.children = kids = new Map();
-          let c = kids.get(id);
-          if (!c) kids.set(id, (c = newNode(id)));
-          node = c;
-          if (semi < 0) break;
-          start = semi + 1;
-        }
-        node.self += l.count;
-        if (twoCounts) node.self2 += l.before;
-      }
-    }
-    tree.diff = diff;
+    const tree = await loadFoldedTree(input, diagnostics);
     const unit: CountUnit = options.unit ?? 'samples';
     return { tree: shapeTree(tree, options), unit, diagnostics, inputName: input.name, format: format.name };
   }
@@ -143,5 +118,5 @@ export async function flamegraph(inputPath: string, options: FlamegraphOptions =
     out.abort();
     throw err;
   }
-  return { output: out.name, format, items, total: computeTotals(tree.root), unit: loaded.unit, diagnostics: loaded.diagnostics };
+  return { output: out.name, format, items, total: treeTotal(tree), unit: loaded.unit, diagnostics: loaded.diagnostics };
 }

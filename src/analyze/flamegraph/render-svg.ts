@@ -8,7 +8,7 @@
  * the output size follows what can be seen, not the input size.
  */
 import { frameLocation } from '../walk.js';
-import { computeTotals, type FrameNode, type FrameTree } from './tree.js';
+import { treeTotal, type FrameNode, type FrameTree } from './tree.js';
 
 export type CountUnit = 'ns' | 'us' | 'samples';
 
@@ -124,7 +124,7 @@ export function renderSvg(tree: FrameTree, options: SvgOptions, emit: (chunk: st
   const xpad = 10;
   const ypadTop = fontSize * 3;
   const ypadBottom = fontSize * 2 + 10;
-  const total = computeTotals(tree.root);
+  const total = treeTotal(tree);
   const total2 = tree.root.total2;
   const widthPerUnit = total > 0 ? (width - 2 * xpad) / total : 0;
   let minWidthUnits: number;

@@ -49,6 +49,15 @@ export function computeTotals(root: FrameNode): number {
   return root.total;
 }
 
+/** The root's total, computing the totals unless they are known to be valid. */
+export function treeTotal(tree: FrameTree): number {
+  if (!tree.totalsValid) {
+    computeTotals(tree.root);
+    tree.totalsValid = true;
+  }
+  return tree.root.total;
+}
+
 /** Stacks reversed (leaf first): the callers of each function, merged. */
 export function reverseTree(tree: FrameTree): FrameTree {
   const out = new FrameTree();
@@ -67,6 +76,8 @@ export class FrameTree {
   readonly names: string[] = [];
   private readonly ids = new Map<string, number>();
   readonly root: FrameNode = newNode(-1);
+  /** True when every node's `total`/`total2` is up to date (set by builders that maintain them). */
+  totalsValid = false;
   /** True for a differential tree: `self2` is the "before" weight, `self` the "after". */
   diff = false;
 
@@ -82,6 +93,7 @@ export class FrameTree {
 
   /** Adds weight to the stack `frames` (root first). */
   addStack(frames: readonly string[], weight: number, weight2 = 0): void {
+    this.totalsValid = false;
     let node = this.root;
     for (const f of frames) node = child(node, this.intern(f));
     node.self += weight;
@@ -99,6 +111,7 @@ export function child(node: FrameNode, name: number): FrameNode {
 
 /** Adds every stack of `src` (names from `srcNames`) below `dst` in `tree`. */
 export function mergeInto(tree: FrameTree, dst: FrameNode, src: FrameNode, srcNames: readonly string[], asBefore = false): void {
+  tree.totalsValid = false;
   const work: Array<[FrameNode, FrameNode]> = [[dst, src]];
   while (work.length > 0) {
     const [d, s] = work.pop()!;
