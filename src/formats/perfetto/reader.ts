@@ -708,7 +708,12 @@ export class PerfettoReader implements TraceSource {
     }
     if (a.dict_entries?.length) {
       const o: Dict = {};
-      for (const e of a.dict_entries as Msg[]) o[e.name ?? ''] = this.annotationValue(e, s);
+      for (const e of a.dict_entries as Msg[]) {
+        const key =
+          e.name ??
+          (e.name_iid !== undefined && e.name_iid !== null ? s.anns.get(toNumber(e.name_iid)) : undefined);
+        o[key ?? ''] = this.annotationValue(e, s);
+      }
       return o;
     }
     if (a.array_values?.length) return (a.array_values as Msg[]).map((e) => this.annotationValue(e, s));
