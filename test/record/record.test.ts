@@ -211,6 +211,12 @@ describe('viz record: samples', function () {
     assert.equal(countByName(trace).fib, 1973 + 177);
   });
 
+  it('esm/workers.mjs: an ES module worker is instrumented too (its own hooks on Node 20)', async () => {
+    const { trace } = await traceSample('esm/workers.mjs');
+    assert.equal(trace.threads, 2);
+    assert.deepEqual(countByName(trace), { start: 1, '<anonymous>': 1, fib: 2 * 233 - 1 });
+  });
+
   it('spawn-child.js: a child Node.js process runs and is traced separately', async () => {
     const { trace, traced } = await traceSample('spawn-child.js');
     assert.deepEqual(countByName(trace), { runChild: 1 });

@@ -10,6 +10,7 @@ import {
   instrumentCached,
   readInlineSourceMap,
 } from '../transform/index.js';
+import { PROLOGUE_MARK } from '../transform/fragments.js';
 import type { InstrumentConfig } from './trace-filter.js';
 
 export { shouldTrace, urlToTracedPath, type InstrumentConfig } from './trace-filter.js';
@@ -27,6 +28,7 @@ export function instrumentFile(
   sourceType: 'script' | 'module',
   cfg: InstrumentConfig,
 ): string | undefined {
+  if (source.includes(PROLOGUE_MARK)) return undefined;
   // A compiler's inline map (tsx) is the input map; its comment may stay: Node uses the last one.
   const inputMap = readInlineSourceMap(source);
   try {

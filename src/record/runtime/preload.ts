@@ -204,9 +204,9 @@ async function hookEsm(cfg: InstrumentConfig, instrumentFile: () => InstrumentFi
     });
     return;
   }
-  // Node 20: hooks run in a separate thread, registered once from the main thread.
-  if (!isMainThread) return;
-  await importLaterPreloads();
+  // Node 20: hooks run in a separate thread. A worker does not inherit the main thread's hooks:
+  // it registers its own (an already instrumented source is left as it is, should both run).
+  if (isMainThread) await importLaterPreloads();
   nodeModule.register(new URL('./esm-hooks.js', import.meta.url), { data: cfg });
 }
 
