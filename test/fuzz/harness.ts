@@ -19,6 +19,8 @@ export interface FuzzLimits {
   timeoutMs: number;
   /** Worker old-generation heap. */
   heapMb: number;
+  /** Extra environment of the worker (e.g. VIZ_MAX_VALUE_MB). */
+  env?: Record<string, string>;
 }
 
 export const DEFAULT_LIMITS: FuzzLimits = { timeoutMs: 20_000, heapMb: 256 };
@@ -48,6 +50,7 @@ export class FuzzRunner {
       resourceLimits: { maxOldGenerationSizeMb: this.limits.heapMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 1 },
       stdout: false,
       stderr: false,
+      env: { ...process.env, ...this.limits.env },
     });
     this.worker.unref();
     return this.worker;

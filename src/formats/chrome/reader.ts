@@ -39,6 +39,14 @@ export function sniffChrome(head: Buffer): boolean {
 
 export interface ChromeReadOptions {
   batchSize?: number;
+  /** Largest single value kept waiting for its end (default 64 MiB, or $VIZ_MAX_VALUE_MB). */
+  maxValueBytes?: number;
+}
+
+const DEFAULT_MAX_VALUE_MB = 64;
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
 type State = 'start' | 'first-key' | 'keys' | 'events' | 'after-events' | 'done';
@@ -62,11 +70,16 @@ export class ChromeJsonReader implements TraceSource {
   private ready: TraceEvent[][] = [];
   private lastEventEnd = 0;
 
+  /** Largest single value (event or top-level value) buffered while waiting for its end. */
+  private readonly maxValueBytes: number;
+
   constructor(
     private readonly input: Input,
     options: ChromeReadOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 4096;
+    const envMb = Number(process.env.VIZ_MAX_VALUE_MB);
+    this.maxValueBytes = options.maxValueBytes ?? (envMb > 0 ? envMb : DEFAULT_MAX_VALUE_MB) * (1 << 20);
   }
 
   get bytesRead(): number {
@@ -81,6 +94,7 @@ export class ChromeJsonReader implements TraceSource {
     let waitingLen = 0;
     let retryAt = 0; // carry must reach this many bytes before retrying
     let truncatedGzip = false;
+    let stopped = false; // a value over the size limit ended the reading
 
     const iterator = this.input.chunks()[Symbol.asyncIterator]();
     for (;;) {
@@ -124,7 +138,23 @@ export class ChromeJsonReader implements TraceSource {
       yield* this.takeReady();
       tail = mark < buf.length ? buf.subarray(mark) : undefined;
       tailBase = base + mark;
-      retryAt = tail ? tail.length * 2 : 0;
+      // Retry when the carry has doubled (linear time), but no later than just past the size limit.
+      retryAt = tail ? Math.min(tail.length * 2, this.maxValueBytes + 1) : 0;
+      if (tail && tail.length > this.maxValueBytes && !atEnd) {
+        // One value bigger than any real event: stop here rather than buffer it (memory, and V8's
+        // string length limit), keeping every event before it.
+        const mib = Math.round(this.maxValueBytes / (1 << 20));
+        this.diagnostics.add(
+          'oversized_value',
+          'data_loss',
+          `${this.input.name}: byte ${tailBase}: a single value is larger than ${mib} MiB; reading stopped there, ${this.eventCount} complete events kept (VIZ_MAX_VALUE_MB raises the limit)`,
+          1,
+          tailBase,
+        );
+        stopped = true;
+        await iterator.return?.();
+        break;
+      }
       if (atEnd) break;
     }
 
@@ -132,7 +162,7 @@ export class ChromeJsonReader implements TraceSource {
     if (state === 'start') {
       throw inputError(this.input.name, undefined, 'empty input: not a Chrome trace');
     }
-    if (state !== 'done' || truncatedGzip) {
+    if ((state !== 'done' || truncatedGzip) && !stopped) {
       const partial = tail && tail.toString('latin1').trim().replace(/^,/, '').trim().length > 0;
       const where = truncatedGzip
         ? 'the gzip stream ends early'
@@ -253,7 +283,11 @@ export class ChromeJsonReader implements TraceSource {
         }
       }
     } catch (err) {
-      if (err === NEED_MORE) return mark;
+      if (err === NEED_MORE) {
+        // Whitespace before the incomplete value is consumed: a stream of blanks must not pile up.
+        while (mark < buf.length && isSpace(buf[mark]!)) mark++;
+        return mark;
+      }
       if (err instanceof JsonSyntaxError) throw inputError(this.input.name, err.offset, err.message);
       throw err;
     }
