@@ -453,6 +453,30 @@ describe('viz record: command line', function () {
     assert.match(r.stderr, /no such directory for the output x\.vizdump/);
   });
 
+  it('launchers are recognised by their script path, programs are not', async () => {
+    const { isLauncher } = await import('../../src/record/runtime/preload.js');
+    for (const p of [
+      '/usr/lib/node_modules/npm/bin/npm-cli.js',
+      '/usr/lib/node_modules/npm/bin/npx-cli.js',
+      '/p/node_modules/.bin/tsx',
+      '/p/node_modules/tsx/dist/cli.mjs',
+      '/usr/lib/node_modules/corepack/dist/pnpm.js',
+      '/p/.yarn/releases/yarn.cjs',
+      '/p/.yarn/releases/yarn-4.5.1.cjs',
+    ]) {
+      assert.equal(isLauncher(p), true, p);
+    }
+    for (const p of [
+      '/p/app.js',
+      '/p/npm-tools.js',
+      '/p/node_modules/mocha/bin/mocha.js',
+      '/p/mytsx.mjs',
+      undefined,
+    ]) {
+      assert.equal(isLauncher(p), false, String(p));
+    }
+  });
+
   it('a missing script is a usage error (exit 2), not a crash', () => {
     const r = runViz([join(SAMPLES, 'nope.js')]);
     assert.equal(r.status, 2);

@@ -30,7 +30,7 @@ const g = globalThis as unknown as Record<PropertyKey, unknown>;
 /** Scripts that only start another program. */
 const LAUNCHER = new RegExp(
   [
-    String.raw`(?:^|[\\/])(?:npm|npx|pnpm|pnpx|yarn|yarnpkg|corepack|tsx)(?:-cli)?(?:\.[cm]?js)?$`,
+    String.raw`(?:^|[\\/])(?:npm|npx|pnpm|pnpx|yarn|yarnpkg|corepack|tsx)(?:-cli|-[\d.]+)?(?:\.[cm]?js)?$`,
     String.raw`[\\/]tsx[\\/]dist[\\/]cli\.mjs$`,
     String.raw`[\\/]corepack[\\/]dist[\\/][^\\/]+\.js$`,
   ].join('|'),
