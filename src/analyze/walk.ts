@@ -48,7 +48,7 @@ export interface WalkOptions {
 export type TraceInput = string | { input: Input; format: FormatSpec };
 
 /** Runs `handler` over the call tree of a trace. */
-export async function walkTrace(from: TraceInput, handler: SliceHandler, options: WalkOptions = {}): Promise<WalkResult> {
+export async function walkTrace(from: TraceInput, handler: AnalysisHandler, options: WalkOptions = {}): Promise<WalkResult> {
   const { input, format } = typeof from === 'string' ? await openDetected(from) : from;
   const source = format.read!(input);
   const progress = options.progress === false ? undefined : startProgress('reading', input.size);
@@ -59,31 +59,35 @@ export async function walkTrace(from: TraceInput, handler: SliceHandler, options
   }
 }
 
+/** Process and thread names from `M` events; analysers own one and feed it from `other`. */
+export class ThreadNames {
+  readonly threads = new Map<string, ThreadId>();
+  readonly processNames = new Map<Ident, string>();
+  note(ev: TraceEvent): void {
+    if (ev.ph === 'M') noteMetadata(ev, this.threads, this.processNames);
+  }
+}
+
+/** A slice handler that collects thread names from the `M` events it is given in `other`. */
+export interface AnalysisHandler extends SliceHandler {
+  readonly names: ThreadNames;
+  other(ev: TraceEvent, thread: ThreadStack): void;
+}
+
 export async function walkSource(
   source: TraceSource,
-  handler: SliceHandler,
+  handler: AnalysisHandler,
   options: WalkOptions & { inputName?: string; format?: string; tick?: () => void } = {},
 ): Promise<WalkResult> {
-  const threads = new Map<string, ThreadId>();
-  const processNames = new Map<Ident, string>();
-  const other = handler.other?.bind(handler);
-  const nester = new SliceNester(
-    {
-      enter: handler.enter.bind(handler),
-      exit: handler.exit.bind(handler),
-      other(ev: TraceEvent, th: ThreadStack): void {
-        if (ev.ph === 'M') noteMetadata(ev, threads, processNames);
-        other?.(ev, th);
-      },
-    },
-    source.diagnostics,
-  );
+  // The handler goes to the nester as it is: no wrapper on the per-event path.
+  const nester = new SliceNester(handler, source.diagnostics);
   const tick = options.tick;
   for await (const batch of timeOrdered(source.batches(), { diagnostics: source.diagnostics, window: options.window, perThread: true })) {
     nester.push(batch);
     tick?.();
   }
   nester.finish();
+  const { threads, processNames } = handler.names;
   for (const th of nester.allThreads()) {
     const key = threadKey(th.pid, th.tid);
     if (!threads.has(key)) threads.set(key, { pid: th.pid, tid: th.tid, key });

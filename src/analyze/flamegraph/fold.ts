@@ -6,9 +6,9 @@
  * should that ever fail).
  */
 import { VizError } from '../../model/errors.js';
-import type { EndReason, OpenSlice, SliceHandler, ThreadStack } from '../../model/nesting.js';
-import { threadKey } from '../../model/event.js';
-import { selectsThread, threadLabel, walkTrace, type ThreadSelection, type TraceInput, type WalkOptions, type WalkResult } from '../walk.js';
+import type { EndReason, OpenSlice, ThreadStack } from '../../model/nesting.js';
+import { threadKey, type TraceEvent } from '../../model/event.js';
+import { selectsThread, threadLabel, walkTrace, ThreadNames, type AnalysisHandler, type ThreadSelection, type TraceInput, type WalkOptions, type WalkResult } from '../walk.js';
 import { FrameTree, child, mergeInto, newNode, shapeTree, forEachStack, type FrameNode, type ShapeOptions } from './tree.js';
 
 interface ThreadFold {
@@ -20,19 +20,20 @@ interface ThreadFold {
 }
 
 /** A `SliceHandler` that builds one frame tree per thread. */
-export class Folder implements SliceHandler {
+export class Folder implements AnalysisHandler {
+  readonly names = new ThreadNames();
   readonly threads = new Map<ThreadStack, ThreadFold>();
   /** Slices whose children summed to more than their duration (should not happen after clipping). */
   negativeSelf = 0;
   private last: ThreadFold | undefined;
-  private readonly names = new FrameTree();
+  private readonly nameTree = new FrameTree();
 
   private state(th: ThreadStack): ThreadFold {
     if (this.last?.th === th) return this.last;
     let s = this.threads.get(th);
     if (!s) {
       // All thread trees share one name table, so merging needs no re-interning.
-      const tree = this.names;
+      const tree = this.nameTree;
       const root = newNode(-1);
       s = { th, tree, nodes: [root], childSums: [0] };
       this.threads.set(th, s);
@@ -56,6 +57,10 @@ export class Folder implements SliceHandler {
     s.childSums[d + 1] = 0;
   }
 
+  other(ev: TraceEvent): void {
+    if (ev.ph === 'M') this.names.note(ev);
+  }
+
   exit(slice: OpenSlice, endTs: number, _reason: EndReason): void {
     const s = this.state(slice.thread);
     const d = slice.depth + 1;
@@ -75,7 +80,7 @@ export class Folder implements SliceHandler {
   }
 
   get nameTable(): FrameTree {
-    return this.names;
+    return this.nameTree;
   }
 }
 

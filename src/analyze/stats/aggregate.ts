@@ -10,7 +10,9 @@
  * Memory: one record per (thread, function), one histogram each, plus the stacks.
  */
 import { threadKey } from '../../model/event.js';
-import type { EndReason, OpenSlice, SliceHandler, ThreadStack } from '../../model/nesting.js';
+import type { EndReason, OpenSlice, ThreadStack } from '../../model/nesting.js';
+import type { TraceEvent } from '../../model/event.js';
+import { ThreadNames, type AnalysisHandler } from '../walk.js';
 import { parseArgs } from '../../model/event.js';
 import { LogHistogram } from './sketch.js';
 
@@ -57,8 +59,9 @@ export interface AggregateOptions {
   relativeAccuracy?: number;
 }
 
-export class StatsAggregator implements SliceHandler {
-  readonly names: string[] = [];
+export class StatsAggregator implements AnalysisHandler {
+  readonly names = new ThreadNames();
+  readonly functionNames: string[] = [];
   private readonly ids = new Map<string, number>();
   private readonly locations: Array<{ file?: string; line?: number } | undefined> = [];
   readonly threads = new Map<ThreadStack, ThreadAgg>();
@@ -70,8 +73,8 @@ export class StatsAggregator implements SliceHandler {
   private intern(slice: OpenSlice): number {
     let id = this.ids.get(slice.name);
     if (id === undefined) {
-      id = this.names.length;
-      this.names.push(slice.name);
+      id = this.functionNames.length;
+      this.functionNames.push(slice.name);
       this.ids.set(slice.name, id);
       this.locations.push(argsLocation(slice));
     }
@@ -112,6 +115,10 @@ export class StatsAggregator implements SliceHandler {
     s.childSums[d + 1] = 0;
   }
 
+  other(ev: TraceEvent): void {
+    if (ev.ph === 'M') this.names.note(ev);
+  }
+
   exit(slice: OpenSlice, endTs: number, _reason: EndReason): void {
     const s = this.state(slice.thread);
     const d = slice.depth;
@@ -125,7 +132,7 @@ export class StatsAggregator implements SliceHandler {
     s.childSums[d]! += dur;
     let f = s.byId[id];
     if (f === undefined) {
-      f = { name: this.names[id]!, calls: 0, primitive: 0, self: 0, total: 0, sumDurations: 0, hist: new LogHistogram(this.options.relativeAccuracy) };
+      f = { name: this.functionNames[id]!, calls: 0, primitive: 0, self: 0, total: 0, sumDurations: 0, hist: new LogHistogram(this.options.relativeAccuracy) };
       s.funcs.set(id, f);
       s.byId[id] = f;
     }

@@ -196,7 +196,7 @@ function targets(a: Aggregated, flag: string, name: string): number[] {
   const exact = a.agg.idOf(name);
   if (exact !== undefined) return [exact];
   const re = compileRegex(flag, name)!;
-  const ids = a.agg.names.map((n, i) => (re.test(n) ? i : -1)).filter((i) => i >= 0);
+  const ids = a.agg.functionNames.map((n, i) => (re.test(n) ? i : -1)).filter((i) => i >= 0);
   if (ids.length === 0) throw new VizError('usage', `${flag}: no function named or matching "${name}"`);
   return ids;
 }
@@ -209,14 +209,14 @@ function edgeRows(a: Aggregated, flag: '--callers' | '--callees', name: string):
       const hit = flag === '--callers' ? ids.has(callee) : ids.has(caller);
       if (!hit) continue;
       const other = flag === '--callers' ? caller : callee;
-      const r = rows.get(other) ?? { function: a.agg.names[other]!, calls: 0, self: 0, total: 0 };
+      const r = rows.get(other) ?? { function: a.agg.functionNames[other]!, calls: 0, self: 0, total: 0 };
       r.calls += e.calls;
       r.self += e.self;
       r.total += e.total;
       rows.set(other, r);
     }
   }
-  return { target: [...ids].map((i) => a.agg.names[i]!), rows: [...rows.values()].sort((x, y) => y.total - x.total || y.calls - x.calls) };
+  return { target: [...ids].map((i) => a.agg.functionNames[i]!), rows: [...rows.values()].sort((x, y) => y.total - x.total || y.calls - x.calls) };
 }
 
 export async function stats(from: TraceInput, options: StatsOptions = {}): Promise<StatsReport> {
