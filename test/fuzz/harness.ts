@@ -47,7 +47,11 @@ export class FuzzRunner {
     const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
     this.worker = new Worker(boot, {
       eval: true,
-      resourceLimits: { maxOldGenerationSizeMb: this.limits.heapMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 1 },
+      resourceLimits: {
+        maxOldGenerationSizeMb: this.limits.heapMb,
+        maxYoungGenerationSizeMb: 32,
+        stackSizeMb: 1,
+      },
       stdout: false,
       stderr: false,
       env: { ...process.env, ...this.limits.env },
@@ -88,18 +92,30 @@ export class FuzzRunner {
         cleanup();
         this.worker = undefined;
         const oom = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
-        resolve({ outcome: oom ? 'oom' : 'crash', message: err.message, ms: performance.now() - t0 } as Verdict);
+        resolve({
+          outcome: oom ? 'oom' : 'crash',
+          message: err.message,
+          ms: performance.now() - t0,
+        } as Verdict);
       };
       const onExit = (code: number): void => {
         cleanup();
         this.worker = undefined;
-        resolve({ outcome: 'crash', message: `worker exited with code ${code}`, ms: performance.now() - t0 } as Verdict);
+        resolve({
+          outcome: 'crash',
+          message: `worker exited with code ${code}`,
+          ms: performance.now() - t0,
+        } as Verdict);
       };
       const timer = setTimeout(() => {
         cleanup();
         this.worker = undefined;
         void worker.terminate();
-        resolve({ outcome: 'hang', message: `no result after ${this.limits.timeoutMs} ms`, ms: performance.now() - t0 });
+        resolve({
+          outcome: 'hang',
+          message: `no result after ${this.limits.timeoutMs} ms`,
+          ms: performance.now() - t0,
+        });
       }, this.limits.timeoutMs);
       worker.on('message', onMessage);
       worker.on('error', onError);

@@ -105,7 +105,26 @@ export function hostileInserts(): Buffer[] {
 }
 
 /** Field names whose values get replaced (Chrome JSON and container keys). */
-const KEYS = ['ph', 'ts', 'dur', 'tdur', 'pid', 'tid', 'name', 'cat', 'args', 'id', 'id2', 'scope', 's', 'bp', 'traceEvents', 'displayTimeUnit', 'metadata', 'stackFrames'];
+const KEYS = [
+  'ph',
+  'ts',
+  'dur',
+  'tdur',
+  'pid',
+  'tid',
+  'name',
+  'cat',
+  'args',
+  'id',
+  'id2',
+  'scope',
+  's',
+  'bp',
+  'traceEvents',
+  'displayTimeUnit',
+  'metadata',
+  'stackFrames',
+];
 
 export type Mutation =
   | { op: 'flip'; at: number; bit: number }
@@ -123,14 +142,32 @@ const pos = fc.nat({ max: 1 << 30 });
 export const binaryMutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('flip' as const), at: pos, bit: fc.nat({ max: 7 }) }),
   fc.record({ op: fc.constant('truncate' as const), at: pos }),
-  fc.record({ op: fc.constant('overwrite' as const), at: pos, bytes: fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 16 }) }),
+  fc.record({
+    op: fc.constant('overwrite' as const),
+    at: pos,
+    bytes: fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 16 }),
+  }),
   fc.record({ op: fc.constant('delete' as const), at: pos, len: fc.integer({ min: 1, max: 64 }) }),
-  fc.record({ op: fc.constant('repeat' as const), at: pos, len: fc.integer({ min: 1, max: 256 }), times: fc.integer({ min: 2, max: 50 }) }),
+  fc.record({
+    op: fc.constant('repeat' as const),
+    at: pos,
+    len: fc.integer({ min: 1, max: 256 }),
+    times: fc.integer({ min: 2, max: 50 }),
+  }),
   fc.record({
     op: fc.constant('int' as const),
     at: pos,
     width: fc.constantFrom(4 as const, 8 as const),
-    value: fc.constantFrom(0n, 1n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x7fffffffffffffffn, 0xffffffffffffffffn, 0x100000000n),
+    value: fc.constantFrom(
+      0n,
+      1n,
+      0x7fffffffn,
+      0x80000000n,
+      0xffffffffn,
+      0x7fffffffffffffffn,
+      0xffffffffffffffffn,
+      0x100000000n,
+    ),
   }),
   fc.record({ op: fc.constant('varint' as const), at: pos, len: fc.integer({ min: 1, max: 12 }) }),
 );
@@ -138,7 +175,10 @@ export const binaryMutation: fc.Arbitrary<Mutation> = fc.oneof(
 export const textMutation: fc.Arbitrary<Mutation> = fc.oneof(
   { arbitrary: binaryMutation, weight: 3 },
   { arbitrary: fc.record({ op: fc.constant('insert' as const), at: pos, what: fc.nat() }), weight: 2 },
-  { arbitrary: fc.record({ op: fc.constant('value' as const), key: fc.nat(), nth: fc.nat(), what: fc.nat() }), weight: 3 },
+  {
+    arbitrary: fc.record({ op: fc.constant('value' as const), key: fc.nat(), nth: fc.nat(), what: fc.nat() }),
+    weight: 3,
+  },
 );
 
 let values: Buffer[] | undefined;
@@ -147,7 +187,8 @@ let inserts: Buffer[] | undefined;
 /** Applies one mutation; offsets are taken modulo the input length. */
 export function applyMutation(input: Buffer, m: Mutation): Buffer {
   const n = input.length;
-  const at = n === 0 ? 0 : m.op === 'value' ? 0 : m.at % (n + (m.op === 'insert' || m.op === 'truncate' ? 1 : 0));
+  const at =
+    n === 0 ? 0 : m.op === 'value' ? 0 : m.at % (n + (m.op === 'insert' || m.op === 'truncate' ? 1 : 0));
   switch (m.op) {
     case 'flip': {
       const out = Buffer.from(input);
@@ -165,7 +206,11 @@ export function applyMutation(input: Buffer, m: Mutation): Buffer {
       return Buffer.concat([input.subarray(0, at), input.subarray(at + m.len)]);
     case 'repeat': {
       const piece = input.subarray(at, at + m.len);
-      return Buffer.concat([input.subarray(0, at), ...Array<Buffer>(m.times).fill(piece), input.subarray(at + piece.length)]);
+      return Buffer.concat([
+        input.subarray(0, at),
+        ...Array<Buffer>(m.times).fill(piece),
+        input.subarray(at + piece.length),
+      ]);
     }
     case 'int': {
       const out = Buffer.from(input);
@@ -242,6 +287,8 @@ export function materialise(c: FuzzCase): Buffer {
 
 /** Short description of a case for failure messages. */
 export function describeCase(c: FuzzCase): string {
-  const ms = c.mutations.map((m) => JSON.stringify(m, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v)));
+  const ms = c.mutations.map((m) =>
+    JSON.stringify(m, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v)),
+  );
   return `${c.seed.fileName}${isGzip(c.seed.bytes) ? (c.inside ? ' (inside gzip)' : ' (gzip bytes)') : ''}: ${ms.join(' then ')}`;
 }

@@ -24,12 +24,26 @@ const STRICT = process.env.FUZZ_STRICT === '1';
  * notes/fuzz-findings.md: counted and reported, not failed, until fixed (then remove the entry).
  */
 const KNOWN: { format: string; finding: string; pattern: RegExp }[] = [
-  { format: 'ring', finding: 'F5 ring: section length not checked against the file size', pattern: /Invalid typed array length[^|]*\|\s*at new Uint8Array[^|]*\|\s*at FileBytes\.read/ },
+  {
+    format: 'ring',
+    finding: 'F5 ring: section length not checked against the file size',
+    pattern: /Invalid typed array length[^|]*\|\s*at new Uint8Array[^|]*\|\s*at FileBytes\.read/,
+  },
 ];
 const knownHits = new Map<string, number>();
 
 /** Pipelines per case: reading alone most often, the full commands on the rest. */
-const pipelineArb = fc.constantFrom<Pipeline>('read', 'read', 'read', 'info', 'chrome', 'perfetto', 'stats', 'flamegraph');
+const pipelineArb = fc.constantFrom<Pipeline>(
+  'read',
+  'read',
+  'read',
+  'info',
+  'chrome',
+  'perfetto',
+  'speedscope',
+  'stats',
+  'flamegraph',
+);
 
 describe('fuzz: readers and pipelines on mutated inputs', function () {
   this.timeout(0);
@@ -47,9 +61,13 @@ describe('fuzz: readers and pipelines on mutated inputs', function () {
       `      fuzz: ${t.total ?? 0} cases (ok ${t.ok ?? 0}, error ${t.error ?? 0}, crash ${t.crash ?? 0}, hang ${t.hang ?? 0}, oom ${t.oom ?? 0}); slowest ${Math.round(runner.maxMs)} ms\n`,
     );
     if (process.env.FUZZ_VERBOSE === '1') {
-      for (const [shape, n] of runner.errorsWithoutOffset) process.stdout.write(`      error without offset x${n}: ${shape}\n`);
+      for (const [shape, n] of runner.errorsWithoutOffset)
+        process.stdout.write(`      error without offset x${n}: ${shape}\n`);
     }
-    for (const [finding, n] of knownHits) process.stdout.write(`      known problem x${n}: ${finding} (notes/fuzz-findings.md; FUZZ_STRICT=1 fails on it)\n`);
+    for (const [finding, n] of knownHits)
+      process.stdout.write(
+        `      known problem x${n}: ${finding} (notes/fuzz-findings.md; FUZZ_STRICT=1 fails on it)\n`,
+      );
     for (const [problem, cases] of problems) {
       process.stdout.write(`      PROBLEM x${cases.length}: ${problem}\n        e.g. ${cases[0]}\n`);
     }

@@ -17,7 +17,12 @@ describe('fuzz regressions', function () {
   const runner = new FuzzRunner();
   after(() => runner.close());
 
-  async function expectError(pipeline: Pipeline, fileName: string, bytes: Buffer | string, pattern: RegExp): Promise<Verdict> {
+  async function expectError(
+    pipeline: Pipeline,
+    fileName: string,
+    bytes: Buffer | string,
+    pattern: RegExp,
+  ): Promise<Verdict> {
     const v = await runner.check(pipeline, fileName, Buffer.from(bytes), 'regression');
     assert.equal(v.outcome, 'error', `expected an error, got ${JSON.stringify(v).slice(0, 300)}`);
     assert.match(v.outcome === 'error' ? (v.message ?? '') : '', pattern);
@@ -28,7 +33,12 @@ describe('fuzz regressions', function () {
     for (const pipeline of ['read', 'stats', 'perfetto', 'chrome'] as const) {
       it(`${pipeline}: args with a missing colon is a syntax error at its byte`, async () => {
         const text = `[${ev(',"args":{"a" 1}')}]`;
-        await expectError(pipeline, 'bad-args.json', text, new RegExp(`byte ${text.indexOf('" 1') + 2}: expected ':'`));
+        await expectError(
+          pipeline,
+          'bad-args.json',
+          text,
+          new RegExp(`byte ${text.indexOf('" 1') + 2}: expected ':'`),
+        );
       });
     }
     for (const [what, value] of [
@@ -45,10 +55,20 @@ describe('fuzz regressions', function () {
       });
     }
     it('a string pid with an unknown escape is a syntax error, not a JSON.parse crash', async () => {
-      await expectError('read', 'bad-pid.json', '[{"ph":"i","name":"a","ts":1,"pid":"\\x41","tid":1}]', /byte 36: invalid escape/);
+      await expectError(
+        'read',
+        'bad-pid.json',
+        '[{"ph":"i","name":"a","ts":1,"pid":"\\x41","tid":1}]',
+        /byte 36: invalid escape/,
+      );
     });
     it('an invalid top-level value is a syntax error, not a JSON.parse crash', async () => {
-      await expectError('info', 'bad-top.json', '{"traceEvents":[],"metadata":{"k":[aaa]}}', /byte 35: invalid value 'aaa'/);
+      await expectError(
+        'info',
+        'bad-top.json',
+        '{"traceEvents":[],"metadata":{"k":[aaa]}}',
+        /byte 35: invalid value 'aaa'/,
+      );
     });
     it('valid but unusual values are still accepted', async () => {
       const text = `[${ev(',"args":{"a":[1.5e-3,-0,true,false,null,"\\u00e9\\n\\"",{},[]],"b":{"c":{"d":[[[]]]}}}')}]`;
@@ -58,11 +78,14 @@ describe('fuzz regressions', function () {
   });
 
   it('a gzip stream cut inside the first 4 KiB is a truncated trace, not a crash (F2)', async () => {
-    const gz = gzipSync(readFileSync(join(CORPUS, '..', '..', 'fixtures', 'external', 'catapult', 'simple_trace.json')));
+    const gz = gzipSync(
+      readFileSync(join(CORPUS, '..', '..', 'fixtures', 'external', 'catapult', 'simple_trace.json')),
+    );
     for (const pipeline of ['read', 'info', 'stats'] as const) {
       for (const cut of [12, 40, 200]) {
         const v = await runner.check(pipeline, 'cut.json.gz', gz.subarray(0, cut), `cut ${cut}`);
-        if (v.outcome === 'ok' && pipeline === 'read') assert.ok(v.diagnostics?.includes('truncated_input'), JSON.stringify(v));
+        if (v.outcome === 'ok' && pipeline === 'read')
+          assert.ok(v.diagnostics?.includes('truncated_input'), JSON.stringify(v));
       }
     }
   });
@@ -74,10 +97,20 @@ describe('fuzz regressions', function () {
   });
 
   it('ring dumps are in the registry: viz info and convert read them (F4)', async () => {
-    const v = await runner.check('info', 'fib6.vizdump', readFileSync(join(CORPUS, 'fib6.vizdump')), 'regression');
+    const v = await runner.check(
+      'info',
+      'fib6.vizdump',
+      readFileSync(join(CORPUS, 'fib6.vizdump')),
+      'regression',
+    );
     assert.equal(v.outcome, 'ok');
     assert.equal(v.outcome === 'ok' ? v.events : 0, 52);
-    const c = await runner.check('chrome', 'fib6.vizdump', readFileSync(join(CORPUS, 'fib6.vizdump')), 'regression');
+    const c = await runner.check(
+      'chrome',
+      'fib6.vizdump',
+      readFileSync(join(CORPUS, 'fib6.vizdump')),
+      'regression',
+    );
     assert.equal(c.outcome, 'ok');
   });
 });

@@ -55,13 +55,23 @@ export async function buildSeeds(): Promise<Map<string, Seed[]>> {
 
   if (formatByName('perfetto')?.write) {
     const dir = mkdtempSync(join(tmpdir(), 'viz-fuzz-seeds-'));
-    for (const name of ['simple_trace.json', 'async_begin_end.json', 'instance_counters.json', 'flow_simple.json']) {
+    for (const name of [
+      'simple_trace.json',
+      'async_begin_end.json',
+      'instance_counters.json',
+      'flow_simple.json',
+    ]) {
       const src = join(FIXTURES, 'external', 'catapult', name);
       const out = join(dir, name.replace(/\.json$/, '.perfetto-trace'));
       await convert(src, { to: 'perfetto', output: out, progress: false });
       add({ format: 'perfetto', fileName: basename(out), bytes: readFileSync(out), text: false });
     }
-    add({ format: 'perfetto', fileName: 'simple_trace.pftrace.gz', bytes: gzipSync(seeds.get('perfetto')![0]!.bytes), text: false });
+    add({
+      format: 'perfetto',
+      fileName: 'simple_trace.pftrace.gz',
+      bytes: gzipSync(seeds.get('perfetto')![0]!.bytes),
+      text: false,
+    });
   }
   return seeds;
 }

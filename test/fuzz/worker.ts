@@ -5,8 +5,6 @@
  */
 import { rmSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { formatByName, registerFormat } from '../../src/formats/registry.js';
-import { readRing, sniffRing } from '../../src/formats/ring/reader.js';
 import { VizError } from '../../src/model/errors.js';
 import { openTrace } from '../../src/ops/open.js';
 import { info } from '../../src/ops/info.js';
@@ -15,12 +13,12 @@ import { stats } from '../../src/analyze/stats/index.js';
 import { flamegraph } from '../../src/analyze/flamegraph/index.js';
 import type { Pipeline, CaseRequest, CaseResult } from './protocol.js';
 
-// Ring dumps are readable by `viz convert`/`viz info` only once registered (see notes/fuzz-findings.md).
-if (!formatByName('ring')?.read) {
-  registerFormat({ name: 'ring', description: 'viz ring dump', extensions: ['.vizdump'], binary: true, sniff: sniffRing, read: readRing });
-}
-
-async function run(pipeline: Pipeline, path: string, out: string): Promise<{ events: number; diagnostics: string[] }> {
+// Nothing is registered here: the cases see exactly the formats the CLI sees.
+async function run(
+  pipeline: Pipeline,
+  path: string,
+  out: string,
+): Promise<{ events: number; diagnostics: string[] }> {
   switch (pipeline) {
     case 'read': {
       const { source } = await openTrace(path);
@@ -33,7 +31,8 @@ async function run(pipeline: Pipeline, path: string, out: string): Promise<{ eve
       return { events: r.events, diagnostics: r.diagnostics.map((d) => d.code) };
     }
     case 'chrome':
-    case 'perfetto': {
+    case 'perfetto':
+    case 'speedscope': {
       try {
         const r = await convert(path, { to: pipeline, output: out, progress: false });
         return { events: r.events, diagnostics: r.diagnostics.list().map((d) => d.code) };
@@ -60,7 +59,13 @@ parentPort!.on('message', (req: CaseRequest) => {
   const start = performance.now();
   run(req.pipeline, req.path, req.out).then(
     (r): void => {
-      const res: CaseResult = { id: req.id, outcome: 'ok', events: r.events, diagnostics: r.diagnostics, ms: performance.now() - start };
+      const res: CaseResult = {
+        id: req.id,
+        outcome: 'ok',
+        events: r.events,
+        diagnostics: r.diagnostics,
+        ms: performance.now() - start,
+      };
       parentPort!.postMessage(res);
     },
     (err: unknown): void => {

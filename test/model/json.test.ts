@@ -4,7 +4,10 @@ import { stringifyJson } from '../../src/model/json.js';
 
 describe('stringifyJson', () => {
   it('equals JSON.stringify on JSON values', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => stringifyJson(v) === JSON.stringify(v)), { seed: 7, numRuns: 500 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => stringifyJson(v) === JSON.stringify(v)),
+      { seed: 7, numRuns: 500 },
+    );
   });
 
   it('writes values nested 200,000 deep, which JSON.stringify cannot', () => {

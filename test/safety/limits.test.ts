@@ -21,7 +21,8 @@ function deepBE(depth: number): Buffer {
 
 function deepX(depth: number): Buffer {
   const parts: string[] = [];
-  for (let i = 0; i < depth; i++) parts.push(`{"ph":"X","name":"g${i % 5}","ts":${i},"dur":${2 * (depth - i)},"pid":1,"tid":1}`);
+  for (let i = 0; i < depth; i++)
+    parts.push(`{"ph":"X","name":"g${i % 5}","ts":${i},"dur":${2 * (depth - i)},"pid":1,"tid":1}`);
   return Buffer.from(`[${parts.join(',\n')}]`);
 }
 
@@ -37,7 +38,11 @@ describe('depth limits', function () {
     it(`stack depth ${DEPTH} (B/E): ${pipeline}`, async () => {
       const v = await runner.check(pipeline, 'deep-be.json', be, 'deep B/E');
       assert.equal(v.outcome, 'ok', JSON.stringify(v).slice(0, 300));
-      if (pipeline === 'perfetto') assert.ok(v.outcome === 'ok' && v.diagnostics?.includes('slice_depth_truncated'), JSON.stringify(v.diagnostics));
+      if (pipeline === 'perfetto')
+        assert.ok(
+          v.outcome === 'ok' && v.diagnostics?.includes('slice_depth_truncated'),
+          JSON.stringify(v.diagnostics),
+        );
     });
   }
 
@@ -49,14 +54,18 @@ describe('depth limits', function () {
     });
   }
 
-  const deepArgs = Buffer.from(`[{"ph":"X","name":"a","ts":1,"dur":2,"pid":1,"tid":1,"args":{"v":${nested(DEPTH)}}},{"ph":"i","name":"b","ts":3,"pid":1,"tid":1,"s":"t"}]`);
+  const deepArgs = Buffer.from(
+    `[{"ph":"X","name":"a","ts":1,"dur":2,"pid":1,"tid":1,"args":{"v":${nested(DEPTH)}}},{"ph":"i","name":"b","ts":3,"pid":1,"tid":1,"s":"t"}]`,
+  );
   for (const pipeline of ALL) {
     it(`args nested ${DEPTH} deep: ${pipeline}`, async () => {
       await runner.check(pipeline, 'deep-args.json', deepArgs, 'deep args');
     });
   }
 
-  const deepTop = Buffer.from(`{"traceEvents":[{"ph":"X","name":"a","ts":1,"dur":2,"pid":1,"tid":1}],"metadata":${nested(DEPTH)}}`);
+  const deepTop = Buffer.from(
+    `{"traceEvents":[{"ph":"X","name":"a","ts":1,"dur":2,"pid":1,"tid":1}],"metadata":${nested(DEPTH)}}`,
+  );
   for (const pipeline of ALL) {
     it(`a top-level value nested ${DEPTH} deep: ${pipeline}`, async () => {
       await runner.check(pipeline, 'deep-top.json', deepTop, 'deep top-level');

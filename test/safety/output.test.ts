@@ -6,7 +6,17 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURES } from '../support/fixtures.js';
@@ -23,17 +33,26 @@ const entries = (dir: string): string[] => readdirSync(dir).sort();
 function mountTmpfs(dir: string, options: string): string | undefined {
   mkdirSync(dir, { recursive: true });
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { encoding: 'utf8' });
-  return r.status === 0 ? undefined : `cannot mount a tmpfs here (${(r.stderr || r.error?.message || '').trim()})`;
+  return r.status === 0
+    ? undefined
+    : `cannot mount a tmpfs here (${(r.stderr || r.error?.message || '').trim()})`;
 }
 function unmount(dir: string): void {
   spawnSync('umount', [dir]);
 }
 
-function assertOneLineError(r: { status: number | null; stderr: string }, output: string, cause: RegExp): void {
+function assertOneLineError(
+  r: { status: number | null; stderr: string },
+  output: string,
+  cause: RegExp,
+): void {
   assert.equal(r.status, 4, r.stderr);
   const lines = r.stderr.trimEnd().split('\n');
   assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, new RegExp(`^viz: ${output.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot write: `));
+  assert.match(
+    lines[0]!,
+    new RegExp(`^viz: ${output.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot write: `),
+  );
   assert.match(lines[0]!, cause);
 }
 
@@ -81,7 +100,11 @@ describe('output safety: other write failures', function () {
     mkdirSync(dir);
     const output = join(dir, 'out.json');
     writeFileSync(output, OLD);
-    const r = spawnSync('bash', ['-c', `ulimit -f 16; exec "${process.execPath}" "${VIZ}" convert "${fib}" -o "${output}"`], { encoding: 'utf8' });
+    const r = spawnSync(
+      'bash',
+      ['-c', `ulimit -f 16; exec "${process.execPath}" "${VIZ}" convert "${fib}" -o "${output}"`],
+      { encoding: 'utf8' },
+    );
     assertOneLineError(r, output, /file too large/);
     assert.equal(readFileSync(output, 'utf8'), OLD);
     assert.deepEqual(entries(dir), ['out.json']);
@@ -117,7 +140,10 @@ describe('output safety: other write failures', function () {
     const r = viz(['convert', fib, '--to', 'chrome', '-o', dir]);
     assertOneLineError(r, dir, /is a directory/);
     assert.ok(statSync(dir).isDirectory());
-    assert.deepEqual(entries(tmp).filter((e) => e.includes('viz-tmp')), []);
+    assert.deepEqual(
+      entries(tmp).filter((e) => e.includes('viz-tmp')),
+      [],
+    );
   });
 });
 
@@ -131,7 +157,9 @@ describe('output safety: interrupted convert', function () {
     out.write('{"traceEvents":[\n');
     const chunk: string[] = [];
     for (let i = 0; i < 2000; i++) {
-      chunk.push(`{"ph":"X","name":"work${i % 97} (src/app.js:${i % 500})","cat":"fn","ts":${i},"dur":0.5,"pid":1,"tid":${1 + (i % 3)},"args":{"i":${i}}},`);
+      chunk.push(
+        `{"ph":"X","name":"work${i % 97} (src/app.js:${i % 500})","cat":"fn","ts":${i},"dur":0.5,"pid":1,"tid":${1 + (i % 3)},"args":{"i":${i}}},`,
+      );
     }
     const text = chunk.join('\n') + '\n';
     for (let k = 0; k < 250; k++) {
@@ -153,10 +181,14 @@ describe('output safety: interrupted convert', function () {
         mkdirSync(dir);
         const output = join(dir, `out${ext}`);
         writeFileSync(output, OLD);
-        const child = spawn(process.execPath, [VIZ, 'convert', big, '-o', output], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, [VIZ, 'convert', big, '-o', output], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let stderr = '';
         child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-        const exited = new Promise<number | null>((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : null))));
+        const exited = new Promise<number | null>((resolve) =>
+          child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : null))),
+        );
         // Wait until the temporary output has bytes in it, then interrupt.
         let started = false;
         for (let i = 0; i < 600 && !started && child.exitCode === null; i++) {

@@ -114,8 +114,13 @@ async function sweep(s: Sweep): Promise<{ cuts: number; errors: number }> {
   let last = 0;
   const path = join(dir, `cut-${s.name}`);
   // CI cuts ~300 places per file (every byte of small files); SAFETY_FULL=1 cuts at every byte.
-  const step = s.step ?? (process.env.SAFETY_FULL === '1' ? 1 : Math.max(1, Math.floor(s.bytes.length / 300)));
-  for (let k = 0; k <= s.bytes.length; k = k === s.bytes.length ? k + 1 : Math.min(k + step, s.bytes.length)) {
+  const step =
+    s.step ?? (process.env.SAFETY_FULL === '1' ? 1 : Math.max(1, Math.floor(s.bytes.length / 300)));
+  for (
+    let k = 0;
+    k <= s.bytes.length;
+    k = k === s.bytes.length ? k + 1 : Math.min(k + step, s.bytes.length)
+  ) {
     cuts++;
     writeFileSync(path, s.bytes.subarray(0, k));
     const r = await readFile(path);
@@ -123,17 +128,29 @@ async function sweep(s: Sweep): Promise<{ cuts: number; errors: number }> {
     if (r instanceof VizError) {
       errors++;
       assert.ok(!r.message.includes('\n') && r.message.includes(path), `${at}: ${r.message}`);
-      if (s.expected) assert.equal(s.expected(k), 0, `${at}: an error although complete events precede the cut: ${r.message}`);
+      if (s.expected)
+        assert.equal(
+          s.expected(k),
+          0,
+          `${at}: an error although complete events precede the cut: ${r.message}`,
+        );
       continue;
     }
     const keys = r.events.filter(keep).map((e) => canon(e, r.baseUs));
     assert.ok(keys.length <= refKeys.length, `${at}: more events than the whole file`);
-    for (let i = 0; i < keys.length; i++) assert.equal(keys[i], refKeys[i], `${at}: event ${i} differs from the whole file's`);
-    assert.ok(keys.length >= last || k === 0, `${at}: fewer events (${keys.length}) than a shorter cut (${last})`);
+    for (let i = 0; i < keys.length; i++)
+      assert.equal(keys[i], refKeys[i], `${at}: event ${i} differs from the whole file's`);
+    assert.ok(
+      keys.length >= last || k === 0,
+      `${at}: fewer events (${keys.length}) than a shorter cut (${last})`,
+    );
     last = keys.length;
     if (s.expected) assert.equal(r.events.length, s.expected(k), `${at}: complete events kept`);
     if (k < s.bytes.length && (s.lossy?.(k) ?? true)) {
-      assert.ok(r.diagnostics.includes('truncated_input'), `${at}: no truncated_input among ${r.diagnostics.join(', ')}`);
+      assert.ok(
+        r.diagnostics.includes('truncated_input'),
+        `${at}: no truncated_input among ${r.diagnostics.join(', ')}`,
+      );
     }
   }
   return { cuts, errors };
@@ -169,7 +186,11 @@ describe('truncation at every byte', function () {
 
   it('ring dump cut at every byte: the recorded calls before the cut', async () => {
     // Frames still open at the cut are closed by the reader (an added E), so compare the entries.
-    await sweep({ name: 'fib6.vizdump', bytes: readFileSync(join(CORPUS, 'fib6.vizdump')), keep: (e) => e.ph === 'B' });
+    await sweep({
+      name: 'fib6.vizdump',
+      bytes: readFileSync(join(CORPUS, 'fib6.vizdump')),
+      keep: (e) => e.ph === 'B',
+    });
   });
 
   it('Perfetto file cut at every byte: the packets before the cut', async () => {
@@ -179,7 +200,12 @@ describe('truncation at every byte', function () {
     const bytes = readFileSync(out);
     // Slices still open at a cut are closed by the reader, so compare what starts a slice or stands alone.
     // A cut between packets leaves a valid, shorter trace: only cuts inside a packet are detectable.
-    await sweep({ name: 'simple.perfetto-trace', bytes, keep: (e) => e.ph !== 'E' && e.ph !== 'e', lossy: (k) => !packetBoundaries(bytes).has(k) });
+    await sweep({
+      name: 'simple.perfetto-trace',
+      bytes,
+      keep: (e) => e.ph !== 'E' && e.ph !== 'e',
+      lossy: (k) => !packetBoundaries(bytes).has(k),
+    });
   });
 
   it('folded stacks cut at every byte: never a crash (a cut line is indistinguishable from a short one)', async () => {
@@ -209,11 +235,16 @@ describe('viz info says how much a truncation lost', () => {
     writeFileSync(path, bytes.subarray(0, 10_000));
     const report = await info(path, { progress: false });
     assert.equal(report.truncation?.gzipStreamCut, true);
-    assert.match(formatInfo(report), /^truncated: the gzip stream ends early \(10000 of 10000 compressed bytes read, \d+ bytes of content\); \d+ complete events kept$/m);
+    assert.match(
+      formatInfo(report),
+      /^truncated: the gzip stream ends early \(10000 of 10000 compressed bytes read, \d+ bytes of content\); \d+ complete events kept$/m,
+    );
   });
 
   it('an intact file has no truncation line', async () => {
-    const report = await info(join(FIXTURES, 'external', 'catapult', 'simple_trace.json'), { progress: false });
+    const report = await info(join(FIXTURES, 'external', 'catapult', 'simple_trace.json'), {
+      progress: false,
+    });
     assert.equal(report.truncation, undefined);
     assert.doesNotMatch(formatInfo(report), /truncated/);
   });
