@@ -60,6 +60,33 @@ napi_value NapiValue(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Async spans: begin hands out the next span id of this thread (from 1) and records it;
+// end records the id it is given. a = span id, aux = frame id.
+inline int32_t SpanBegin(ThreadRing* ring, uint32_t frame) {
+  uint32_t span = ++ring->next_span & 0x7FFFFFFF;
+  if (span == 0) span = ring->next_span = 1;
+  Append(ring, span, Kind(kAsyncBegin, frame & 0xFFFFFF));
+  return int32_t(span);
+}
+
+napi_value NapiAsyncBegin(napi_env env, napi_callback_info info) {
+  ThreadRing* ring = tls_ring;
+  int32_t args[1];
+  int32_t span = 0;
+  if (ring && ArgInt32(env, info, 1, args)) span = SpanBegin(ring, uint32_t(args[0]));
+  napi_value out;
+  napi_create_int32(env, span, &out);
+  return out;
+}
+
+napi_value NapiAsyncEnd(napi_env env, napi_callback_info info) {
+  ThreadRing* ring = tls_ring;
+  int32_t args[2];
+  if (ring && ArgInt32(env, info, 2, args) && args[1] != 0)
+    Append(ring, uint32_t(args[1]), Kind(kAsyncEnd, uint32_t(args[0]) & 0xFFFFFF));
+  return nullptr;
+}
+
 // ------------------------------------------------ per-event, V8 fast API
 
 #if VIZ_FAST_API
@@ -75,6 +102,20 @@ void FastValue(v8::Local<v8::Object> /*receiver*/, int32_t name, int32_t value) 
   ThreadRing* ring = tls_ring;
   if (!ring) return;
   Append(ring, uint32_t(value), Kind(kValue, uint32_t(name) & 0xFFFFFF));
+  ring->fast_calls++;
+}
+
+int32_t FastAsyncBegin(v8::Local<v8::Object> /*receiver*/, int32_t frame) {
+  ThreadRing* ring = tls_ring;
+  if (!ring) return 0;
+  ring->fast_calls++;
+  return SpanBegin(ring, uint32_t(frame));
+}
+
+void FastAsyncEnd(v8::Local<v8::Object> /*receiver*/, int32_t frame, int32_t span) {
+  ThreadRing* ring = tls_ring;
+  if (!ring || span == 0) return;
+  Append(ring, uint32_t(span), Kind(kAsyncEnd, uint32_t(frame) & 0xFFFFFF));
   ring->fast_calls++;
 }
 
@@ -98,8 +139,22 @@ void SlowValue(const v8::FunctionCallbackInfo<v8::Value>& info) {
     Append(ring, uint32_t(V8Int32(info, 1)), Kind(kValue, uint32_t(V8Int32(info, 0)) & 0xFFFFFF));
 }
 
+void SlowAsyncBegin(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  ThreadRing* ring = tls_ring;
+  int32_t span = ring ? SpanBegin(ring, uint32_t(V8Int32(info, 0))) : 0;
+  info.GetReturnValue().Set(span);
+}
+
+void SlowAsyncEnd(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  ThreadRing* ring = tls_ring;
+  int32_t span = V8Int32(info, 1);
+  if (ring && span != 0)
+    Append(ring, uint32_t(span), Kind(kAsyncEnd, uint32_t(V8Int32(info, 0)) & 0xFFFFFF));
+}
+
 using T = v8::CTypeInfo;
 const T kVoid(T::Type::kVoid);
+const T kInt32Ret(T::Type::kInt32);
 const T kFrameArgs[] = {T(T::Type::kV8Value), T(T::Type::kInt32)};
 const T kValueArgs[] = {T(T::Type::kV8Value), T(T::Type::kInt32), T(T::Type::kInt32)};
 
@@ -302,6 +357,8 @@ napi_value InitModule(napi_env env, napi_value exports) {
   SetFunction(env, exports, "napiExit", NapiFrameEvent<kExit>);
   SetFunction(env, exports, "napiInstant", NapiFrameEvent<kInstant>);
   SetFunction(env, exports, "napiValue", NapiValue);
+  SetFunction(env, exports, "napiAsyncBegin", NapiAsyncBegin);
+  SetFunction(env, exports, "napiAsyncEnd", NapiAsyncEnd);
   bool fast = false;
 #if VIZ_FAST_API
   if (FastApiUsable(env)) {
@@ -315,10 +372,16 @@ napi_value InitModule(napi_env env, napi_value exports) {
     static const v8::CFunction instant(reinterpret_cast<const void*>(&FastFrameEvent<kInstant>),
                                        frame_info);
     static const v8::CFunction value(reinterpret_cast<const void*>(&FastValue), value_info);
+    static const v8::CFunctionInfo* begin_info = new v8::CFunctionInfo(kInt32Ret, 2, kFrameArgs);
+    static const v8::CFunction async_begin(reinterpret_cast<const void*>(&FastAsyncBegin),
+                                           begin_info);
+    static const v8::CFunction async_end(reinterpret_cast<const void*>(&FastAsyncEnd), value_info);
     fast = SetFastFunction(env, exports, "enter", SlowFrameEvent<kEnter>, &enter, 1) &&
            SetFastFunction(env, exports, "exit", SlowFrameEvent<kExit>, &exit, 1) &&
            SetFastFunction(env, exports, "instant", SlowFrameEvent<kInstant>, &instant, 1) &&
-           SetFastFunction(env, exports, "value", SlowValue, &value, 2);
+           SetFastFunction(env, exports, "value", SlowValue, &value, 2) &&
+           SetFastFunction(env, exports, "asyncBegin", SlowAsyncBegin, &async_begin, 1) &&
+           SetFastFunction(env, exports, "asyncEnd", SlowAsyncEnd, &async_end, 2);
   }
 #endif
   if (!fast) {
@@ -326,6 +389,8 @@ napi_value InitModule(napi_env env, napi_value exports) {
     SetFunction(env, exports, "exit", NapiFrameEvent<kExit>);
     SetFunction(env, exports, "instant", NapiFrameEvent<kInstant>);
     SetFunction(env, exports, "value", NapiValue);
+    SetFunction(env, exports, "asyncBegin", NapiAsyncBegin);
+    SetFunction(env, exports, "asyncEnd", NapiAsyncEnd);
   }
   napi_value has_fast;
   napi_get_boolean(env, fast, &has_fast);

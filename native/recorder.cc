@@ -101,6 +101,7 @@ ThreadRing* CreateThreadRing(uint32_t capacity, int32_t node_thread_id, const ch
   ring->mask = capacity - 1;
   ring->write_index.store(0, std::memory_order_relaxed);
   ring->fast_calls = 0;
+  ring->next_span = 0;
   ring->capacity = capacity;
   ring->os_tid = pid_t(syscall(SYS_gettid));
   ring->node_thread_id = node_thread_id;
@@ -437,7 +438,7 @@ int64_t WriteDump(const char* path, int signal, bool from_js) {
 
   w.Section(kProcessSection, Pad8(8 + g_cmdline_len));
   w.U32(uint32_t(g_cmdline_len));
-  w.U32(0);
+  w.U32(uint32_t(getppid()));  // parent pid (async-signal-safe)
   w.Put(g_cmdline, g_cmdline_len);
   w.Zeros(Pad8(8 + g_cmdline_len) - 8 - g_cmdline_len);
 

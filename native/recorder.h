@@ -27,6 +27,8 @@ enum RecordKind : uint32_t {
   kExit = 2,
   kInstant = 3,
   kValue = 4,
+  kAsyncBegin = 5,  // a = span id, aux = frame id
+  kAsyncEnd = 6,
 };
 
 // One event: 16 bytes, so a ring of 2^20 events is 16 MiB.
@@ -45,6 +47,7 @@ struct alignas(64) ThreadRing {
   uint64_t mask;
   std::atomic<uint64_t> write_index;
   uint64_t fast_calls;  // events recorded through the V8 fast call path
+  uint32_t next_span;   // last async span id handed out on this thread
   // Cold: identity, read by the dump.
   uint32_t capacity;
   pid_t os_tid;

@@ -19,11 +19,17 @@ export interface NativeAddon {
   exit(frameId: number): void;
   instant(frameId: number): void;
   value(nameFrameId: number, value: number): void;
+  /** Async span begin: records the next span id of this thread (from 1) and returns it. */
+  asyncBegin(frameId: number): number;
+  /** Async span end of the span `asyncBegin` returned (0: ignored). */
+  asyncEnd(frameId: number, spanId: number): void;
   /** The same, always through plain N-API callbacks (portable path, benchmarks). */
   napiEnter(frameId: number): void;
   napiExit(frameId: number): void;
   napiInstant(frameId: number): void;
   napiValue(nameFrameId: number, value: number): void;
+  napiAsyncBegin(frameId: number): number;
+  napiAsyncEnd(frameId: number, spanId: number): void;
   /** Creates this thread's ring (idempotent); returns its capacity in events. */
   init(
     capacity: number,

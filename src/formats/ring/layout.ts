@@ -31,6 +31,9 @@ export const Kind = {
   exit: 2,
   instant: 3,
   value: 4,
+  /** a = span id (per thread, from 1), aux = frame id */
+  asyncBegin: 5,
+  asyncEnd: 6,
 } as const;
 
 export const RingFlag = { writerMayBeActive: 1 } as const;

@@ -15,6 +15,13 @@
  *   Frames still open at the dump are closed at the dump time by an `E` with
  *   `args: {"unclosed":true}` (`ring_unclosed_at_dump`, info).
  * - A truncated dump yields every complete record plus `truncated_input`.
+ * - Async span begin/end records become `b`/`e` events (cat `async`, id
+ *   `"<tid>.<span>"`, the frame's name).
+ * - Several dumps concatenated in one file (what `viz record` writes for a
+ *   program that started Node.js child processes or JS-fallback workers) are
+ *   read one after the other: every dump's clock is rebased onto the first's
+ *   (ticks -> CLOCK_MONOTONIC, shared by all processes of one machine), and
+ *   `meta.topLevel.processes` lists each process (pid, ppid, argv, ...).
  *
  * A ring section's valid records are only known from its trailer (the write
  * index after the records were written), so the reader needs random access:
@@ -108,6 +115,8 @@ interface Clock {
 }
 
 const UNCLOSED_ARGS = '{"unclosed":true}';
+/** Category of async span events (`b`/`e`). */
+export const ASYNC_CAT = 'async';
 const INSTANT_EXTRA = Object.freeze({ s: '"t"' });
 
 export class RingDumpReader implements TraceSource {
@@ -117,6 +126,8 @@ export class RingDumpReader implements TraceSource {
   private frames: (Frame | undefined)[] = [];
   private files = new Map<number, string>();
   private pid = 0;
+  /** CLOCK_MONOTONIC ns of the trace's time origin (`baseUs`), set by the first dump. */
+  private originMono: bigint | undefined;
 
   constructor(
     private readonly name: string,
@@ -147,16 +158,47 @@ export class RingDumpReader implements TraceSource {
   }
 
   private async *readAll(src: ByteSource): AsyncGenerator<EventBatch, void, undefined> {
-    const head = await src.read(0, HEADER_BYTES);
-    if (!sniff(head)) throw inputError(this.name, 0, 'not a viz ring dump (no VIZDUMP magic)');
+    let at = 0;
+    for (let index = 0; ; index++) {
+      const end = yield* this.readDump(src, at, index);
+      if (end === undefined) return;
+      // Another dump may follow (multi-process recordings): it starts with the magic.
+      const next = await src.read(end, MAGIC.length);
+      if (next.length === 0 || !sniff(next)) {
+        if (next.length > 0)
+          this.diagnostics.add(
+            'ring_trailing_bytes',
+            'error',
+            `${this.name}: byte ${end}: bytes after the end marker that are not another dump; ignored`,
+          );
+        return;
+      }
+      this.frames = [];
+      this.files = new Map();
+      at = end;
+    }
+  }
+
+  /** Reads one dump starting at `at`; returns where its END section ends (undefined: cut short). */
+  private async *readDump(
+    src: ByteSource,
+    at: number,
+    index: number,
+  ): AsyncGenerator<EventBatch, number | undefined, undefined> {
+    const head = await src.read(at, HEADER_BYTES);
+    if (!sniff(head)) throw inputError(this.name, at, 'not a viz ring dump (no VIZDUMP magic)');
     if (head.length < HEADER_BYTES) {
-      this.truncated(head.length, 'the header');
-      return;
+      this.truncated(at + head.length, 'the header');
+      return undefined;
     }
     const h = new DataView(head.buffer, head.byteOffset, head.byteLength);
     const version = h.getUint16(8, true);
     if (version !== VERSION)
-      throw inputError(this.name, 8, `unsupported ring dump version ${version} (this viz reads ${VERSION})`);
+      throw inputError(
+        this.name,
+        at + 8,
+        `unsupported ring dump version ${version} (this viz reads ${VERSION})`,
+      );
     const headerBytes = h.getUint16(10, true);
     const flags = h.getUint32(12, true);
     this.pid = h.getUint32(16, true);
@@ -167,15 +209,31 @@ export class RingDumpReader implements TraceSource {
     const dumpMono = h.getBigUint64(48, true);
     const startRealtime = h.getBigUint64(56, true);
     const clock = this.makeClock(startTicks, startMono, dumpTicks, dumpMono, startRealtime);
-    this.meta.topLevel = {
-      clock: flags & HeaderFlag.tsc ? 'tsc' : 'monotonic',
+    const proc: RingProcessSummary = {
+      pid: this.pid,
+      ppid: 0,
+      argv: [],
+      name: '',
       signal,
+      clock: flags & HeaderFlag.tsc ? 'tsc' : 'monotonic',
       startRealtimeNs: startRealtime.toString(),
-      dumpAfterNs: Number(dumpMono - startMono),
+      startTs: clock.startOffsetNs,
+      dumpTs: clock.dumpTs,
     };
-    this.consumed = headerBytes;
+    if (index === 0) {
+      this.meta.topLevel = {
+        clock: proc.clock,
+        signal,
+        startRealtimeNs: startRealtime.toString(),
+        dumpAfterNs: Number(dumpMono - startMono),
+        processes: [proc],
+      };
+    } else {
+      (this.meta.topLevel.processes as RingProcessSummary[]).push(proc);
+    }
+    this.consumed = at + headerBytes;
 
-    let offset = headerBytes;
+    let offset = at + headerBytes;
     let sawEnd = false;
     for (;;) {
       const sh = await src.read(offset, SECTION_HEADER_BYTES);
@@ -191,9 +249,10 @@ export class RingDumpReader implements TraceSource {
       if (type === Section.end) {
         sawEnd = true;
         this.consumed = body;
+        offset = body;
         break;
       }
-      if (type === Section.process) await this.readProcess(src, body, length);
+      if (type === Section.process) await this.readProcess(src, body, length, proc);
       else if (type === Section.frames) await this.readFrames(src, body, length);
       else if (type === Section.ring) yield* this.readRing(src, body, length, clock);
       else
@@ -205,8 +264,12 @@ export class RingDumpReader implements TraceSource {
       offset = body + length;
       this.consumed = offset;
     }
-    if (!sawEnd && !this.diagnostics.get('truncated_input'))
-      this.truncated(offset, 'the section list (no end marker)');
+    if (!sawEnd) {
+      if (!this.diagnostics.get('truncated_input'))
+        this.truncated(offset, 'the section list (no end marker)');
+      return undefined;
+    }
+    return offset;
   }
 
   private makeClock(
@@ -216,12 +279,19 @@ export class RingDumpReader implements TraceSource {
     dumpMono: bigint,
     startRealtime: bigint,
   ): Clock {
-    const baseUs = startRealtime / 1000n;
-    this.meta.baseUs = Number(baseUs);
     const dTicks = Number(dumpTicks - startTicks);
     const dNs = Number(dumpMono - startMono);
     const slope = dTicks > 0 && dNs > 0 ? dNs / dTicks : 1;
-    const startOffsetNs = Number(startRealtime - baseUs * 1000n);
+    let startOffsetNs: number;
+    if (this.originMono === undefined) {
+      const baseUs = startRealtime / 1000n;
+      this.meta.baseUs = Number(baseUs);
+      startOffsetNs = Number(startRealtime - baseUs * 1000n);
+      this.originMono = startMono - BigInt(startOffsetNs);
+    } else {
+      // A later dump of a concatenation: same CLOCK_MONOTONIC, rebased onto the first's origin.
+      startOffsetNs = Number(startMono - this.originMono);
+    }
     return {
       startTicksHi: Number(startTicks >> 32n),
       startTicksLo: Number(startTicks & 0xffffffffn),
@@ -231,17 +301,25 @@ export class RingDumpReader implements TraceSource {
     };
   }
 
-  private async readProcess(src: ByteSource, offset: number, length: number): Promise<void> {
+  private async readProcess(
+    src: ByteSource,
+    offset: number,
+    length: number,
+    proc: RingProcessSummary,
+  ): Promise<void> {
     const bytes = await src.read(offset, length);
     if (bytes.length < 8) return this.truncated(offset, 'the process section');
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const n = Math.min(v.getUint32(0, true), bytes.length - 8);
+    proc.ppid = v.getUint32(4, true);
     const argv = Buffer.from(bytes.buffer, bytes.byteOffset + 8, n)
       .toString('utf8')
       .split('\0');
     if (argv.length > 0 && argv[argv.length - 1] === '') argv.pop();
-    this.meta.topLevel.argv = argv;
-    this.meta.processNames.set(this.pid, processName(argv));
+    if (this.meta.topLevel.argv === undefined) this.meta.topLevel.argv = argv;
+    proc.argv = argv;
+    proc.name = processName(argv);
+    if (!this.meta.processNames.has(this.pid)) this.meta.processNames.set(this.pid, proc.name);
   }
 
   private async readFrames(src: ByteSource, offset: number, length: number): Promise<void> {
@@ -337,6 +415,7 @@ export class RingDumpReader implements TraceSource {
     const overwritten = Math.min(validFrom, before);
     const threads = (this.meta.topLevel.threads ??= []) as RingThreadSummary[];
     threads.push({
+      pid,
       tid,
       nodeThreadId,
       name: threadName,
@@ -411,6 +490,21 @@ export class RingDumpReader implements TraceSource {
               `thread ${tid}: exit of frame ${a} that is not open`,
             );
           }
+        } else if (kind === Kind.asyncBegin || kind === Kind.asyncEnd) {
+          const id = `"${tid}.${a}"`;
+          const ph = kind === Kind.asyncBegin ? 'b' : 'e';
+          batch.push({
+            ph,
+            name: this.frame(kindAux >>> 8).display,
+            cat: ASYNC_CAT,
+            ts,
+            dur: NO_DUR,
+            pid,
+            tid,
+            id,
+            args: '',
+            extra: undefined,
+          });
         } else if (kind === Kind.instant) {
           batch.push(ev('i', this.frame(a).name, ts, pid, tid, '', INSTANT_EXTRA));
         } else if (kind === Kind.value) {
@@ -463,8 +557,25 @@ function firstValidIndex(first: number, after: number, capacity: number, ringFla
   return Math.max(first, after + active - capacity, 0);
 }
 
+/** One process (one dump) of a file, as `meta.topLevel.processes` lists them. */
+export interface RingProcessSummary {
+  pid: number;
+  /** Parent pid (0: unknown, a dump written before viz recorded it). */
+  ppid: number;
+  argv: string[];
+  /** Track group name: `node script.js args...`. */
+  name: string;
+  signal: number;
+  clock: 'tsc' | 'monotonic';
+  startRealtimeNs: string;
+  /** The recorder's start and the dump, on the file's time axis (ns after `baseUs`). */
+  startTs: number;
+  dumpTs: number;
+}
+
 /** One ring of a dump, as `meta.topLevel.threads` lists them once read. */
 export interface RingThreadSummary {
+  pid: number;
   tid: number;
   nodeThreadId: number;
   name: string;
@@ -490,12 +601,19 @@ function ev(
   return { ph, name, cat: '', ts, dur: NO_DUR, pid, tid, id: '', args, extra };
 }
 
-/** `node --import tsx app.mts x` -> `node app.mts`: the script is more telling than the runtime. */
-function processName(argv: string[]): string {
+/**
+ * `node --import tsx /x/app.mts a b` -> `node app.mts a b`: the runtime's flags are dropped, the
+ * script and the runtime lose their directories, the program's arguments stay (at most 200 chars).
+ */
+export function processName(argv: string[]): string {
   const rest = argv.slice(1);
-  const script = rest.find((a) => /\.[cm]?[jt]sx?$/.test(a)) ?? rest.find((a) => !a.startsWith('-'));
+  let i = rest.findIndex((a) => /\.[cm]?[jt]sx?$/.test(a));
+  if (i < 0) i = rest.findIndex((a) => !a.startsWith('-'));
   const base = (s: string) => s.slice(s.lastIndexOf('/') + 1);
-  return script ? `${base(argv[0] ?? 'node')} ${base(script)}` : base(argv[0] ?? 'node');
+  const head = base(argv[0] ?? 'node');
+  if (i < 0) return head;
+  const name = [head, base(rest[i]!), ...rest.slice(i + 1)].join(' ');
+  return name.length > 200 ? `${name.slice(0, 199)}…` : name;
 }
 
 /** A dump file, read with positional reads. */

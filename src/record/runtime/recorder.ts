@@ -96,6 +96,10 @@ export interface Recorder {
   exit(frameId: number): void;
   instant(frameId: number): void;
   value(nameFrameId: number, value: number): void;
+  /** An async activation (async function, generator) starts: returns its span id (0: not recorded). */
+  asyncBegin(frameId: number): number;
+  /** ... and settles. */
+  asyncEnd(frameId: number, spanId: number): void;
   registerFrames(frames: readonly FrameSpec[]): number;
   registerPacked(packed: PackedFrames): number;
   /** Writes a dump now; returns the bytes written. Throws when the dump could not be written. */
@@ -210,6 +214,9 @@ function nativeRecorder(
     exit: napi ? addon.napiExit : addon.exit,
     instant: napi ? addon.napiInstant : addon.instant,
     value: napi ? addon.napiValue : addon.value,
+    // An addon built before async spans existed has neither: spans are then not recorded.
+    asyncBegin: (napi ? addon.napiAsyncBegin : addon.asyncBegin) ?? (() => 0),
+    asyncEnd: (napi ? addon.napiAsyncEnd : addon.asyncEnd) ?? (() => {}),
     registerFrames: (frames) => addon.registerFrames(...splitPacked(frames)),
     registerPacked: (packed) => addon.registerFrames(...unpack(packed)),
     dump(path) {
@@ -272,6 +279,7 @@ function jsRecorder(requested: number, initialName: string, defaultPath: string 
   let nextFrameId = 1;
   let nextFileId = 1;
   let usr2Sequence = 0;
+  let nextSpan = 0;
 
   const put = (a: number, kindAux: number): void => {
     const t = jsTicks();
@@ -397,6 +405,14 @@ function jsRecorder(requested: number, initialName: string, defaultPath: string 
     instant: (frameId: number) => put(frameId, Kind.instant),
     value: (nameFrameId: number, value: number) =>
       put(value >>> 0, Kind.value | ((nameFrameId & MAX_AUX) << 8)),
+    asyncBegin: (frameId: number) => {
+      nextSpan = nextSpan >= 0x7fffffff ? 1 : nextSpan + 1;
+      put(nextSpan, Kind.asyncBegin | ((frameId & MAX_AUX) << 8));
+      return nextSpan;
+    },
+    asyncEnd: (frameId: number, spanId: number) => {
+      if (spanId) put(spanId >>> 0, Kind.asyncEnd | ((frameId & MAX_AUX) << 8));
+    },
     registerFrames: (frames) => register(splitPacked(frames)),
     registerPacked: (packed) => register(unpack(packed)),
     dump: (path) => writeDump(path, 0),

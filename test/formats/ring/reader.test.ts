@@ -44,25 +44,35 @@ const START_TICKS = 1_000_000_000n;
 const START_NS = 5_000_000_000n;
 const REALTIME = 1_763_700_000_123_456_789n;
 
+interface ProcessSpec {
+  pid?: number;
+  ppid?: number;
+  /** CLOCK_MONOTONIC and realtime ns added to the defaults (a process that started later). */
+  laterNs?: bigint;
+  argv?: string[];
+}
+
 function buildDump(
   rings: RingSpec[],
   frames: Array<[id: number, name: string, line: number, col: number]>,
+  proc: ProcessSpec = {},
 ): Buffer {
   // 2 ticks per ns: dump pair 10 s of ticks later = 5 s.
+  const later = proc.laterNs ?? 0n;
   const header = Buffer.concat([
     Buffer.from('VIZDUMP\0', 'latin1'),
     Buffer.from([1, 0, 64, 0]),
     u32(1),
-    u32(PID),
+    u32(proc.pid ?? PID),
     u32(0),
     u64(START_TICKS),
-    u64(START_NS),
+    u64(START_NS + later),
     u64(START_TICKS + 10_000_000_000n),
-    u64(START_NS + 5_000_000_000n),
-    u64(REALTIME),
+    u64(START_NS + later + 5_000_000_000n),
+    u64(REALTIME + later + (later > 0n ? 3n : 0n)), // a later process's wall clock is read a little apart
   ]);
-  const argv = Buffer.from('node\0/app/main.js\0', 'utf8');
-  const proc = padTo(Buffer.concat([u32(argv.length), u32(0), argv]), 8);
+  const argv = Buffer.from((proc.argv ?? ['node', '/app/main.js']).map((a) => `${a}\0`).join(''), 'utf8');
+  const procSection = padTo(Buffer.concat([u32(argv.length), u32(proc.ppid ?? 0), argv]), 8);
   const file = Buffer.from('/app/main.js');
   const entries = [Buffer.concat([u32(1), u32(1), u32(file.length), padTo(file, 4)])];
   for (const [id, name, line, col] of frames) {
@@ -71,7 +81,7 @@ function buildDump(
       Buffer.concat([u32(2), u32(id), u32(1), u32(line), u32(col), u32(0), u32(n.length), padTo(n, 4)]),
     );
   }
-  const parts = [header, section(1, proc), section(2, padTo(Buffer.concat(entries), 8))];
+  const parts = [header, section(1, procSection), section(2, padTo(Buffer.concat(entries), 8))];
   for (const r of rings) {
     const first = r.first ?? 0;
     const before = r.before ?? first + r.records.length;
@@ -295,6 +305,84 @@ describe('formats/ring reader', () => {
     const bytes = buildDump([], FRAMES);
     bytes.writeUInt16LE(9, 8);
     await assert.rejects(read(bytes), /byte 8: unsupported ring dump version 9/);
+  });
+
+  it('reads async span records as b/e pairs with a per-thread id', async () => {
+    const bytes = buildDump(
+      [
+        {
+          tid: 9,
+          name: 'main',
+          capacity: 16,
+          records: [
+            [0, 1, 5, 2], // async begin, span 1, frame 2
+            [2, 2, B],
+            [4, 2, E],
+            [10, 2, B],
+            [12, 2, E],
+            [12, 1, 6, 2], // async end, span 1
+          ],
+        },
+      ],
+      FRAMES,
+    );
+    const { events, source } = await read(bytes);
+    const spans = events.filter((e) => e.ph === 'b' || e.ph === 'e');
+    assert.deepEqual(
+      spans.map((e) => [e.ph, e.name, e.cat, e.id, e.tid]),
+      [
+        ['b', 'work (/app/main.js:5:3)', 'async', '"9.1"', 9],
+        ['e', 'work (/app/main.js:5:3)', 'async', '"9.1"', 9],
+      ],
+    );
+    assert.equal(events.filter((e) => e.ph === 'B').length, 2);
+    assert.equal(source.diagnostics.count(), 0);
+  });
+
+  it('reads concatenated dumps of several processes on one time axis, with parents', async () => {
+    const ring = (tid: number): RingSpec => ({
+      tid,
+      name: 'main',
+      capacity: 8,
+      records: [
+        [0, 1, B],
+        [20, 1, E],
+      ],
+    });
+    const parent = buildDump([ring(100)], FRAMES, { pid: 100, ppid: 1 });
+    // Started 1 ms later (monotonic), its own frame table and argv.
+    const child = buildDump([ring(200)], [[1, 'childMain', 3, 1]], {
+      pid: 200,
+      ppid: 100,
+      laterNs: 1_000_000n,
+      argv: ['/usr/bin/node', '--stack-size=900', '/app/child.js', 'x', 'y'],
+    });
+    const { events, source } = await read(Buffer.concat([parent, child]));
+    assert.deepEqual(brief(events), [
+      'B main (/app/main.js:1:1) @789',
+      'E main (/app/main.js:1:1) @799',
+      'B childMain (/app/main.js:3:1) @1000789',
+      'E childMain (/app/main.js:3:1) @1000799',
+    ]);
+    assert.deepEqual(
+      events.map((e) => e.pid),
+      [100, 100, 200, 200],
+    );
+    assert.equal(source.meta.processNames.get(100), 'node main.js');
+    assert.equal(source.meta.processNames.get(200), 'node child.js x y');
+    const procs = source.meta.topLevel.processes as Array<{ pid: number; ppid: number }>;
+    assert.deepEqual(
+      procs.map((p) => [p.pid, p.ppid]),
+      [
+        [100, 1],
+        [200, 100],
+      ],
+    );
+    assert.equal(source.diagnostics.count(), 0);
+    // Garbage after the last dump is reported, not read as events.
+    const bad = await read(Buffer.concat([parent, Buffer.from('junkjunk')]));
+    assert.equal(bad.events.length, 2);
+    assert.equal(bad.source.diagnostics.get('ring_trailing_bytes')?.count, 1);
   });
 
   it('reads the same events from a file as from memory', async () => {
