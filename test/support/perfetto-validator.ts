@@ -22,6 +22,8 @@ export interface ValidationReport {
   violations: Violation[];
   /** Violation counts by rule. */
   byRule: Record<string, number>;
+  /** Things that load but look unintended (flows with one endpoint). */
+  warnings: string[];
 }
 
 type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -40,8 +42,6 @@ interface TrackState {
   kind: 'process' | 'thread' | 'counter' | 'other';
   parent: string | undefined;
   identity: string;
-  depth: number;
-  maxDepth: number;
 }
 
 const MAX_DEPTH = 512;
@@ -87,6 +87,9 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
   const tracks = new Map<string, TrackState>();
   const identities = new Map<string, string>();
   let trackEvents = 0;
+  const sliceEvents = new Map<string, { ts: bigint; type: number; packet: number; offset: number }[]>();
+  const flows = new Map<string, number>();
+  const warnings: string[] = [];
   let descriptors = 0;
   let packet = -1;
   let offset = 0;
@@ -99,6 +102,7 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
     records = splitRecords(buf);
   } catch (err) {
     return {
+      warnings: [],
       packets: 0,
       trackEvents: 0,
       descriptors: 0,
@@ -241,7 +245,7 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
           );
         identities.set(identity, uuid);
       }
-      if (!prev) tracks.set(uuid, { kind, parent, identity, depth: 0, maxDepth: 0 });
+      if (!prev) tracks.set(uuid, { kind, parent, identity });
     }
 
     if (pkt.track_event) {
@@ -287,28 +291,43 @@ export function validatePerfetto(buf: Uint8Array): ValidationReport {
         if (has(te, 'counter_value') || has(te, 'double_counter_value'))
           fail('counter_track', 'counter value on a non-counter event');
       }
-      if (track && type === 1) {
-        track.depth++;
-        if (track.depth > MAX_DEPTH)
-          fail('depth', `track ${uuid}: nesting depth ${track.depth} > ${MAX_DEPTH}`);
-      } else if (track && type === 2) {
-        if (track.depth === 0) fail('unbalanced', `track ${uuid}: SLICE_END with no open slice`);
-        else track.depth--;
-        if (has(te, 'name_iid') || has(te, 'name'))
-          fail('end_named', 'SLICE_END carries a name (closes by name match in trace_processor)');
+      if (track && (type === 1 || type === 2) && has(pkt, 'timestamp')) {
+        // Checked after sorting, as trace_processor sorts packets by time (stable) before parsing.
+        let list = sliceEvents.get(uuid);
+        if (!list) sliceEvents.set(uuid, (list = []));
+        list.push({ ts: BigInt(pkt.timestamp), type, packet, offset });
       }
+      if (type === 2 && (has(te, 'name_iid') || has(te, 'name')))
+        fail('end_named', 'SLICE_END carries a name (closes by name match in trace_processor)');
+      for (const id of te.flow_ids ?? []) flows.set(String(id), (flows.get(String(id)) ?? 0) + 1);
+      for (const id of te.terminating_flow_ids ?? []) flows.set(String(id), (flows.get(String(id)) ?? 0) + 1);
     }
   }
-  for (const [uuid, t] of tracks) {
-    if (t.depth !== 0) {
+  // Balance and depth per track, in the order trace_processor parses: by timestamp, ties in
+  // file order.
+  for (const [uuid, list] of sliceEvents) {
+    list.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.packet - b.packet));
+    let depth = 0;
+    for (const e of list) {
+      packet = e.packet;
+      offset = e.offset;
+      if (e.type === 1) {
+        depth++;
+        if (depth > MAX_DEPTH) fail('depth', `track ${uuid}: nesting depth ${depth} > ${MAX_DEPTH}`);
+      } else if (depth === 0) fail('unbalanced', `track ${uuid}: SLICE_END with no open slice`);
+      else depth--;
+    }
+    if (depth !== 0) {
       packet = records.length;
       offset = buf.length;
-      fail('unbalanced', `track ${uuid}: ${t.depth} slices never end`);
+      fail('unbalanced', `track ${uuid}: ${depth} slices never end`);
     }
   }
+  // A flow id seen on one event only draws no arrow (not an error for trace_processor).
+  for (const [id, n] of flows) if (n < 2) warnings.push(`flow ${id} has only one endpoint`);
   const byRule: Record<string, number> = {};
   for (const v of violations) byRule[v.rule] = (byRule[v.rule] ?? 0) + 1;
-  return { packets: records.length, trackEvents, descriptors, violations, byRule };
+  return { packets: records.length, trackEvents, descriptors, violations, byRule, warnings };
 }
 
 function anyAnnotationIid(list: Msg[] | undefined): boolean {

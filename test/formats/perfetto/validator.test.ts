@@ -81,6 +81,24 @@ describe('Perfetto validator catches each kind of violation', () => {
     assert.equal(rules([PROC, THREAD, begin(5)]).unbalanced, 1);
   });
 
+  it('begin/end balanced in file order but not in time order (trace_processor sorts first)', () => {
+    const endOnSeq2 = { ...end(4), trusted_packet_sequence_id: 2, sequence_flags: 1 };
+    assert.ok(rules([PROC, THREAD, begin(5), endOnSeq2]).unbalanced);
+  });
+
+  it('warns about a flow with one endpoint', () => {
+    const report = validatePerfetto(
+      frame([
+        PROC,
+        THREAD,
+        begin(5, { track_event: { type: 1, track_uuid: 11, name_iid: 1, flow_ids: [7] } }),
+        end(6),
+      ]),
+    );
+    assert.deepEqual(report.violations, []);
+    assert.equal(report.warnings.length, 1);
+  });
+
   it('decreasing timestamps on one sequence', () => {
     assert.ok(rules([PROC, THREAD, begin(5), end(4)]).timestamp_order);
   });
