@@ -96,6 +96,17 @@ describe('fuzz regressions', function () {
     assert.equal(v.outcome, 'ok');
   });
 
+  it('ring: a section length far beyond the file is a truncation, not a RangeError (F5)', async () => {
+    const dump = Buffer.from(readFileSync(join(CORPUS, 'fib6.vizdump')));
+    for (const length of [0xffffffffffffffffn, 1n << 40n, 1n << 30n]) {
+      dump.writeBigUInt64LE(length, 64 + 8); // the first section header's length
+      for (const pipeline of ['read', 'info', 'chrome'] as const) {
+        const v = await runner.check(pipeline, 'long-section.vizdump', dump, `length ${length}`);
+        if (v.outcome === 'ok') assert.ok(v.diagnostics?.includes('truncated_input'), JSON.stringify(v));
+      }
+    }
+  });
+
   it('ring dumps are in the registry: viz info and convert read them (F4)', async () => {
     const v = await runner.check(
       'info',

@@ -70,8 +70,12 @@ interface ByteSource {
 }
 
 class FileBytes implements ByteSource {
+  /** File size when last looked at: a damaged length field must not size the buffer. */
+  private size = 0;
   constructor(private readonly fh: FileHandle) {}
   async read(offset: number, length: number): Promise<Uint8Array> {
+    if (offset + length > this.size) this.size = (await this.fh.stat()).size; // the file may still grow
+    length = Math.max(0, Math.min(length, this.size - offset));
     const buf = new Uint8Array(length);
     let got = 0;
     while (got < length) {
