@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixtureText, traceFixtures } from '../../support/fixtures.js';
+import { fixtureText, ROOT, traceFixtures } from '../../support/fixtures.js';
+
+const SCHEMA_DIR = join(ROOT, 'schemas', 'perfetto');
 import { expandCompressed, validatePerfetto } from '../../support/perfetto-validator.js';
 import { convertTo, readBytes, tmp } from './helpers.js';
 
@@ -98,6 +100,14 @@ describe('Perfetto writer: every fixture converts to a valid trace', () => {
         });
         assert.equal(inner.status, 0, `protoc --decode_raw failed on the inflated records: ${inner.stderr}`);
         assert.deepEqual(checkDecodeRaw(inner.stdout.toString('utf8')).slice(0, 5), []);
+        // With the schema: no field protoc cannot name (an unknown number or a wrong wire type).
+        const typed = spawnSync(
+          'protoc',
+          ['--decode=perfetto.protos.Trace', '-I', SCHEMA_DIR, join(SCHEMA_DIR, 'trace.proto')],
+          { input: expandCompressed(bytes), maxBuffer: 1 << 28 },
+        );
+        assert.equal(typed.status, 0, `protoc --decode failed: ${typed.stderr}`);
+        assert.deepEqual(typed.stdout.toString('utf8').match(/^\s*[0-9]+:.*$/m), null);
       }
     });
   }
