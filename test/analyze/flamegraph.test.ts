@@ -101,6 +101,20 @@ describe('flame graph folding', () => {
     assert.equal([...foldedLines(tree, { unit: 'us' })].join(''), 'main 2\nmain;x 1\n');
   });
 
+  it('handles stacks far deeper than the JavaScript call stack', async () => {
+    const D = 30_000;
+    const evs: string[] = [];
+    for (let i = 0; i < D; i++) evs.push(`{"ph":"B","name":"f${i % 3}","pid":1,"tid":1,"ts":${i}}`);
+    for (let i = D - 1; i >= 0; i--) evs.push(`{"ph":"E","pid":1,"tid":1,"ts":${2 * D - i}}`);
+    const path = writeTemp(`[${evs.join(',')}]`);
+    const { tree } = await foldTrace(path, { progress: false, include: /^f1$/, maxDepth: D });
+    let lines = 0;
+    for (const chunk of foldedLines(tree)) lines += chunk.split('\n').length - 1;
+    assert.equal(lines, D - 1, 'every stack but the root frame alone contains f1');
+    const parts: string[] = [];
+    assert.equal(renderSvg(tree, { minWidth: 0 }, (c) => parts.push(c)).frames, D);
+  });
+
   it('escapes separators in frame names', async () => {
     const f = await folded(writeTemp(`[{"ph":"X","name":"a;b\\nc","pid":1,"tid":1,"ts":0,"dur":1}]`));
     assert.deepEqual([...f.keys()], ['a:b c']);

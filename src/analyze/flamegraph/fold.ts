@@ -9,7 +9,7 @@ import { VizError } from '../../model/errors.js';
 import type { EndReason, OpenSlice, ThreadStack } from '../../model/nesting.js';
 import { threadKey, type TraceEvent } from '../../model/event.js';
 import { selectsThread, threadLabel, walkTrace, ThreadNames, type AnalysisHandler, type ThreadSelection, type TraceInput, type WalkOptions, type WalkResult } from '../walk.js';
-import { FrameTree, child, mergeInto, newNode, shapeTree, forEachStack, type FrameNode, type ShapeOptions } from './tree.js';
+import { FrameTree, child, mergeInto, newNode, shapeTree, type FrameNode, type ShapeOptions } from './tree.js';
 
 interface ThreadFold {
   th: ThreadStack;
@@ -120,29 +120,43 @@ export async function foldTrace(from: TraceInput, options: FoldOptions = {}): Pr
   return { tree: shapeTree(merged, options), walk, unit: 'ns' };
 }
 
-/** Folded-stack lines (`a;b;c 1234`), as flamegraph.pl and inferno read them. */
+/**
+ * Folded-stack lines (`a;b;c 1234`), as flamegraph.pl and inferno read them, in chunks of about
+ * 1 MB: deep trees make the folded text much larger than the tree, so it is never held whole.
+ * Stacks come depth first, children in name order; differential trees get two counts
+ * (`stack before after`, as difffolded.pl writes).
+ */
 export function* foldedLines(tree: FrameTree, options: { unit?: 'ns' | 'us' } = {}): Generator<string> {
   const div = options.unit === 'us' ? 1000 : 1;
-  const clean = tree.names.map(cleanFrame);
+  const names = tree.names;
+  const clean = names.map(cleanFrame);
   const diff = tree.diff;
-  let out: string[] = [];
-  const lines: string[] = [];
-  forEachStack(tree, (path, node) => {
-    if (node.self === 0 && node.self2 === 0) return;
+  const byName = (a: FrameNode, b: FrameNode): number => (names[a.name]! < names[b.name]! ? 1 : names[a.name]! > names[b.name]! ? -1 : 0);
+  // prefix[d]: the stack text down to depth d (cons strings share their parts).
+  const prefix: string[] = [];
+  const work: Array<{ node: FrameNode; depth: number }> = [];
+  const push = (n: FrameNode, depth: number): void => {
+    if (!n.children) return;
+    for (const c of [...n.children.values()].sort(byName)) work.push({ node: c, depth });
+  };
+  push(tree.root, 0);
+  let out = '';
+  while (work.length > 0) {
+    const { node, depth } = work.pop()!;
+    prefix.length = depth;
+    const line = depth === 0 ? clean[node.name]! : `${prefix[depth - 1]!};${clean[node.name]!}`;
+    prefix.push(line);
     const w = Math.round(node.self / div);
-    let line = '';
-    for (let i = 0; i < path.length; i++) line += (i === 0 ? '' : ';') + clean[path[i]!]!;
-    if (diff) lines.push(`${line} ${Math.round(node.self2 / div)} ${w}`);
-    else if (w > 0) lines.push(`${line} ${w}`);
-  });
-  for (const l of lines) {
-    out.push(l);
-    if (out.length >= 4096) {
-      yield out.join('\n') + '\n';
-      out = [];
+    if (diff) {
+      if (node.self !== 0 || node.self2 !== 0) out += `${line} ${Math.round(node.self2 / div)} ${w}\n`;
+    } else if (w > 0) out += `${line} ${w}\n`;
+    if (out.length >= 1 << 20) {
+      yield out;
+      out = '';
     }
+    push(node, depth + 1);
   }
-  if (out.length > 0) yield out.join('\n') + '\n';
+  if (out.length > 0) yield out;
 }
 
 /** Frame names may not contain the separators of the folded format. */

@@ -92,27 +92,28 @@ export async function flamegraph(inputPath: string, options: FlamegraphOptions =
   let tree = loaded.tree;
   if (options.reverse) tree = reverseTree(tree);
   const outPath = options.output ?? '-';
-  const chunks: string[] = [];
-  let items = 0;
-  if (format === 'folded') {
-    const unit = loaded.unit === 'us' || options.unit === 'us' ? 'us' : 'ns';
-    const div = loaded.format === 'folded' ? undefined : unit;
-    for (const c of foldedLines(tree, { unit: div })) {
-      chunks.push(c);
-      items += c.split('\n').length - 1;
-    }
-  } else {
-    const svgOptions: SvgOptions = { ...options, unit: loaded.unit };
-    if (!svgOptions.subtitle && tree.diff) svgOptions.subtitle = `${inputPath} -> ${options.diffAfter}: red grew, blue shrank; widths from the second`;
-    const render = format === 'html' ? renderHtml : renderSvg;
-    items = render(tree, svgOptions, (c) => chunks.push(c)).frames;
-  }
   if (outPath === '-' && format !== 'folded' && process.stdout.isTTY) {
     throw new VizError('usage', `refusing to write ${format.toUpperCase()} to a terminal`, ['use -o FILE.svg, or pipe the output']);
   }
   const out = openOutput(outPath);
+  let items = 0;
   try {
-    for (const c of chunks) await out.write(c);
+    if (format === 'folded') {
+      const unit = loaded.unit === 'us' || options.unit === 'us' ? 'us' : 'ns';
+      const div = loaded.format === 'folded' ? undefined : unit;
+      for (const c of foldedLines(tree, { unit: div })) {
+        for (let i = c.indexOf('\n'); i >= 0; i = c.indexOf('\n', i + 1)) items++;
+        await out.write(c);
+      }
+    } else {
+      // The SVG is bounded by the frames wide enough to draw, not by the input.
+      const chunks: string[] = [];
+      const svgOptions: SvgOptions = { ...options, unit: loaded.unit };
+      if (!svgOptions.subtitle && tree.diff) svgOptions.subtitle = `${inputPath} -> ${options.diffAfter}: red grew, blue shrank; widths from the second`;
+      const render = format === 'html' ? renderHtml : renderSvg;
+      items = render(tree, svgOptions, (c) => chunks.push(c)).frames;
+      for (const c of chunks) await out.write(c);
+    }
     await out.commit();
   } catch (err) {
     out.abort();

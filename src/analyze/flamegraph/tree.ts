@@ -124,19 +124,6 @@ export function mergeInto(tree: FrameTree, dst: FrameNode, src: FrameNode, srcNa
   }
 }
 
-/** Sum of `self` over a subtree. */
-export function subtreeTotal(node: FrameNode): number {
-  let t = node.self;
-  if (node.children) for (const c of node.children.values()) t += subtreeTotal(c);
-  return t;
-}
-
-export function subtreeTotal2(node: FrameNode): number {
-  let t = node.self2;
-  if (node.children) for (const c of node.children.values()) t += subtreeTotal2(c);
-  return t;
-}
-
 /** Visits every node with its stack (root first), children in name order. Iterative: stacks may be deep. */
 export function forEachStack(tree: FrameTree, visit: (path: readonly number[], node: FrameNode) => void): void {
   const path: number[] = [];
@@ -207,15 +194,24 @@ export function shapeTree(tree: FrameTree, o: ShapeOptions): FrameTree {
   return prune(out);
 }
 
-/** Removes subtrees whose weights are all zero. */
+/** Removes subtrees whose weights are all zero. Iterative: stacks may be thousands deep. */
 function prune(tree: FrameTree): FrameTree {
-  const walk = (n: FrameNode): boolean => {
+  const order: FrameNode[] = [];
+  const work: FrameNode[] = [tree.root];
+  while (work.length > 0) {
+    const n = work.pop()!;
+    order.push(n);
+    if (n.children) for (const c of n.children.values()) work.push(c);
+  }
+  // Children come after their parents in `order`: walk it backwards.
+  const keep = new Set<FrameNode>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i]!;
     if (n.children) {
-      for (const [k, c] of n.children) if (!walk(c)) n.children.delete(k);
+      for (const [k, c] of n.children) if (!keep.has(c)) n.children.delete(k);
       if (n.children.size === 0) n.children = undefined;
     }
-    return n.self !== 0 || n.self2 !== 0 || n.children !== undefined;
-  };
-  walk(tree.root);
+    if (n.self !== 0 || n.self2 !== 0 || n.children !== undefined) keep.add(n);
+  }
   return tree;
 }
