@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { foldTrace, foldedLines } from '../../src/analyze/flamegraph/fold.js';
 import { flamegraph, loadTree } from '../../src/analyze/flamegraph/index.js';
 import { frameColor, renderSvg } from '../../src/analyze/flamegraph/render-svg.js';
-import { FrameTree, computeTotals, reverseTree } from '../../src/analyze/flamegraph/tree.js';
+import { FrameTree, computeTotals, reverseTree, treeTotal } from '../../src/analyze/flamegraph/tree.js';
 import { sniffFolded, parseFoldedLine } from '../../src/formats/folded/parse.js';
 import { openInput } from '../../src/io/input.js';
 import { detectFormat } from '../../src/formats/registry.js';
@@ -108,9 +108,8 @@ describe('flame graph folding', () => {
     for (let i = D - 1; i >= 0; i--) evs.push(`{"ph":"E","pid":1,"tid":1,"ts":${2 * D - i}}`);
     const path = writeTemp(`[${evs.join(',')}]`);
     const { tree } = await foldTrace(path, { progress: false, include: /^f1$/, maxDepth: D });
-    let lines = 0;
-    for (const chunk of foldedLines(tree)) lines += chunk.split('\n').length - 1;
-    assert.equal(lines, D - 1, 'every stack but the root frame alone contains f1');
+    // The root frame alone has no f1: its self time is dropped, the rest is kept.
+    assert.equal(treeTotal(tree), 2 * D * 1000 - 2000);
     const parts: string[] = [];
     assert.equal(renderSvg(tree, { minWidth: 0 }, (c) => parts.push(c)).frames, D);
   });
