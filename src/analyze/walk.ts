@@ -146,9 +146,12 @@ export function threadLabel(t: ThreadId): string {
   return t.name ? `${t.name} (${ids})` : ids;
 }
 
-/** Splits a frame name of the form `fn (file:line)` (VizTracer, viz record) into its parts. */
-export function frameLocation(name: string): { func: string; file?: string; line?: number } {
-  const m = /^(.*) \(([^()]*):(\d+)\)$/.exec(name);
+/**
+ * Splits a frame name of the form `fn (file:line)` (VizTracer) or `fn (file:line:column)`
+ * (viz record) into its parts.
+ */
+export function frameLocation(name: string): { func: string; file?: string; line?: number; column?: number } {
+  const m = /^(.*) \((.+?):(\d+)(?::(\d+))?\)$/.exec(name);
   if (!m) return { func: name };
-  return { func: m[1]!, file: m[2]!, line: Number(m[3]) };
+  return { func: m[1]!, file: m[2]!, line: Number(m[3]), column: m[4] === undefined ? undefined : Number(m[4]) };
 }

@@ -226,6 +226,18 @@ describe('viz stats', () => {
       assert.equal(render.self, 40_000);
     });
 
+    it('reads file:line and file:line:column from frame names', async () => {
+      const { frameLocation } = await import('../../src/analyze/walk.js');
+      assert.deepEqual(frameLocation('fib (/a/fib.py:3)'), { func: 'fib', file: '/a/fib.py', line: 3, column: undefined });
+      assert.deepEqual(frameLocation('main (/w/s/fib.js:7:1)'), { func: 'main', file: '/w/s/fib.js', line: 7, column: 1 });
+      assert.deepEqual(frameLocation('C (C:\\x.js:2:5)'), { func: 'C', file: 'C:\\x.js', line: 2, column: 5 });
+      assert.deepEqual(frameLocation('builtins.len'), { func: 'builtins.len' });
+      const row = { function: 'main (/w/s/fib.js:7:1)', file: '/w/s/fib.js', line: 7 };
+      const { location } = await import('../../src/analyze/stats/table.js');
+      assert.equal(location(row), 'main (/w/s/fib.js:7:1)');
+      assert.equal(location({ function: 'f', file: 'a.js', line: 2 }), 'f (a.js:2)');
+    });
+
     it('--diff shows the change per function', async () => {
       const after = writeTemp(`[${[ev('main', 0, 100), ev('parse', 10, 60), ev('new', 80, 10)].join(',')}]`);
       const d = await statsDiff(path, after, {});

@@ -211,7 +211,7 @@ export function renderSvg(tree: FrameTree, options: SvgOptions, emit: (chunk: st
     let info: string;
     const pct = total > 0 ? ((100 * n.total) / total).toFixed(2) : '0.00';
     const loc = frameLocation(name);
-    const where = loc.file ? `\n${loc.file}:${loc.line}` : '';
+    const where = loc.file ? `\n${loc.file}:${loc.line}${loc.column === undefined ? '' : `:${loc.column}`}` : '';
     if (tree.diff) {
       const delta = n.total - n.total2;
       fill = diffColor(maxDelta > 0 ? delta / maxDelta : 0);

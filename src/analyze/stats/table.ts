@@ -21,8 +21,8 @@ const pct = (v: number): string => `${v.toFixed(2)}%`;
 const time = (ns: number): string => (Number.isFinite(ns) ? formatNs(Math.round(ns)) : '-');
 
 export function location(r: { function: string; file?: string; line?: number }): string {
-  // VizTracer-style names already carry "(file:line)".
-  if (r.file === undefined || r.function.endsWith(`(${r.file}:${r.line})`)) return r.function;
+  // VizTracer and viz record names already carry "(file:line)" or "(file:line:column)".
+  if (r.file === undefined || r.function.includes(` (${r.file}:${r.line}`)) return r.function;
   return `${r.function} (${r.file}${r.line === undefined ? '' : `:${r.line}`})`;
 }
 
