@@ -88,6 +88,8 @@ export interface Trace {
   threads: number;
   signal: unknown;
   overwritten: number;
+  /** Ring records the events came from: every event but the `E`s the reader adds for frames still open at the dump. */
+  records: number;
 }
 
 function split(display: string): { name: string; where: string } {
@@ -103,7 +105,9 @@ export async function readTrace(dumpPath: string): Promise<Trace> {
   const stacks = new Map<string, Call[]>();
   const roots: Call[] = [];
   const calls: Call[] = [];
+  let records = 0;
   const onEvent = (ev: TraceEvent) => {
+    if (!(ev.ph === 'E' && ev.args.includes('"unclosed"'))) records++;
     const key = `${ev.pid}/${ev.tid}`;
     let stack = stacks.get(key);
     if (!stack) stacks.set(key, (stack = []));
@@ -127,6 +131,7 @@ export async function readTrace(dumpPath: string): Promise<Trace> {
     threads: source.meta.threadNames.size,
     signal: source.meta.topLevel.signal,
     overwritten: source.diagnostics.get('ring_overwritten')?.count ?? 0,
+    records: records + (source.diagnostics.get('ring_orphan_exit')?.count ?? 0),
   };
 }
 

@@ -59,7 +59,7 @@ async function traceSample(
   assert.ok(existsSync(out), `${out} was not written`);
   const trace = await readTrace(out);
   const kept = Number(m[1]!.replace(/,/g, ''));
-  assert.equal(kept, trace.calls.length * 2 - trace.calls.filter((c) => c.unclosed).length, 'summary count');
+  assert.equal(kept, trace.records, 'summary count');
   return { plain, traced, trace, out };
 }
 
