@@ -218,8 +218,13 @@ export async function startViewServer(options: ServeOptions): Promise<ViewServer
       res.end();
       return;
     }
-    res.once('finish', () => resolveDelivered());
+    // Delivered: the response finished, or the client closed the connection once it had every
+    // byte (a client that closes as soon as Content-Length is reached can pre-empt 'finish').
     const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+    res.once('finish', () => resolveDelivered());
+    res.once('close', () => {
+      if (stream.bytesRead >= size) resolveDelivered();
+    });
     stream.on('error', () => res.destroy());
     stream.pipe(res);
   };
