@@ -107,6 +107,7 @@ export async function readTrace(dumpPath: string): Promise<Trace> {
   const calls: Call[] = [];
   let records = 0;
   const onEvent = (ev: TraceEvent) => {
+    if (ev.ph === 'M') return; // process and thread names: no record of their own
     if (!(ev.ph === 'E' && ev.args.includes('"unclosed"'))) records++;
     const key = `${ev.pid}/${ev.tid}`;
     let stack = stacks.get(key);

@@ -86,9 +86,10 @@ export async function readAll(source: TraceSource): Promise<TraceEvent[]> {
   return events;
 }
 
+/** A dump's events, without the process/thread name `M` events (those are in `source.meta` too). */
 export async function readDump(path: string): Promise<{ source: TraceSource; events: TraceEvent[] }> {
   const source = openRingDump(path);
-  const events = await readAll(source);
+  const events = (await readAll(source)).filter((e) => e.ph !== 'M');
   return { source, events };
 }
 

@@ -31,7 +31,7 @@ import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { Diagnostics } from '../../model/diagnostics.js';
 import { inputError, VizError } from '../../model/errors.js';
 import { emptyMeta, type TraceMeta, type TraceSource } from '../../model/source.js';
-import { NO_DUR, threadKey, type EventBatch, type TraceEvent } from '../../model/event.js';
+import { NO_DUR, NO_TS, threadKey, type EventBatch, type TraceEvent } from '../../model/event.js';
 import type { Input } from '../../io/input.js';
 import {
   FrameEntry,
@@ -132,6 +132,8 @@ export class RingDumpReader implements TraceSource {
   private pid = 0;
   /** CLOCK_MONOTONIC ns of the trace's time origin (`baseUs`), set by the first dump. */
   private originMono: bigint | undefined;
+  /** Rings of the dump being read: [tid, name]. */
+  private dumpThreads: [number, string][] = [];
 
   constructor(
     private readonly name: string,
@@ -268,6 +270,15 @@ export class RingDumpReader implements TraceSource {
       offset = body + length;
       this.consumed = offset;
     }
+    // Names as metadata events too (writers that only carry events keep them): the process's
+    // with its parent pid, each thread's.
+    const names: TraceEvent[] = [];
+    const pname = { name: proc.name || `pid ${proc.pid}`, ppid: proc.ppid };
+    names.push(meta('process_name', proc.pid, 0, JSON.stringify(pname)));
+    for (const [tid, name] of this.dumpThreads)
+      names.push(meta('thread_name', proc.pid, tid, JSON.stringify({ name })));
+    this.dumpThreads = [];
+    if (!this.headersOnly) yield names;
     if (!sawEnd) {
       if (!this.diagnostics.get('truncated_input'))
         this.truncated(offset, 'the section list (no end marker)');
@@ -403,6 +414,7 @@ export class RingDumpReader implements TraceSource {
       ) || (nodeThreadId === 0 ? 'main' : `worker ${nodeThreadId}`);
     const pid = this.pid;
     this.meta.threadNames.set(threadKey(pid, tid), threadName);
+    this.dumpThreads.push([tid, threadName]);
     if (recordBytes !== RECORD_BYTES) {
       throw inputError(this.name, offset + 12, `unsupported record size ${recordBytes}`);
     }
@@ -591,6 +603,10 @@ export interface RingThreadSummary {
   overwritten: number;
   /** Events that came through the V8 fast API path. */
   fastCalls: number;
+}
+
+function meta(name: string, pid: number, tid: number, args: string): TraceEvent {
+  return { ph: 'M', name, cat: '', ts: NO_TS, dur: NO_DUR, pid, tid, id: '', args, extra: undefined };
 }
 
 function ev(
