@@ -164,7 +164,7 @@ describe('output safety: interrupted convert', function () {
     const text = chunk.join('\n') + '\n';
     for (let k = 0; k < 250; k++) {
       if (!out.write(text.replace(/"ts":(\d+),/g, (_m, t: string) => `"ts":${k * 2000 + Number(t)},`))) {
-        await new Promise((r) => out.once('drain', r));
+        await new Promise<void>((r) => out.once('drain', () => r()));
       }
     }
     out.write('{"ph":"i","name":"end","ts":600000,"pid":1,"tid":1,"s":"t"}]}\n');
