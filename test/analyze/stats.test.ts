@@ -10,6 +10,7 @@ import { readChrome } from '../../src/formats/chrome/reader.js';
 import { openInput } from '../../src/io/input.js';
 import { chromeJson, exactQuantile, generate, oracle, writeTemp, type Emission } from './oracle.js';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 function byName(rows: StatsRow[]): Map<string, StatsRow> {
   return new Map(rows.map((r) => [r.function, r]));
@@ -82,6 +83,20 @@ describe('viz stats', () => {
       assert.equal(main.total, 100);
       assert.equal(report.totalTime, 100);
       assert.match(renderStats(report, 'text'), /\b5\/1\b/);
+    });
+
+    it('fib15.json (VizTracer, real): 1973 calls, 1 primitive, cumtime = the outermost call', async () => {
+      const path = join(FIXTURES, 'viztracer-generated', 'fib15.json');
+      const raw = JSON.parse(readFileSync(path, 'utf8')) as { traceEvents: Array<{ ph: string; name: string; ts: number; dur: number }> };
+      const fibs = raw.traceEvents.filter((e) => e.ph === 'X' && e.name.startsWith('fib ('));
+      const outer = fibs.reduce((a, b) => (b.dur > a.dur ? b : a));
+      const report = await stats(path, { progress: false });
+      const fib = byName(report.rows).get(outer.name)!;
+      assert.equal(fib.calls, fibs.length);
+      assert.equal(fib.calls, 1973);
+      assert.equal(fib.primitive, 1);
+      assert.equal(fib.total, Math.round((outer.ts + outer.dur) * 1000) - Math.round(outer.ts * 1000));
+      assert.ok(fib.self <= fib.total);
     });
 
     it('a -> b -> a: both primitive once, a counted once in total, b includes the inner a', async () => {
