@@ -17,6 +17,8 @@ import { detectFormat } from '../formats/registry.js';
 import { sniffSpeedscope } from '../formats/speedscope/writer.js';
 import { Diagnostics } from '../model/diagnostics.js';
 import { writeHtmlReport, writeReportFromProfile } from './report.js';
+import { startProgress } from '../cli/progress.js';
+import { withProgress } from '../ops/convert.js';
 import { speedscopeView, type ViewMode } from './modes.js';
 import { isLoopback, startViewServer, type ViewServer } from './server.js';
 
@@ -90,7 +92,12 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
       }
       const format = detectFormat(opened);
       const source = format.read!(opened);
-      const r = await writeHtmlReport(source, out, { name: opened.name, view: options.view });
+      const progress = startProgress('converting', opened.size);
+      const r = await writeHtmlReport(
+        withProgress(source, () => progress.update(source.bytesRead)),
+        out,
+        { name: opened.name, view: options.view },
+      ).finally(() => progress.stop());
       await out.commit();
       return {
         inputFormat: format.name,
@@ -119,9 +126,13 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
   void stop.then(() => (stopped = true));
   const conversion = (async () => {
     const out = openOutput(profilePath);
+    const progress = startProgress('converting', opened.size);
     try {
       const r = await writeSpeedscope(
-        stoppable(source, () => stopped),
+        withProgress(
+          stoppable(source, () => stopped),
+          () => progress.update(source.bytesRead),
+        ),
         out,
         { name: opened.name },
       );
@@ -132,6 +143,8 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
     } catch (err) {
       out.abort();
       throw err;
+    } finally {
+      progress.stop();
     }
   })();
   // Handled below; keep an early failure from being reported as unhandled.
