@@ -58,7 +58,14 @@ interface ThreadOut {
   last: number;
 }
 
-const BUFFER_BYTES = 128 * 1024;
+/**
+ * Per-thread buffers start small and grow to `MAX_BUFFER_BYTES`; when all of them
+ * together exceed `TOTAL_BUFFER_BYTES` (traces with thousands of threads), every
+ * buffer is spilled and shrunk, so memory stays bounded whatever the thread count.
+ */
+const MIN_BUFFER_BYTES = 4 * 1024;
+const MAX_BUFFER_BYTES = 128 * 1024;
+const TOTAL_BUFFER_BYTES = 32 * 1024 * 1024;
 /** Longest event: `,{"type":"O","frame":` + 16 digits + `,"at":` + 24 characters + `}`. */
 const MAX_EVENT_BYTES = 80;
 const OPEN_EVENT = Buffer.from('{"type":"O","frame":', 'latin1');
@@ -87,6 +94,8 @@ export interface SpeedscopeWriteOptions {
   /** Document name shown by speedscope (the input file's name). */
   name?: string;
   exporter?: string;
+  /** Buffer sizes in bytes (tests use tiny ones to exercise spilling). */
+  buffers?: { min: number; max: number; total: number };
 }
 
 export async function writeSpeedscope(
@@ -121,6 +130,24 @@ export async function writeSpeedscope(
       spilled += t.len;
       t.len = 0;
     };
+    const minBuffer = Math.max(options.buffers?.min ?? MIN_BUFFER_BYTES, 2 * MAX_EVENT_BYTES);
+    const maxBuffer = Math.max(options.buffers?.max ?? MAX_BUFFER_BYTES, minBuffer);
+    const totalBuffer = options.buffers?.total ?? TOTAL_BUFFER_BYTES;
+    let buffered = 0;
+    const makeRoom = (t: ThreadOut): void => {
+      if (t.buf.length >= maxBuffer) return spill(t);
+      const bigger = Buffer.allocUnsafe(t.buf.length * 2);
+      t.buf.copy(bigger, 0, 0, t.len);
+      buffered += t.buf.length;
+      t.buf = bigger;
+      if (buffered > totalBuffer) {
+        for (const other of threads.values()) {
+          spill(other);
+          if (other.buf.length > minBuffer) other.buf = Buffer.allocUnsafe(minBuffer);
+        }
+        buffered = threads.size * minBuffer;
+      }
+    };
     let lastThread: ThreadStack | undefined;
     let lastOut: ThreadOut | undefined;
     const push = (th: ThreadStack, open: boolean, frame: number, at: number): void => {
@@ -129,7 +156,7 @@ export async function writeSpeedscope(
         t = {
           pid: th.pid,
           tid: th.tid,
-          buf: Buffer.allocUnsafe(BUFFER_BYTES),
+          buf: Buffer.allocUnsafe(minBuffer),
           len: 0,
           chunks: [],
           events: 0,
@@ -137,13 +164,14 @@ export async function writeSpeedscope(
           last: at,
         };
         threads.set(th, t);
+        buffered += minBuffer;
       }
       lastThread = th;
       lastOut = t;
       // The nester emits in time order per thread; a late event (counted by timeOrdered) must not go back in time.
       if (at < t.last) at = t.last;
       t.last = at;
-      if (t.len + MAX_EVENT_BYTES > BUFFER_BYTES) spill(t);
+      if (t.len + MAX_EVENT_BYTES > t.buf.length) makeRoom(t);
       const buf = t.buf;
       let pos = t.len;
       if (t.events > 0) buf[pos++] = 0x2c;

@@ -223,7 +223,11 @@ describe('speedscope writer', () => {
     try {
       const path = join(dir, 'many.speedscope.json');
       const out = openOutput(path);
-      const result = await writeSpeedscope(source, out, { name: 'many' });
+      // Tiny buffers: every thread grows, spills on its own and through the total cap.
+      const result = await writeSpeedscope(source, out, {
+        name: 'many',
+        buffers: { min: 160, max: 2048, total: 16 * 1024 },
+      });
       await out.commit();
       const doc = JSON.parse(readFileSync(path, 'utf8')) as Doc;
       assert.equal(validate(doc, schema), undefined);
