@@ -100,6 +100,40 @@ describe('viz view in Chromium', function () {
     );
   });
 
+  it('viz record -o report.html writes a report that opens from file://', async function () {
+    const report = join(tmp, 'recorded.html');
+    try {
+      execFileSync(
+        process.execPath,
+        [join(ROOT, 'bin/run.js'), 'record', '-o', report, join(ROOT, 'samples/record/fib.js')],
+        { cwd: tmp, stdio: 'pipe' },
+      );
+      statSync(report);
+    } catch (err) {
+      console.log(
+        `      skipped: viz record -o report.html failed here (${(err as Error).message.split('\n')[0]})`,
+      );
+      this.skip();
+    }
+    const page = await browser.context.newPage();
+    const blocked: string[] = [];
+    await page.route('**/*', (route) => {
+      if (route.request().url().startsWith('file://')) return route.continue();
+      blocked.push(route.request().url());
+      return route.abort();
+    });
+    await page.goto(pathToFileURL(report).href);
+    await waitForProfile(page, 60_000);
+    await page.screenshot({ path: artifact('record-report-fib.png') });
+    const names = await sandwichNames(page);
+    await page.close();
+    assert.deepEqual(blocked, []);
+    assert.ok(
+      names.some((n) => /fib/.test(n)),
+      `fib in ${names.join(', ')}`,
+    );
+  });
+
   it('the exported report opens from file:// with no network and no server', async () => {
     const report = artifact('report-fib15.html');
     const run = runViz(['view', FIB, '--export', report]);
