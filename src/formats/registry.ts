@@ -154,6 +154,7 @@ export function detectFormat(input: Input): FormatSpec {
   const spec = byContent ?? byName;
   if (spec && !spec.read) {
     throw new VizError('badInput', `${input.name}: ${spec.name} files can be written by viz but not read`, [
+      ...(spec.name === 'speedscope' ? [`viz view ${input.name} opens it in speedscope as it is`] : []),
       `supported input formats: ${formats.filter((f) => f.read).map((f) => f.name).join(', ')}`,
     ]);
   }
