@@ -63,7 +63,7 @@ const formats: FormatSpec[] = [
   {
     name: 'html',
     aliases: ['report'],
-    description: 'single-file HTML report: speedscope viewer and the trace inlined, opens from file:// without network (write only)',
+    description: 'single-file HTML report: speedscope and the trace inlined, opens offline (write only)',
     extensions: ['.html', '.htm'],
     write: (source, out, options) => writeHtmlReport(source, out, { name: options.inputName }),
   },
