@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { VizCommand } from '../src/cli/base.js';
-import { exitLikeChild, record, splitRecordArgv } from '../src/record/index.js';
+import { exitLikeChild, parseDuration, record, splitRecordArgv } from '../src/record/index.js';
 
 export default class RecordCommand extends VizCommand {
   static summary = 'Run a Node.js program and record every function call into a trace.';
@@ -32,6 +32,12 @@ export default class RecordCommand extends VizCommand {
       command: '<%= config.bin %> record --buffer-size 4000000 -- node --stack-size=2000 app.mjs',
       description: 'Pass node its own flags; keep the last 4 million events per thread.',
     },
+    {
+      command:
+        "<%= config.bin %> record --exclude '**/node_modules/**' --min-duration 100us -o t.json -- npm test",
+      description:
+        'Leave dependencies uninstrumented; keep slices of 100 µs or more; child processes are merged.',
+    },
   ];
 
   static strict = false;
@@ -54,6 +60,30 @@ export default class RecordCommand extends VizCommand {
       description: 'ring capacity per thread, in events (the oldest are overwritten when it is full)',
     }),
     'no-cache': Flags.boolean({ description: 'do not read or write the cache of instrumented sources' }),
+    include: Flags.string({
+      multiple: true,
+      description:
+        'trace only source files matching this glob (absolute, or relative to the working directory; repeatable)',
+    }),
+    exclude: Flags.string({
+      multiple: true,
+      description:
+        "never instrument source files matching this glob (repeatable); e.g. '**/node_modules/**' (node_modules is traced by default)",
+    }),
+    'no-follow': Flags.boolean({
+      description: 'do not trace the child processes of the program (worker threads still are)',
+    }),
+    'max-depth': Flags.integer({
+      min: 1,
+      description: 'drop slices nested deeper than N on their thread (when converting, not in .vizdump)',
+    }),
+    'min-duration': Flags.string({
+      description:
+        'drop slices and async spans shorter than this (ns, or with a unit: 50us, 1ms) when converting (not in .vizdump)',
+    }),
+    stats: Flags.boolean({
+      description: 'print the 10 functions that produced the most events after the run',
+    }),
   };
 
   override async init(): Promise<void> {
@@ -73,6 +103,14 @@ export default class RecordCommand extends VizCommand {
       output: flags.output,
       bufferSize: flags['buffer-size'],
       cacheDir: flags['no-cache'] ? '' : undefined,
+      include: flags.include,
+      exclude: flags.exclude,
+      follow: !flags['no-follow'],
+      stats: flags.stats,
+      filter: {
+        maxDepth: flags['max-depth'],
+        minDurationNs: flags['min-duration'] ? parseDuration(flags['min-duration']) : undefined,
+      },
     });
     for (const line of result.messages) process.stderr.write(`${line}\n`);
     exitLikeChild(result.exit);

@@ -3,7 +3,12 @@
  * process's ring dump and write it where asked (converted when the output name says so).
  */
 import {
+  closeSync,
   copyFileSync,
+  createReadStream,
+  createWriteStream,
+  openSync,
+  readSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -19,6 +24,9 @@ import { numberedDumpPath } from '../formats/ring/layout.js';
 import { planChild, runChild, type ChildExit } from './spawn.js';
 import { dumpStats, type DumpStats } from './stats.js';
 import { conversionTarget, convertDump, DUMP_EXTENSION } from './output.js';
+import type { SliceFilter } from './slice-filter.js';
+import { topFunctions, type TopFunction } from './top.js';
+import { pipeline } from 'node:stream/promises';
 
 export { DUMP_EXTENSION } from './output.js';
 
@@ -36,6 +44,15 @@ export interface RecordOptions {
   env?: NodeJS.ProcessEnv;
   /** Keep the per-process temp directory (for debugging); its path is in the result. */
   keepTemp?: boolean;
+  /** Globs of source files to instrument (none: all) and never to instrument. */
+  include?: string[];
+  exclude?: string[];
+  /** Trace child processes too (default true). */
+  follow?: boolean;
+  /** Conversion-time filters (outputs other than .vizdump). */
+  filter?: SliceFilter;
+  /** Add the functions with the most events to the messages. */
+  stats?: boolean;
 }
 
 export interface RecordResult {
@@ -44,8 +61,10 @@ export interface RecordResult {
   /** Where the trace was written, or undefined when the program left no dump. */
   output?: string;
   stats?: DumpStats;
-  /** Number of traced processes whose dumps were not collected (child processes of the main one). */
-  otherProcesses: number;
+  /** Traced processes whose dumps the output holds (ordered by start time). */
+  processes: number;
+  /** Traced processes that left no dump (killed by SIGKILL). */
+  lostProcesses?: number;
   /** Lines for stderr: warnings first, the summary last. */
   messages: string[];
   tempDir?: string;
@@ -139,40 +158,56 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       cacheDir: opts.cacheDir,
       env: opts.env,
       cwd,
+      include: opts.include,
+      exclude: opts.exclude,
+      noFollow: opts.follow === false,
     });
     const exit = await runChild(plan, { cwd });
 
     const metas = readProcessMetas(outDir);
-    // `<pid>.vizdump` per process; worker (`.t3.vizdump`) and SIGUSR2 (`.2.vizdump`) files are extra.
-    const dumps = readdirSync(outDir).filter((n) => /^\d+\.vizdump$/.test(n));
-    // The first candidate that recorded anything: a wrapper that only re-executes node (mocha
-    // with node flags, a shell script's node) records nothing of its own.
+    const files = readdirSync(outDir);
+    // `<pid>.vizdump` per process (native: all its threads); `<pid>.t<n>.vizdump`: a worker of
+    // the JavaScript fallback; SIGUSR2 snapshots (`<pid>.<n>.vizdump`) are kept apart.
+    const dumps = files.filter((n) => /^\d+\.vizdump$/.test(n));
+    // The main process: the first candidate that recorded anything (a wrapper that only
+    // re-executes node, mocha with node flags, records nothing of its own).
     let main: ProcessMeta | undefined;
-    let stats: DumpStats | undefined;
+    let mainKept = -1;
     for (const m of mainProcessCandidates(metas, exit.pid)) {
       if (!existsSync(dumpPathFor(outDir, m.pid))) continue;
       const s = await dumpStats(dumpPathFor(outDir, m.pid));
-      if (!main || (stats?.kept === 0 && s.kept > 0)) {
+      if (!main || (mainKept === 0 && s.kept > 0)) {
         main = m;
-        stats = s;
+        mainKept = s.kept;
       }
       if (s.kept > 0) break;
     }
     main ??= pickMainProcess(metas, exit.pid);
-    const mainDump = main ? dumpPathFor(outDir, main.pid) : undefined;
-    const otherProcesses = dumps.length - (mainDump && existsSync(mainDump) ? 1 : 0);
-    if (!mainDump || !stats || !existsSync(mainDump)) {
+    const lostProcesses = metas.filter((m) => !existsSync(dumpPathFor(outDir, m.pid))).length;
+    if (lostProcesses > 0) {
+      messages.push(
+        `viz record: ${lostProcesses} traced process(es) left no dump (killed by SIGKILL, or before the recorder started): their events are lost`,
+      );
+    }
+    if (!main || dumps.length === 0 || !existsSync(dumpPathFor(outDir, main.pid))) {
       messages.push(
         main
           ? `viz record: the traced process (pid ${main.pid}) left no dump: it was killed before it could write one`
           : `viz record: no traced Node.js process ran (is \`${plan.label}\` a Node.js program?)`,
       );
-      return { exit, otherProcesses, messages, tempDir: opts.keepTemp ? outDir : undefined };
+      return { exit, processes: 0, lostProcesses, messages, tempDir: opts.keepTemp ? outDir : undefined };
     }
+
+    // One file: every process's dump, by start time, each followed by its fallback workers'.
+    const parts = orderDumps(outDir, dumps, files);
+    const mainDump = parts.length === 1 ? parts[0]! : join(outDir, `merged${DUMP_EXTENSION}`);
+    if (parts.length > 1) await concatenate(parts, mainDump);
+    const stats = await dumpStats(mainDump);
+    const top = opts.stats ? await topFunctions(mainDump) : [];
 
     let written: string;
     try {
-      written = await deliver(mainDump, output);
+      written = await deliver(mainDump, output, opts.filter);
     } catch (err) {
       // The program ran: never lose its trace because the output could not be written.
       const beside = output.endsWith(DUMP_EXTENSION)
@@ -184,21 +219,23 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       ]);
       messages.push(`viz record: ${(err as Error).message}; kept the ring dump at ${written}`);
     }
-    const snapshots = main ? keepSnapshots(outDir, main.pid, written) : [];
+    const snapshots = keepSnapshots(outDir, main.pid, written);
     if (snapshots.length > 0) {
       messages.push(`viz record: ${snapshots.length} SIGUSR2 snapshot dump(s): ${snapshots.join(', ')}`);
     }
+    if (opts.stats) messages.push(...topFunctionLines(top));
     const signalNote = exit.signal ? `, program killed by ${exit.signal}` : '';
-    const others = otherProcesses > 0 ? `, ${otherProcesses} child process dump(s) not merged` : '';
+    const procNote = stats.processes > 1 ? ` in ${stats.processes} processes` : '';
     messages.push(
       `viz record: ${stats.kept.toLocaleString('en-US')} events kept, ${stats.overwritten.toLocaleString('en-US')} overwritten, ` +
-        `${stats.threads} thread${stats.threads === 1 ? '' : 's'}${signalNote}${others} -> ${written}`,
+        `${stats.threads} thread${stats.threads === 1 ? '' : 's'}${procNote}${signalNote} -> ${written}`,
     );
     return {
       exit,
       output: written,
       stats,
-      otherProcesses,
+      processes: stats.processes,
+      lostProcesses,
       messages,
       tempDir: opts.keepTemp ? outDir : undefined,
     };
@@ -207,13 +244,68 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   }
 }
 
+/** `--stats`: the functions that produced the most events. */
+function topFunctionLines(top: TopFunction[]): string[] {
+  if (top.length === 0) return [];
+  const width = Math.max(...top.map((t) => t.events.toLocaleString('en-US').length));
+  return [
+    `viz record: the ${top.length} functions with the most events:`,
+    ...top.map((t) => `  ${t.events.toLocaleString('en-US').padStart(width)}  ${t.name}`),
+  ];
+}
+
+/** CLOCK_MONOTONIC ns at a dump's start (header bytes 32..40), for ordering; 0 if unreadable. */
+function dumpStartMono(path: string): bigint {
+  const buf = Buffer.alloc(40);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    if (readSync(fd, buf, 0, 40, 0) < 40) return 0n;
+    return buf.readBigUInt64LE(32);
+  } catch {
+    return 0n;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * The dumps to merge, in file order: processes by start time (the earliest gives the trace its
+ * time origin), each followed by the dumps of its JavaScript-fallback workers.
+ */
+export function orderDumps(dir: string, processDumps: string[], files: string[]): string[] {
+  const withStart = processDumps.map((n) => ({ n, start: dumpStartMono(join(dir, n)) }));
+  withStart.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const out: string[] = [];
+  for (const { n } of withStart) {
+    out.push(join(dir, n));
+    const pid = n.slice(0, -DUMP_EXTENSION.length);
+    const re = new RegExp(`^${pid}\\.t(\\d+)\\.vizdump$`);
+    const workers = files
+      .map((f) => ({ f, m: re.exec(f) }))
+      .filter((x) => x.m)
+      .sort((a, b) => Number(a.m![1]) - Number(b.m![1]));
+    for (const { f } of workers) out.push(join(dir, f));
+  }
+  return out;
+}
+
+async function concatenate(parts: string[], target: string): Promise<void> {
+  const out = createWriteStream(target);
+  for (const p of parts) await pipeline(createReadStream(p), out, { end: false });
+  await new Promise<void>((resolveEnd, reject) => {
+    out.once('error', reject);
+    out.end(() => resolveEnd());
+  });
+}
+
 /** Move or convert the dump to `output`; returns the path actually written. */
-async function deliver(dump: string, output: string): Promise<string> {
+async function deliver(dump: string, output: string, filter?: SliceFilter): Promise<string> {
   if (output.endsWith(DUMP_EXTENSION)) {
     moveFile(dump, output);
     return output;
   }
-  await convertDump(dump, output);
+  await convertDump(dump, output, filter);
   return output;
 }
 
@@ -291,6 +383,16 @@ export function exitLikeChild(exit: ChildExit): void {
 
 function signalNumber(sig: NodeJS.Signals): number | undefined {
   return (osConstants.signals as Record<string, number | undefined>)[sig];
+}
+
+/** `500` (ns), `50ns`, `20us`, `1.5ms`, `2s` -> ns. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)?$/.exec(text.trim());
+  if (!m) {
+    throw new VizError('usage', `--min-duration ${text}: not a duration`, ['e.g. 500ns, 50us, 1.5ms, 2s']);
+  }
+  const scale = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9 }[(m[2] ?? 'ns') as 'ns'];
+  return Math.round(Number(m[1]) * scale);
 }
 
 export interface SplitArgv {

@@ -3,9 +3,17 @@
  * other name goes through the format registry exactly as `viz convert` would (`-o trace.json`,
  * `-o trace.json.gz`, `-o trace.perfetto-trace` ...).
  */
-import { formatByExtension, formatByName, registerFormat } from '../formats/registry.js';
-import { readRing, sniffRing } from '../formats/ring/reader.js';
+import {
+  formatByExtension,
+  formatByName,
+  outputFormat,
+  registerFormat,
+  wantsGzip,
+} from '../formats/registry.js';
+import { openRingDump, readRing, sniffRing } from '../formats/ring/reader.js';
+import { openOutput } from '../io/output.js';
 import { convert } from '../ops/convert.js';
+import { filterSlices, hasSliceFilter, type SliceFilter } from './slice-filter.js';
 
 export const DUMP_EXTENSION = '.vizdump';
 
@@ -28,9 +36,26 @@ function ensureRingFormat(): void {
   });
 }
 
-/** Convert `dump` into `output` (format from its name). */
-export async function convertDump(dump: string, output: string): Promise<{ events: number }> {
+/** Convert `dump` into `output` (format from its name), through `filter` when given. */
+export async function convertDump(
+  dump: string,
+  output: string,
+  filter?: SliceFilter,
+): Promise<{ events: number }> {
   ensureRingFormat();
+  if (hasSliceFilter(filter)) {
+    const spec = outputFormat(conversionTarget(output), output);
+    const source = filterSlices(openRingDump(dump), filter);
+    const out = openOutput(output, { gzip: wantsGzip(spec, output) });
+    try {
+      const result = await spec.write!(source, out, { inputName: dump });
+      await out.commit();
+      return { events: result.events };
+    } catch (err) {
+      out.abort();
+      throw err;
+    }
+  }
   const result = await convert(dump, { output, to: conversionTarget(output), progress: false });
   return { events: result.events };
 }

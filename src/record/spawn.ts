@@ -21,6 +21,15 @@ export const ENV = {
   cacheDir: 'VIZ_CACHE_DIR',
   /** Package root of viz itself: its dist/ and node_modules/ are never traced. */
   root: 'VIZ_ROOT',
+  /** viz's `--import`s exactly as appended to NODE_OPTIONS (re-injected into custom child envs). */
+  imports: 'VIZ_IMPORTS',
+  /** JSON arrays of globs: files to trace / never to trace. */
+  include: 'VIZ_INCLUDE',
+  exclude: 'VIZ_EXCLUDE',
+  /** Directory relative globs are matched from. */
+  filterBase: 'VIZ_FILTER_BASE',
+  /** `1`: child processes of the first traced process are not traced. */
+  noFollow: 'VIZ_NO_FOLLOW',
 } as const;
 
 /** Extensions that need tsx to run. */
@@ -99,6 +108,11 @@ export interface PlanOptions {
   cacheDir?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Globs of files to trace (none: all) and never to trace. */
+  include?: string[];
+  exclude?: string[];
+  /** Do not trace child processes of the program (workers still are). */
+  noFollow?: boolean;
 }
 
 /** The command line and environment for the traced child. */
@@ -138,9 +152,19 @@ export function planChild(opts: PlanOptions): ChildPlan {
     [ENV.outDir]: opts.outDir,
     [ENV.root]: packageRoot(),
     [ENV.cacheDir]: opts.cacheDir ?? defaultCacheDir(base),
+    [ENV.imports]: options,
+    [ENV.filterBase]: cwd,
   };
   if (opts.bufferSize !== undefined) env[ENV.bufferSize] = String(opts.bufferSize);
   else delete env[ENV.bufferSize];
+  const globs = (name: string, list: string[] | undefined) => {
+    if (list && list.length > 0) env[name] = JSON.stringify(list);
+    else delete env[name];
+  };
+  globs(ENV.include, opts.include);
+  globs(ENV.exclude, opts.exclude);
+  if (opts.noFollow) env[ENV.noFollow] = '1';
+  else delete env[ENV.noFollow];
   return { file, args, env, label: opts.command ? opts.argv.join(' ') : first };
 }
 

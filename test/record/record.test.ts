@@ -217,10 +217,11 @@ describe('viz record: samples', function () {
     assert.deepEqual(countByName(trace), { start: 1, '<anonymous>': 1, fib: 2 * 233 - 1 });
   });
 
-  it('spawn-child.js: a child Node.js process runs and is traced separately', async () => {
+  it('spawn-child.js: a child Node.js process is traced and merged into the same trace', async () => {
     const { trace, traced } = await traceSample('spawn-child.js');
-    assert.deepEqual(countByName(trace), { runChild: 1 });
-    assert.match(traced.stderr, /1 child process dump\(s\) not merged/);
+    // runChild in the parent; main + fib(10) (177 calls) in the child
+    assert.deepEqual(countByName(trace), { runChild: 1, main: 1, fib: 177 });
+    assert.match(traced.stderr, / in 2 processes /);
   });
 
   it('tostring.js: Function.prototype.toString returns the original source', async () => {
@@ -366,7 +367,7 @@ describe('viz record: command line', function () {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'fib(9) = 34\n');
     assert.deepEqual(countByName(await readTrace(out)), { main: 1, fib: 2 * 55 - 1 });
-    assert.match(r.stderr, /1 child process dump\(s\) not merged/);
+    assert.match(r.stderr, / in 2 processes /);
   });
 
   it('-o trace.json converts to Chrome JSON; -o trace.json.gz gzips it', async () => {

@@ -21,7 +21,8 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as workerThreads from 'node:worker_threads';
-import { shouldTrace, type InstrumentConfig } from './trace-filter.js';
+import { filterConfigFromEnv, shouldTrace, type InstrumentConfig } from './trace-filter.js';
+import { followChildProcesses, nameWorkers, stopFollowing } from './follow.js';
 
 const env = process.env;
 const ONCE = Symbol.for('viz.record.preload');
@@ -45,7 +46,11 @@ const { isMainThread } = workerThreads;
 const isInternalThread = (workerThreads as { isInternalThread?: boolean }).isInternalThread === true;
 
 async function start(outDir: string): Promise<void> {
-  const cfg: InstrumentConfig = { root: env.VIZ_ROOT ?? '', cacheDir: env.VIZ_CACHE_DIR ?? '' };
+  const cfg: InstrumentConfig = {
+    root: env.VIZ_ROOT ?? '',
+    cacheDir: env.VIZ_CACHE_DIR ?? '',
+    ...filterConfigFromEnv(env),
+  };
   const [{ startRecorder }, fragments] = await Promise.all([
     import('./recorder.js'),
     import('../transform/fragments.js'),
@@ -61,10 +66,16 @@ async function start(outDir: string): Promise<void> {
   // 1. The runtime global, before any instrumented code can run. The recorder installs the
   //    signal and crash handlers; the exit dump (main thread: every thread's ring) is ours, so
   //    that it comes after the program's own `exit` listeners.
+  //    A worker's ring is named after the worker (`follow.ts`); the native dump of the main
+  //    thread holds every thread's ring, the JavaScript fallback's worker rings dump themselves
+  //    (`<pid>.t<threadId>.vizdump`, merged by `viz record`).
+  const workerName = env.VIZ_THREAD_NAME;
+  if (!isMainThread) delete env.VIZ_THREAD_NAME;
   const recorder = startRecorder({
     capacity,
-    dumpPath: isMainThread ? dumpPath : undefined,
-    exitHooks: false,
+    dumpPath,
+    threadName: !isMainThread && workerName ? `${workerName} #${workerThreads.threadId}` : undefined,
+    exitHooks: !isMainThread,
     signals: isMainThread,
   });
   if (isMainThread) dumpAfterExitListeners(() => recorder.dump(dumpPath));
@@ -72,7 +83,14 @@ async function start(outDir: string): Promise<void> {
     reg: (packed: Parameters<typeof recorder.registerPacked>[0]) => recorder.registerPacked(packed),
     e: recorder.enter,
     x: recorder.exit,
+    ab: recorder.asyncBegin,
+    ae: recorder.asyncEnd,
   };
+
+  // Workers and child processes (`--no-follow`: none of the children).
+  nameWorkers();
+  if (env.VIZ_NO_FOLLOW === '1') stopFollowing(env);
+  else followChildProcesses(env);
 
   // 2. Original positions in stack traces, original text from Function.prototype.toString.
   process.setSourceMapsEnabled(true);

@@ -347,6 +347,7 @@ function jsRecorder(requested: number, initialName: string, defaultPath: string 
     section(Section.process, pad8(8 + cmdline.length));
     const ph = Buffer.alloc(8);
     ph.writeUInt32LE(cmdline.length, 0);
+    ph.writeUInt32LE(process.ppid >>> 0, 4);
     out.push(ph, cmdline, Buffer.alloc(pad8(8 + cmdline.length) - 8 - cmdline.length));
     const frameBytes = frameEntries.reduce((n, b) => n + b.length, 0);
     section(Section.frames, pad8(frameBytes));

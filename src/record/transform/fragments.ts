@@ -9,7 +9,10 @@
  * token keeps its line; the source map restores the columns.
  */
 
-/** Name of the global the preload installs: `{ reg(packed): number, e(id): void, x(id): void }`. */
+/**
+ * Name of the global the preload installs:
+ * `{ reg(packed): number, e(id): void, x(id): void, ab(id): number, ae(id, span): void }`.
+ */
 export const RUNTIME_GLOBAL = '__viz_rt';
 
 const id = (k: number): string => `__vzb+${k}`;
@@ -23,20 +26,26 @@ const id = (k: number): string => `__vzb+${k}`;
 export function prologue(packedJson: string): string {
   return (
     `;var __vzr=globalThis.${RUNTIME_GLOBAL}||{reg:function(){return 0},e:function(){},x:function(){}},` +
-    `__vzb=__vzr.reg(${packedJson});__vze=__vzr.e;__vzx=__vzr.x;function __vze(){}function __vzx(){}`
+    `__vzb=__vzr.reg(${packedJson})${PROLOGUE_END}`
   );
 }
-/** Ends every prologue. */
-export const PROLOGUE_END = ';__vze=__vzr.e;__vzx=__vzr.x;function __vze(){}function __vzx(){}';
+/**
+ * Ends every prologue. `__vzab`/`__vzae` (async span begin/end) keep their no-op declarations
+ * when the runtime has none (an older preload).
+ */
+export const PROLOGUE_END =
+  ';__vze=__vzr.e;__vzx=__vzr.x;__vzab=__vzr.ab||__vzab;__vzae=__vzr.ae||__vzae;' +
+  'function __vze(){}function __vzx(){}function __vzab(){return 0}function __vzae(){}';
 /** Marks a source as already instrumented (idempotency). */
 export const PROLOGUE_MARK = `;var __vzr=globalThis.${RUNTIME_GLOBAL}||`;
 
 // Function bodies (block bodies: after `{` and the directive prologue; before the closing `}`).
 export const open = (k: number): string => `;__vze(${id(k)});try{`;
 export const close = (k: number): string => `}finally{__vzx(${id(k)})}`;
-// Suspending functions (contain await / yield / for await) keep a per-activation flag.
-export const openS = (k: number): string => `;var __vzs=1,__vzt;__vze(${id(k)});try{`;
-export const closeS = (k: number): string => `}finally{__vzs&&__vzx(${id(k)})}`;
+// Suspending functions (contain await / yield / for await) keep a per-activation flag, and
+// their activation is an async span (`__vza`: its id) from the first entry to completion.
+export const openS = (k: number): string => `;var __vzs=1,__vzt,__vza=__vzab(${id(k)});__vze(${id(k)});try{`;
+export const closeS = (k: number): string => `}finally{__vzs&&__vzx(${id(k)});__vzae(${id(k)},__vza)}`;
 // Arrow functions with an expression body get a block body. The opening drops the
 // leading `;` of `open`/`openS`: a block body's `{` + open + original `return ` must
 // not read as an arrow's opening.

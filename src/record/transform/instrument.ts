@@ -2,7 +2,7 @@
 import { parse } from 'acorn';
 import MagicString from 'magic-string';
 import remapping from '@jridgewell/remapping';
-import { TraceMap, originalPositionFor, LEAST_UPPER_BOUND } from '@jridgewell/trace-mapping';
+import { TraceMap, decodedMappings, originalPositionFor, LEAST_UPPER_BOUND } from '@jridgewell/trace-mapping';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inputError } from '../../model/errors.js';
@@ -335,9 +335,11 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     };
     if (trace) {
       let o = originalPositionFor(trace, { line: lc.line, column: lc.column });
-      // no segment at or before the start on this line: take the first one after it
-      if (o.source == null)
+      // no segment at or before the start on this line: take the first one after it, if it is
+      // inside the function (a helper the compiler put before mapped code stays unmapped)
+      if (o.source == null && segmentWithin(trace, lc, lineCol(starts, node.end))) {
         o = originalPositionFor(trace, { line: lc.line, column: lc.column, bias: LEAST_UPPER_BOUND });
+      }
       if (o.source == null || o.line == null) c.skip = 'unmapped';
       else {
         c.line = o.line;
@@ -711,3 +713,15 @@ function alreadyInstrumented(source: string, options: InstrumentOptions): Transf
 }
 
 export { isFunction };
+
+/** Whether the first mapped segment at or after `start` on its line lies before `end`. */
+function segmentWithin(
+  trace: TraceMap,
+  start: { line: number; column: number },
+  end: { line: number; column: number },
+): boolean {
+  const line = decodedMappings(trace)[start.line - 1];
+  const seg = line?.find((s) => s[0] >= start.column && s.length >= 4);
+  if (!seg) return false;
+  return end.line > start.line || seg[0] < end.column;
+}
