@@ -4,7 +4,7 @@
  * interrupted run removes the temporary file and leaves any existing output as
  * it was. `-` writes to stdout.
  */
-import { closeSync, createWriteStream, fsyncSync, openSync, renameSync, rmSync, statSync, type Stats, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, lstatSync, openSync, realpathSync, renameSync, rmSync, statSync, type Stats, type WriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
@@ -56,9 +56,13 @@ function untrack(output: Output): void {
 export function openOutput(path: string, options: { gzip?: boolean } = {}): Output {
   const isStdout = path === '-';
   const name = isStdout ? '<stdout>' : path;
-  const tmp = isStdout ? '' : join(dirname(path), `.${basename(path)}.viz-tmp-${process.pid}-${Date.now().toString(36)}`);
   let file: WriteStream | undefined;
   let sink: Writable;
+  /** Written in place, without a temporary file (stdout, devices, FIFOs). */
+  let direct = isStdout;
+  let tmp = '';
+  /** The file the temporary file replaces: the path, or the file a symbolic link points to. */
+  let target = path;
   if (isStdout) {
     sink = process.stdout;
   } else {
@@ -69,13 +73,26 @@ export function openOutput(path: string, options: { gzip?: boolean } = {}): Outp
       // Absent (the usual case) or unreachable: opening the temporary file says which.
     }
     if (existing?.isDirectory()) throw new VizError('output', `${path}: cannot write: is a directory`);
-    try {
-      // Open synchronously so an unwritable directory is reported before any work is done.
-      const fd = openSync(tmp, 'wx');
-      file = createWriteStream(tmp, { fd, highWaterMark: 1 << 20 });
-    } catch (err) {
-      const cause = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such directory: ${dirname(path)}` : describeFsError(err);
-      throw new VizError('output', `${path}: cannot write: ${cause}`);
+    if (existing && !existing.isFile()) {
+      // /dev/null, /dev/stdout to a pipe, a FIFO: nothing to clobber, and renaming a file over
+      // them would replace the device or FIFO itself.
+      direct = true;
+    } else if (existing && lstatSync(path).isSymbolicLink()) {
+      // Replace the file the link points to, not the link.
+      target = realpathSync(path);
+    }
+    if (direct) {
+      file = createWriteStream(path, { flags: 'w', highWaterMark: 1 << 20 });
+    } else {
+      tmp = join(dirname(target), `.${basename(target)}.viz-tmp-${process.pid}-${Date.now().toString(36)}`);
+      try {
+        // Open synchronously so an unwritable directory is reported before any work is done.
+        const fd = openSync(tmp, 'wx');
+        file = createWriteStream(tmp, { fd, highWaterMark: 1 << 20 });
+      } catch (err) {
+        const cause = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such directory: ${dirname(path)}` : describeFsError(err);
+        throw new VizError('output', `${path}: cannot write: ${cause}`);
+      }
     }
     sink = file;
   }
@@ -122,7 +139,7 @@ export function openOutput(path: string, options: { gzip?: boolean } = {}): Outp
         sink.once('error', () => resolve());
         stream.end();
       });
-      if (!isStdout) {
+      if (!direct) {
         if (failure) {
           output.abort();
           throw fail(failure);
@@ -131,7 +148,7 @@ export function openOutput(path: string, options: { gzip?: boolean } = {}): Outp
           const fd = openSync(tmp, 'r');
           fsyncSync(fd);
           closeSync(fd);
-          renameSync(tmp, path);
+          renameSync(tmp, target);
         } catch (err) {
           output.abort();
           throw fail(err as Error);
@@ -149,7 +166,7 @@ export function openOutput(path: string, options: { gzip?: boolean } = {}): Outp
       if (!isStdout) {
         stream.destroy();
         file?.destroy();
-        rmSync(tmp, { force: true });
+        if (tmp) rmSync(tmp, { force: true });
       }
     },
   };

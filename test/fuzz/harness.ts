@@ -12,7 +12,7 @@ import type { CaseRequest, CaseResult, Pipeline } from './protocol.js';
 
 export type Verdict =
   | (CaseResult & { outcome: 'ok' | 'error' | 'crash' })
-  | { outcome: 'hang' | 'oom'; message: string; ms: number };
+  | { outcome: 'hang' | 'oom' | 'memory'; message: string; ms: number };
 
 export interface FuzzLimits {
   /** Per case, wall clock (this machine is busy: generous). */
@@ -21,9 +21,16 @@ export interface FuzzLimits {
   heapMb: number;
   /** Extra environment of the worker (e.g. VIZ_MAX_VALUE_MB). */
   env?: Record<string, string>;
+  /**
+   * Growth of the process's peak RSS allowed in one case (buffers live outside the worker's heap
+   * limit). The peak only grows, so a jump during a case is that case's doing.
+   */
+  rssGrowthMb?: number;
 }
 
-export const DEFAULT_LIMITS: FuzzLimits = { timeoutMs: 20_000, heapMb: 256 };
+export const DEFAULT_LIMITS: FuzzLimits = { timeoutMs: 20_000, heapMb: 256, rssGrowthMb: 384 };
+
+const peakRssMb = (): number => process.resourceUsage().maxRSS / 1024;
 
 /** Where failing inputs are saved (kept out of the repo's tracked files). */
 export const FAILURES_DIR = join(tmpdir(), 'viz-fuzz-failures');
@@ -76,7 +83,8 @@ export class FuzzRunner {
     const id = this.nextId++;
     const req: CaseRequest = { id, pipeline, path, out: join(this.dir, `out-${id}`) };
     const t0 = performance.now();
-    const verdict = await new Promise<Verdict>((resolve) => {
+    const peakBefore = peakRssMb();
+    let verdict = await new Promise<Verdict>((resolve) => {
       const cleanup = (): void => {
         clearTimeout(timer);
         worker.off('message', onMessage);
@@ -122,6 +130,18 @@ export class FuzzRunner {
       worker.on('exit', onExit);
       worker.postMessage(req);
     });
+    const grew = peakRssMb() - peakBefore;
+    if (
+      this.limits.rssGrowthMb !== undefined &&
+      grew > this.limits.rssGrowthMb &&
+      verdict.outcome !== 'hang'
+    ) {
+      verdict = {
+        outcome: 'memory',
+        message: `peak RSS grew by ${Math.round(grew)} MB in one case (${verdict.outcome})`,
+        ms: verdict.ms,
+      };
+    }
     this.tally[verdict.outcome] = (this.tally[verdict.outcome] ?? 0) + 1;
     this.tally.total = (this.tally.total ?? 0) + 1;
     if (verdict.ms > this.maxMs) this.maxMs = verdict.ms;

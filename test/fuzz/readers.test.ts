@@ -52,7 +52,7 @@ describe('fuzz: readers and pipelines on mutated inputs', function () {
     await runner.close();
     const t = runner.tally;
     process.stdout.write(
-      `      fuzz: ${t.total ?? 0} cases (ok ${t.ok ?? 0}, error ${t.error ?? 0}, crash ${t.crash ?? 0}, hang ${t.hang ?? 0}, oom ${t.oom ?? 0}); slowest ${Math.round(runner.maxMs)} ms\n`,
+      `      fuzz: ${t.total ?? 0} cases (ok ${t.ok ?? 0}, error ${t.error ?? 0}, crash ${t.crash ?? 0}, hang ${t.hang ?? 0}, oom ${t.oom ?? 0}, memory ${t.memory ?? 0}); slowest ${Math.round(runner.maxMs)} ms\n`,
     );
     if (process.env.FUZZ_VERBOSE === '1') {
       for (const [shape, n] of runner.errorsWithoutOffset)

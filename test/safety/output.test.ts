@@ -9,12 +9,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import {
   createWriteStream,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,6 +66,7 @@ describe('output safety: disk full', function () {
   let skipReason: string | undefined;
   before(() => {
     skipReason = mountTmpfs(dir, 'size=64k');
+    if (skipReason) process.stdout.write(`      skipping the disk-full tests: ${skipReason}\n`);
   });
   after(() => {
     if (!skipReason) unmount(dir);
@@ -113,7 +116,10 @@ describe('output safety: other write failures', function () {
   it('read-only file system: says so before reading the input', function () {
     const dir = join(tmp, 'ro');
     const reason = mountTmpfs(dir, 'ro,size=64k');
-    if (reason) this.skip();
+    if (reason) {
+      process.stdout.write(`      skipping: ${reason}\n`);
+      this.skip();
+    }
     try {
       const output = join(dir, 'out.json');
       const r = viz(['convert', fib, '-o', output]);
@@ -144,6 +150,52 @@ describe('output safety: other write failures', function () {
       entries(tmp).filter((e) => e.includes('viz-tmp')),
       [],
     );
+  });
+});
+
+describe('output safety: what the output name points to', function () {
+  this.timeout(60_000);
+
+  it('a FIFO is written to, not replaced by a regular file', async () => {
+    const dir = join(tmp, 'fifo');
+    mkdirSync(dir);
+    const fifo = join(dir, 'out.json');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let got = '';
+    reader.stdout.on('data', (c: Buffer) => (got += c.toString()));
+    const ended = new Promise((r) => reader.on('close', r));
+    const r = viz(['convert', fib, '--to', 'chrome', '-o', fifo]);
+    await ended;
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(statSync(fifo).isFIFO(), 'the FIFO was replaced');
+    assert.equal((JSON.parse(got) as { traceEvents: unknown[] }).traceEvents.length, 1979);
+  });
+
+  it('a symbolic link keeps pointing at its file, which gets the output', () => {
+    const dir = join(tmp, 'link');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'real.json'), OLD);
+    symlinkSync('real.json', join(dir, 'out.json'));
+    const r = viz(['convert', fib, '-o', join(dir, 'out.json')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(lstatSync(join(dir, 'out.json')).isSymbolicLink(), 'the link was replaced');
+    assert.equal(
+      (JSON.parse(readFileSync(join(dir, 'real.json'), 'utf8')) as { traceEvents: unknown[] }).traceEvents
+        .length,
+      1979,
+    );
+    assert.deepEqual(entries(dir), ['out.json', 'real.json']);
+  });
+
+  it('a link to a device (/dev/null) is written through, the link kept', () => {
+    const dir = join(tmp, 'devlink');
+    mkdirSync(dir);
+    symlinkSync('/dev/null', join(dir, 'null.json'));
+    const r = viz(['convert', fib, '-o', join(dir, 'null.json')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(lstatSync(join(dir, 'null.json')).isSymbolicLink());
+    assert.deepEqual(entries(dir), ['null.json']);
   });
 });
 
