@@ -183,6 +183,23 @@ describe('folded format', () => {
     );
   });
 
+  it('drawing only the visible frames gives the same SVG as the whole tree', async () => {
+    // Many narrow siblings between wide ones: their widths must still shift what follows.
+    const lines: string[] = [];
+    for (let i = 0; i < 400; i++) lines.push(`main;f${String(i).padStart(3, '0')};g ${i % 50 === 0 ? 100_000 : 1}`);
+    lines.push('main;zz;deep;er 500000');
+    const path = writeTemp(lines.join('\n') + '\n', '.folded');
+    const render = async (drawOnly: boolean): Promise<string> => {
+      const { tree } = await loadTree(path, {}, drawOnly);
+      const parts: string[] = [];
+      renderSvg(tree, { minWidth: 1 }, (c) => parts.push(c));
+      return parts.join('');
+    };
+    const full = await render(false);
+    assert.equal(await render(true), full);
+    assert.match(full, /<title>zz\n/);
+  });
+
   it('skips and counts bad lines', async () => {
     const path = writeTemp('a;b 3\nbroken line\na 1\n', '.folded');
     const t = await loadTree(path, {});

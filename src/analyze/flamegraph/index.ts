@@ -9,9 +9,9 @@ import { openOutput } from '../../io/output.js';
 import { Diagnostics } from '../../model/diagnostics.js';
 import { VizError } from '../../model/errors.js';
 import { detectFormat } from '../../formats/registry.js';
-import { loadFoldedTree } from './folded-load.js';
+import { loadFoldedTrie } from './folded-load.js';
 import { foldTrace, foldedLines, type FoldOptions } from './fold.js';
-import { renderHtml, renderSvg, type CountUnit, type SvgOptions } from './render-svg.js';
+import { minWidthInUnits, renderHtml, renderSvg, type CountUnit, type SvgOptions } from './render-svg.js';
 import { FrameTree, mergeInto, reverseTree, shapeTree, treeTotal } from './tree.js';
 
 export type FlamegraphFormat = 'svg' | 'html' | 'folded';
@@ -37,12 +37,14 @@ export interface LoadedTree {
 }
 
 /** Reads one input into a frame tree: folded files directly, traces through the shared nesting path. */
-export async function loadTree(path: string, options: FlamegraphOptions): Promise<LoadedTree> {
+export async function loadTree(path: string, options: FlamegraphOptions, drawOnly = false): Promise<LoadedTree> {
   const input = await openInput(path);
   const format = detectFormat(input);
   if (format.name === 'folded') {
     const diagnostics = new Diagnostics();
-    const tree = await loadFoldedTree(input, diagnostics);
+    const trie = await loadFoldedTrie(input, diagnostics);
+    // Only to be drawn as it is: keep just the frames wide enough to see.
+    const tree = trie.toFrameTree(drawOnly ? minWidthInUnits(trie.total[0]!, options) : 0);
     const unit: CountUnit = options.unit ?? 'samples';
     return { tree: shapeTree(tree, options), unit, diagnostics, inputName: input.name, format: format.name };
   }
@@ -87,7 +89,8 @@ export async function flamegraph(inputPath: string, options: FlamegraphOptions =
     diagnostics.merge(after.diagnostics);
     loaded = { tree, unit: after.unit, diagnostics, inputName: after.inputName, format: after.format };
   } else {
-    loaded = await loadTree(inputPath, options);
+    const shaped = options.include || options.exclude || options.collapseRecursion || options.maxDepth !== undefined || options.reverse;
+    loaded = await loadTree(inputPath, options, format !== 'folded' && !shaped);
   }
   let tree = loaded.tree;
   if (options.reverse) tree = reverseTree(tree);

@@ -113,6 +113,15 @@ export function escapeXml(s: string): string {
 }
 
 const CHAR_WIDTH = 0.59;
+const XPAD = 10;
+
+/** `--minwidth` in weight units: frames with less weight than this are not drawn. */
+export function minWidthInUnits(total: number, options: SvgOptions): number {
+  if (typeof options.minWidth === 'string' && options.minWidth.endsWith('%')) return (Number(options.minWidth.slice(0, -1)) / 100) * total;
+  const widthPerUnit = total > 0 ? ((options.width ?? 1200) - 2 * XPAD) / total : 0;
+  const px = Number(options.minWidth ?? 0.1);
+  return widthPerUnit > 0 ? px / widthPerUnit : 0;
+}
 
 /** Writes the SVG in pieces through `emit` (which may be an output stream). */
 export function renderSvg(tree: FrameTree, options: SvgOptions, emit: (chunk: string) => void): { frames: number } {
@@ -121,19 +130,13 @@ export function renderSvg(tree: FrameTree, options: SvgOptions, emit: (chunk: st
   const fontSize = options.fontSize ?? 12;
   const unit = options.unit ?? 'ns';
   const palette = options.colors ?? 'hot';
-  const xpad = 10;
+  const xpad = XPAD;
   const ypadTop = fontSize * 3;
   const ypadBottom = fontSize * 2 + 10;
   const total = treeTotal(tree);
   const total2 = tree.root.total2;
   const widthPerUnit = total > 0 ? (width - 2 * xpad) / total : 0;
-  let minWidthUnits: number;
-  if (typeof options.minWidth === 'string' && options.minWidth.endsWith('%')) {
-    minWidthUnits = (Number(options.minWidth.slice(0, -1)) / 100) * total;
-  } else {
-    const px = Number(options.minWidth ?? 0.1);
-    minWidthUnits = widthPerUnit > 0 ? px / widthPerUnit : 0;
-  }
+  const minWidthUnits = minWidthInUnits(total, options);
 
   // Visible frames, depth first; children in name order (as flamegraph.pl sorts stacks).
   interface Frame {
