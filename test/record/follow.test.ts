@@ -207,6 +207,16 @@ describe('viz record: child processes', function () {
   });
 });
 
+describe('viz record: exits', function () {
+  this.timeout(120000);
+
+  it('exit-in-exit.js: an exit listener calling process.exit() (tape) still leaves the dump', async () => {
+    const { traced, out } = both('exit-in-exit.js', []);
+    assert.equal(traced.status, 3);
+    assert.deepEqual(countByName(await readTrace(out)), { work: 1, onExit: 1 });
+  });
+});
+
 describe('viz record: filters', function () {
   this.timeout(120000);
 

@@ -135,6 +135,15 @@ async function start(outDir: string): Promise<void> {
 function dumpAfterExitListeners(dump: () => void): void {
   const emit = process.emit;
   let dumped = false;
+  const dumpOnce = () => {
+    if (dumped) return;
+    dumped = true;
+    try {
+      dump();
+    } catch (err) {
+      process.stderr.write(`viz: ${(err as Error).message}\n`);
+    }
+  };
   const patched = {
     emit(this: NodeJS.Process, event: string | symbol, ...args: unknown[]): boolean {
       if (event !== 'exit' || dumped)
@@ -142,16 +151,21 @@ function dumpAfterExitListeners(dump: () => void): void {
       try {
         return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
       } finally {
-        dumped = true;
-        try {
-          dump();
-        } catch (err) {
-          process.stderr.write(`viz: ${(err as Error).message}\n`);
-        }
+        dumpOnce();
       }
     },
   };
   process.emit = patched.emit as typeof process.emit;
+  // An `exit` listener that calls `process.exit()` itself (tape does) ends the process right
+  // there, through `process.reallyExit`, before the listeners return: dump on that path too.
+  const p = process as unknown as { reallyExit?: (code?: number) => never };
+  const reallyExit = p.reallyExit;
+  if (typeof reallyExit === 'function') {
+    p.reallyExit = function (this: unknown, code?: number) {
+      dumpOnce();
+      return reallyExit.call(this, code);
+    } as typeof reallyExit;
+  }
 }
 
 const requireHere = nodeModule.createRequire(import.meta.url);
