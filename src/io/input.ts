@@ -93,7 +93,7 @@ export async function openInput(path: string): Promise<Input> {
         gunzip.destroy(err as Error);
       }
     })();
-    content = gunzipChunks(gunzip, name);
+    content = gunzipChunks(gunzip, name, () => rawBytes);
   } else {
     content = rawChunks();
   }
@@ -157,13 +157,14 @@ export class TruncatedGzip extends VizError {
   }
 }
 
-async function* gunzipChunks(gunzip: ReturnType<typeof createGunzip>, name: string): AsyncGenerator<Buffer> {
+async function* gunzipChunks(gunzip: ReturnType<typeof createGunzip>, name: string, fed: () => number): AsyncGenerator<Buffer> {
   try {
     for await (const c of gunzip) yield c as Buffer;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'Z_BUF_ERROR') throw new TruncatedGzip(`${name}: gzip stream ends early`);
-    throw new VizError('badInput', `${name}: corrupt gzip data (${(err as Error).message})`);
+    // zlib does not say where in the stream it failed: give the bound we know.
+    throw new VizError('badInput', `${name}: corrupt gzip data (${(err as Error).message}) within the first ${fed()} compressed bytes`);
   }
 }
 

@@ -135,7 +135,8 @@ export type Mutation =
   | { op: 'int'; at: number; width: 4 | 8; value: bigint }
   | { op: 'varint'; at: number; len: number }
   | { op: 'insert'; at: number; what: number }
-  | { op: 'value'; key: number; nth: number; what: number };
+  | { op: 'value'; key: number; nth: number; what: number }
+  | { op: 'packet'; nth: number; inner: Mutation };
 
 const pos = fc.nat({ max: 1 << 30 });
 
@@ -172,6 +173,18 @@ export const binaryMutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('varint' as const), at: pos, len: fc.integer({ min: 1, max: 12 }) }),
 );
 
+/**
+ * Protobuf streams (Perfetto): damage inside one top-level packet and fix up its length, so the
+ * reader gets past the framing and into the packet's fields.
+ */
+export const packetMutation: fc.Arbitrary<Mutation> = fc.oneof(
+  { arbitrary: binaryMutation, weight: 1 },
+  {
+    arbitrary: fc.record({ op: fc.constant('packet' as const), nth: fc.nat(), inner: binaryMutation }),
+    weight: 2,
+  },
+);
+
 export const textMutation: fc.Arbitrary<Mutation> = fc.oneof(
   { arbitrary: binaryMutation, weight: 3 },
   { arbitrary: fc.record({ op: fc.constant('insert' as const), at: pos, what: fc.nat() }), weight: 2 },
@@ -188,7 +201,11 @@ let inserts: Buffer[] | undefined;
 export function applyMutation(input: Buffer, m: Mutation): Buffer {
   const n = input.length;
   const at =
-    n === 0 ? 0 : m.op === 'value' ? 0 : m.at % (n + (m.op === 'insert' || m.op === 'truncate' ? 1 : 0));
+    n === 0
+      ? 0
+      : m.op === 'value' || m.op === 'packet'
+        ? 0
+        : m.at % (n + (m.op === 'insert' || m.op === 'truncate' ? 1 : 0));
   switch (m.op) {
     case 'flip': {
       const out = Buffer.from(input);
@@ -225,6 +242,19 @@ export function applyMutation(input: Buffer, m: Mutation): Buffer {
       inserts ??= hostileInserts();
       return Buffer.concat([input.subarray(0, at), inserts[m.what % inserts.length]!, input.subarray(at)]);
     }
+    case 'packet': {
+      const packets = topLevelPackets(input);
+      if (packets.length === 0) return applyMutation(input, m.inner);
+      const p = packets[m.nth % packets.length]!;
+      const body = applyMutation(input.subarray(p.body, p.end), m.inner);
+      return Buffer.concat([
+        input.subarray(0, p.start),
+        input.subarray(p.start, p.tagEnd),
+        encodeVarint(body.length),
+        body,
+        input.subarray(p.end),
+      ]);
+    }
     case 'value': {
       values ??= hostileValues();
       const key = KEYS[m.key % KEYS.length]!;
@@ -257,6 +287,41 @@ function valueEnd(b: Buffer, i: number): number {
   return b.length;
 }
 
+/** Top-level length-delimited fields of a protobuf stream (stops at the first malformed one). */
+function topLevelPackets(b: Buffer): { start: number; tagEnd: number; body: number; end: number }[] {
+  const out: { start: number; tagEnd: number; body: number; end: number }[] = [];
+  let p = 0;
+  const varint = (at: number): [number, number] | undefined => {
+    let v = 0;
+    let mul = 1;
+    for (let i = at; i < b.length && i < at + 8; i++) {
+      v += (b[i]! & 0x7f) * mul;
+      mul *= 128;
+      if (b[i]! < 0x80) return [v, i + 1];
+    }
+    return undefined;
+  };
+  while (p < b.length) {
+    const tag = varint(p);
+    if (!tag || (tag[0] & 7) !== 2) break;
+    const len = varint(tag[1]);
+    if (!len || len[1] + len[0] > b.length) break;
+    out.push({ start: p, tagEnd: tag[1], body: len[1], end: len[1] + len[0] });
+    p = len[1] + len[0];
+  }
+  return out;
+}
+
+function encodeVarint(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 127) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+
 const isGzip = (b: Buffer): boolean => b[0] === 0x1f && b[1] === 0x8b;
 
 /** A case: one seed, a stack of 1-3 mutations, and (for gzip seeds) where they apply. */
@@ -271,7 +336,10 @@ export function caseArbitrary(seeds: Seed[]): fc.Arbitrary<FuzzCase> {
   return fc.constantFrom(...seeds).chain((seed) =>
     fc.record({
       seed: fc.constant(seed),
-      mutations: fc.array(seed.text ? textMutation : binaryMutation, { minLength: 1, maxLength: 3 }),
+      mutations: fc.array(
+        seed.text ? textMutation : seed.format === 'perfetto' ? packetMutation : binaryMutation,
+        { minLength: 1, maxLength: 3 },
+      ),
       inside: fc.boolean(),
     }),
   );
