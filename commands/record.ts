@@ -81,6 +81,14 @@ export default class RecordCommand extends VizCommand {
       description:
         'drop slices and async spans shorter than this (ns, or with a unit: 50us, 1ms) when converting (not in .vizdump)',
     }),
+    sparse: Flags.boolean({
+      description: 'trace only the functions named with --function (others are not instrumented)',
+    }),
+    function: Flags.string({
+      multiple: true,
+      description:
+        'with --sparse: a function to trace, by the name frames show (f, Class.method; repeatable)',
+    }),
     stats: Flags.boolean({
       description: 'print the 10 functions that produced the most events after the run',
     }),
@@ -97,6 +105,12 @@ export default class RecordCommand extends VizCommand {
   async run(): Promise<void> {
     const split = splitRecordArgv(this.argv, RecordCommand.flags);
     const { flags } = await this.parse(RecordCommand, split.vizArgv);
+    if (flags.sparse && !flags.function?.length) {
+      this.error('--sparse needs at least one --function NAME', { exit: 2 });
+    }
+    if (flags.function?.length && !flags.sparse) {
+      this.error('--function applies to --sparse mode: add --sparse', { exit: 2 });
+    }
     const result = await record({
       argv: split.program,
       command: split.command,
@@ -106,6 +120,7 @@ export default class RecordCommand extends VizCommand {
       include: flags.include,
       exclude: flags.exclude,
       follow: !flags['no-follow'],
+      functions: flags.sparse ? flags.function : undefined,
       stats: flags.stats,
       filter: {
         maxDepth: flags['max-depth'],

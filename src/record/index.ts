@@ -49,6 +49,8 @@ export interface RecordOptions {
   exclude?: string[];
   /** Trace child processes too (default true). */
   follow?: boolean;
+  /** Sparse mode: instrument only the functions with these names. */
+  functions?: string[];
   /** Conversion-time filters (outputs other than .vizdump). */
   filter?: SliceFilter;
   /** Add the functions with the most events to the messages. */
@@ -161,6 +163,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       include: opts.include,
       exclude: opts.exclude,
       noFollow: opts.follow === false,
+      functions: opts.functions,
     });
     const exit = await runChild(plan, { cwd });
 

@@ -28,6 +28,8 @@ export const ENV = {
   exclude: 'VIZ_EXCLUDE',
   /** Directory relative globs are matched from. */
   filterBase: 'VIZ_FILTER_BASE',
+  /** JSON array of function names: sparse mode, only those are instrumented. */
+  functions: 'VIZ_FUNCTIONS',
   /** `1`: child processes of the first traced process are not traced. */
   noFollow: 'VIZ_NO_FOLLOW',
 } as const;
@@ -113,6 +115,8 @@ export interface PlanOptions {
   exclude?: string[];
   /** Do not trace child processes of the program (workers still are). */
   noFollow?: boolean;
+  /** Sparse mode: instrument only the functions with these names. */
+  functions?: string[];
 }
 
 /** The command line and environment for the traced child. */
@@ -163,6 +167,7 @@ export function planChild(opts: PlanOptions): ChildPlan {
   };
   globs(ENV.include, opts.include);
   globs(ENV.exclude, opts.exclude);
+  globs(ENV.functions, opts.functions);
   if (opts.noFollow) env[ENV.noFollow] = '1';
   else delete env[ENV.noFollow];
   return { file, args, env, label: opts.command ? opts.argv.join(' ') : first };

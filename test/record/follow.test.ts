@@ -260,6 +260,20 @@ describe('viz record: filters', function () {
     );
   });
 
+  it('--sparse --function NAME: only the named functions are instrumented', async () => {
+    const { out } = both(
+      'classes.js',
+      [],
+      ['--sparse', '--function', 'Shape.get name', '--function', 'main'],
+    );
+    const counts = countByName(await readTrace(out));
+    assert.deepEqual(Object.keys(counts).sort(), ['Shape.get name', 'main']);
+    assert.equal(counts.main, 1);
+    const bad = runViz(['--sparse', join(SAMPLES, 'fib.js'), '5']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--sparse needs at least one --function/);
+  });
+
   it('parseDuration', () => {
     assert.equal(parseDuration('500'), 500);
     assert.equal(parseDuration('50us'), 50_000);

@@ -32,6 +32,7 @@ const VIZ_VARS = [
   'VIZ_INCLUDE',
   'VIZ_EXCLUDE',
   'VIZ_FILTER_BASE',
+  'VIZ_FUNCTIONS',
   'VIZ_NO_FOLLOW',
   'VIZ_DEBUG',
 ];

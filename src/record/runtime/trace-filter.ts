@@ -25,6 +25,8 @@ export interface InstrumentConfig {
   exclude?: string[];
   /** Directory relative globs are matched from (default: the process's working directory). */
   base?: string;
+  /** Sparse mode: only functions with these names are instrumented. */
+  only?: string[];
 }
 
 const JS_LIKE = /\.(?:[cm]?js|jsx|[cm]?ts|tsx)$/i;
@@ -80,7 +82,7 @@ export function urlToTracedPath(url: string, cfg: InstrumentConfig): string | un
 /** The filter part of the configuration, from the variables `viz record` sets. */
 export function filterConfigFromEnv(
   env: NodeJS.ProcessEnv,
-): Pick<InstrumentConfig, 'include' | 'exclude' | 'base'> {
+): Pick<InstrumentConfig, 'include' | 'exclude' | 'base' | 'only'> {
   const list = (v: string | undefined): string[] | undefined => {
     if (!v) return undefined;
     try {
@@ -94,5 +96,6 @@ export function filterConfigFromEnv(
     include: list(env.VIZ_INCLUDE),
     exclude: list(env.VIZ_EXCLUDE),
     base: env.VIZ_FILTER_BASE || undefined,
+    only: list(env.VIZ_FUNCTIONS),
   };
 }

@@ -45,6 +45,7 @@ export function cacheKey(source: string, options: InstrumentOptions): string {
     options.filename,
     options.sourceType,
     inputMap,
+    options.only ? JSON.stringify(options.only) : '',
     source,
   ]) {
     h.update(`${part.length}:`);

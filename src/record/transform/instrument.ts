@@ -16,14 +16,22 @@ export interface InstrumentOptions {
   sourceType: 'script' | 'module';
   /** Source map of `source` itself (e.g. the inline map tsx emits); frames and the output map go through it. */
   inputMap?: object | string | null;
+  /**
+   * Sparse mode: instrument only the functions with these names (as frames name them: `f`,
+   * `Class.method`); the others are left alone (`skipped`, reason `not-selected`).
+   */
+  only?: readonly string[];
 }
 
 export interface SkippedFunction {
   name: string;
   line: number;
   column: number;
-  /** unmapped: no original position in the input map (compiler helper); block-scope: see README. */
-  reason: 'unmapped' | 'block-scope';
+  /**
+   * unmapped: no original position in the input map (compiler helper); block-scope: see README;
+   * not-selected: sparse mode (`only`) and the name is not listed.
+   */
+  reason: 'unmapped' | 'block-scope' | 'not-selected';
 }
 
 export interface TransformResult {
@@ -624,7 +632,9 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
   // ---- number the frames, apply the edits ------------------------------------
   const frames: FrameInfo[] = [];
   const skipped: SkippedFunction[] = [];
+  const only = options.only ? new Set(options.only) : undefined;
   for (const c of ctxs) {
+    if (only && !c.skip && !only.has(c.name)) c.skip = 'not-selected';
     if (c.skip) skipped.push({ name: c.name, line: c.line, column: c.column, reason: c.skip });
     else {
       c.k = frames.length;
