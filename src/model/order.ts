@@ -160,7 +160,8 @@ async function* threadOrdered(
   diagnostics: Diagnostics,
 ): AsyncGenerator<EventBatch> {
   const threads = new Map<TraceEvent['pid'], Map<TraceEvent['tid'], ThreadBuffer>>();
-  let out: TraceEvent[] = [];
+  let runs: TraceEvent[][] = [];
+  let runsLength = 0;
   let lastBuf: ThreadBuffer | undefined;
   let lastPid: TraceEvent['pid'] | undefined;
   let lastTid: TraceEvent['tid'] | undefined;
@@ -176,18 +177,25 @@ async function* threadOrdered(
     return b;
   };
   const flush = (b: ThreadBuffer, upTo: number): void => {
+    if (upTo <= 0) return;
     const held = b.held;
-    for (let i = 0; i < upTo; i++) {
-      const ev = held[i]!;
-      if (b.last && compareUntagged(ev, b.last) < 0) {
+    // The run is sorted: only events before the first one not behind the thread's last
+    // emitted event can be late.
+    let i = 0;
+    if (b.last) {
+      for (; i < upTo && compareUntagged(held[i]!, b.last) < 0; i++) {
+        const ev = held[i]!;
         diagnostics.add(
           'late_event',
           'error',
           `event "${ev.name}" (${ev.ph}) arrived after later events of its thread beyond the reorder window of ${window} events; it was processed out of time order`,
         );
-      } else b.last = ev;
-      out.push(ev);
+      }
     }
+    if (i < upTo) b.last = held[upTo - 1]!;
+    // Each thread's run goes out as a batch of its own (no copy per event).
+    runs.push(held.slice(0, upTo));
+    runsLength += upTo;
     b.held = held.slice(upTo);
     b.sortedUpTo = b.held.length;
   };
@@ -206,22 +214,22 @@ async function* threadOrdered(
     const next = await rest.next();
     if (next.done) break;
     for (const ev of next.value) add(ev);
-    if (out.length >= batchSize) {
-      yield out;
-      out = [];
+    if (runsLength >= batchSize) {
+      yield* runs;
+      runs = [];
+      runsLength = 0;
     }
   }
   for (const m of threads.values()) {
     for (const b of m.values()) {
       sortNearlyOrdered(b.held, b.sortedUpTo);
       flush(b, b.held.length);
-      if (out.length >= batchSize) {
-        yield out;
-        out = [];
-      }
+      yield* runs;
+      runs = [];
+      runsLength = 0;
     }
   }
-  if (out.length > 0) yield out;
+  yield* runs;
 }
 
 /** `compareEvents` without the input-position tie-break (a stable sort supplies it). */
