@@ -7,7 +7,6 @@ import type { Diagnostic } from '../../model/diagnostics.js';
 import type { Diagnostics } from '../../model/diagnostics.js';
 import { frameLocation, selectsThread, threadLabel, walkTrace, type ThreadSelection, type TraceInput, type WalkOptions } from '../walk.js';
 import { StatsAggregator, type FunctionStats } from './aggregate.js';
-import { LogHistogram } from './sketch.js';
 
 export interface StatsRow {
   function: string;
@@ -130,9 +129,8 @@ export async function aggregate(from: TraceInput, options: StatsOptions, edges =
     for (const [id, f] of s.funcs) {
       const m = funcs.get(id);
       if (!m) {
-        const copy = { ...f, hist: new LogHistogram(f.hist.relativeAccuracy) };
-        copy.hist.merge(f.hist);
-        funcs.set(id, copy);
+        // The per-thread records are not used after this: the first one becomes the merged one.
+        funcs.set(id, f);
       } else {
         m.calls += f.calls;
         m.primitive += f.primitive;

@@ -11,14 +11,23 @@
  * for every quantile (t-digest's error is in rank and unbounded in value for
  * sparse tails), exact merging for `--diff` and multi-thread totals, and
  * deterministic output for tests. Min and max are kept exactly and clamp results.
+ *
+ * The first `EXACT_LIMIT` values are kept as they are (exact quantiles, and no bucket array for
+ * the many functions called only a few times: a trace with a million distinct functions
+ * stays small).
  */
+const EXACT_LIMIT = 16;
 export const DEFAULT_RELATIVE_ACCURACY = 0.01;
+
+const EMPTY = new Float64Array(0);
 
 export class LogHistogram {
   private readonly gamma: number;
   private readonly logGamma: number;
   /** Counts for buckets `offset .. offset + counts.length - 1`. */
-  private counts: Float64Array = new Float64Array(0);
+  private counts: Float64Array = EMPTY;
+  /** Values kept exactly until there are more than `EXACT_LIMIT`; then undefined. */
+  private exact: number[] | undefined = [];
   private offset = 0;
   zeros = 0;
   count = 0;
@@ -34,6 +43,19 @@ export class LogHistogram {
     this.count += n;
     if (v < this.min) this.min = v;
     if (v > this.max) this.max = v;
+    const exact = this.exact;
+    if (exact !== undefined) {
+      if (exact.length + n <= EXACT_LIMIT) {
+        for (let i = 0; i < n; i++) exact.push(v);
+        return;
+      }
+      this.exact = undefined;
+      for (const x of exact) this.addToBuckets(x, 1);
+    }
+    this.addToBuckets(v, n);
+  }
+
+  private addToBuckets(v: number, n: number): void {
     if (v <= 0) {
       this.zeros += n;
       return;
@@ -63,6 +85,15 @@ export class LogHistogram {
   merge(other: LogHistogram): void {
     if (other.relativeAccuracy !== this.relativeAccuracy) throw new Error('cannot merge histograms of different accuracy');
     if (other.count === 0) return;
+    if (other.exact !== undefined) {
+      for (const x of other.exact) this.add(x);
+      return;
+    }
+    if (this.exact !== undefined) {
+      const mine = this.exact;
+      this.exact = undefined;
+      for (const x of mine) this.addToBuckets(x, 1);
+    }
     this.count += other.count;
     this.zeros += other.zeros;
     if (other.min < this.min) this.min = other.min;
@@ -77,6 +108,7 @@ export class LogHistogram {
   quantile(q: number): number {
     if (this.count === 0) return Number.NaN;
     const rank = Math.floor(q * (this.count - 1));
+    if (this.exact !== undefined) return this.exact.slice().sort((a, b) => a - b)[rank]!;
     if (rank < this.zeros) return 0;
     let seen = this.zeros;
     for (let k = 0; k < this.counts.length; k++) {
