@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { foldTrace, foldedLines } from '../../src/analyze/flamegraph/fold.js';
+import { foldTrace, foldedLines, foldedSize } from '../../src/analyze/flamegraph/fold.js';
 import { flamegraph, loadTree } from '../../src/analyze/flamegraph/index.js';
 import { frameColor, renderSvg } from '../../src/analyze/flamegraph/render-svg.js';
 import { FrameTree, computeTotals, reverseTree, treeTotal } from '../../src/analyze/flamegraph/tree.js';
@@ -112,6 +112,24 @@ describe('flame graph folding', () => {
     assert.equal(treeTotal(tree), 2 * D * 1000 - 2000);
     const parts: string[] = [];
     assert.equal(renderSvg(tree, { minWidth: 0 }, (c) => parts.push(c)).frames, D);
+  });
+
+  it('foldedSize is the exact size of the folded text; too large a folded output is refused', async () => {
+    const t = await foldTrace(writeTemp(`[${ev('main', 0, 2600)},${ev('x;y', 100, 1000)},${ev('é', 1200, 10)}]`), { progress: false });
+    assert.equal(foldedSize(t.tree), Buffer.byteLength([...foldedLines(t.tree)].join('')));
+    assert.equal(foldedSize(t.tree, { unit: 'us' }), Buffer.byteLength([...foldedLines(t.tree, { unit: 'us' })].join('')));
+    const D = 3000;
+    const evs: string[] = [];
+    for (let i = 0; i < D; i++) evs.push(`{"ph":"B","name":"frame${i}","pid":1,"tid":1,"ts":${i}}`);
+    for (let i = D - 1; i >= 0; i--) evs.push(`{"ph":"E","pid":1,"tid":1,"ts":${2 * D - i}}`);
+    const deep = writeTemp(`[${evs.join(',')}]`);
+    process.env.VIZ_MAX_FOLDED_MB = '1';
+    try {
+      await assert.rejects(flamegraph(deep, { output: writeTemp('', '.folded'), progress: false }), /would take .* GiB.*nothing written/);
+      await flamegraph(deep, { output: writeTemp('', '.folded'), maxDepth: 100, progress: false });
+    } finally {
+      delete process.env.VIZ_MAX_FOLDED_MB;
+    }
   });
 
   it('escapes separators in frame names', async () => {

@@ -159,6 +159,26 @@ export function* foldedLines(tree: FrameTree, options: { unit?: 'ns' | 'us' } = 
   if (out.length > 0) yield out;
 }
 
+/**
+ * Bytes `foldedLines` would write, computed from the tree without building any line: the
+ * folded format repeats the whole stack on every line, so very deep stacks make it huge.
+ */
+export function foldedSize(tree: FrameTree, options: { unit?: 'ns' | 'us' } = {}): number {
+  const div = options.unit === 'us' ? 1000 : 1;
+  const lens = tree.names.map((n) => Buffer.byteLength(cleanFrame(n)));
+  let size = 0;
+  const work: Array<{ node: FrameNode; prefix: number }> = [];
+  for (const c of tree.root.children?.values() ?? []) work.push({ node: c, prefix: 0 });
+  while (work.length > 0) {
+    const { node, prefix } = work.pop()!;
+    const len = prefix + (prefix > 0 ? 1 : 0) + lens[node.name]!;
+    const w = Math.round(node.self / div);
+    if (tree.diff ? node.self !== 0 || node.self2 !== 0 : w > 0) size += len + 2 + String(w).length + (tree.diff ? 1 + String(Math.round(node.self2 / div)).length : 0);
+    if (node.children) for (const c of node.children.values()) work.push({ node: c, prefix: len });
+  }
+  return size;
+}
+
 /** Frame names may not contain the separators of the folded format. */
 export function cleanFrame(name: string): string {
   return /[;\n\r]/.test(name) ? name.replace(/[\r\n]+/g, ' ').replace(/;/g, ':') : name;

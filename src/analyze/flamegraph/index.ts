@@ -10,7 +10,7 @@ import { Diagnostics } from '../../model/diagnostics.js';
 import { VizError } from '../../model/errors.js';
 import { detectFormat } from '../../formats/registry.js';
 import { loadFoldedTrie } from './folded-load.js';
-import { foldTrace, foldedLines, type FoldOptions } from './fold.js';
+import { foldTrace, foldedLines, foldedSize, type FoldOptions } from './fold.js';
 import { minWidthInUnits, renderHtml, renderSvg, type CountUnit, type SvgOptions } from './render-svg.js';
 import { FrameTree, mergeInto, reverseTree, shapeTree, treeTotal } from './tree.js';
 
@@ -98,13 +98,22 @@ export async function flamegraph(inputPath: string, options: FlamegraphOptions =
   if (outPath === '-' && format !== 'folded' && process.stdout.isTTY) {
     throw new VizError('usage', `refusing to write ${format.toUpperCase()} to a terminal`, ['use -o FILE.svg, or pipe the output']);
   }
+  const foldedUnit = loaded.format === 'folded' ? undefined : loaded.unit === 'us' || options.unit === 'us' ? 'us' : 'ns';
+  if (format === 'folded') {
+    const limitMB = Number(process.env.VIZ_MAX_FOLDED_MB ?? 1024);
+    const size = foldedSize(tree, { unit: foldedUnit });
+    if (size > limitMB * 2 ** 20) {
+      throw new VizError('usage', `the folded stacks would take ${(size / 2 ** 30).toFixed(1)} GiB (the format repeats each stack on every line, and these stacks are deep); nothing written`, [
+        'cut the stacks with --max-depth N, or draw an SVG instead (its size follows what is visible)',
+        `VIZ_MAX_FOLDED_MB raises the limit (now ${limitMB} MB)`,
+      ]);
+    }
+  }
   const out = openOutput(outPath);
   let items = 0;
   try {
     if (format === 'folded') {
-      const unit = loaded.unit === 'us' || options.unit === 'us' ? 'us' : 'ns';
-      const div = loaded.format === 'folded' ? undefined : unit;
-      for (const c of foldedLines(tree, { unit: div })) {
+      for (const c of foldedLines(tree, { unit: foldedUnit })) {
         for (let i = c.indexOf('\n'); i >= 0; i = c.indexOf('\n', i + 1)) items++;
         await out.write(c);
       }
