@@ -35,6 +35,7 @@ const pipelineArb = fc.constantFrom<Pipeline>(
   'chrome',
   'perfetto',
   'speedscope',
+  'html',
   'stats',
   'flamegraph',
 );

@@ -3,12 +3,14 @@
  * a result or a one-line error naming the input, run under the fuzz worker's limits.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FuzzRunner, type Verdict } from './harness.js';
 import type { Pipeline } from './protocol.js';
 import { CORPUS } from './seeds.js';
+import { convert } from '../../src/ops/convert.js';
 
 const ev = (rest: string): string => `{"ph":"X","name":"a","ts":1,"dur":1,"pid":1,"tid":1${rest}}`;
 
@@ -75,6 +77,38 @@ describe('fuzz regressions', function () {
       const v = await runner.check('chrome', 'ok-args.json', Buffer.from(text), 'regression');
       assert.equal(v.outcome, 'ok');
     });
+  });
+
+  it('times out of range: dropped or ignored with invalid_time, and the Chrome output stays JSON (F18)', async () => {
+    const text =
+      '[{"ph":"X","name":"a","ts":1,"dur":1.7976931348623157e308,"pid":1,"tid":1},' +
+      '{"ph":"X","name":"b","ts":1e308,"dur":1,"pid":1,"tid":1},{"ph":"X","name":"c","ts":2,"dur":1e300,"pid":1,"tid":1}]';
+    for (const pipeline of ['read', 'stats', 'perfetto', 'flamegraph'] as const) {
+      const v = await runner.check(pipeline, 'big-times.json', Buffer.from(text), 'regression');
+      assert.equal(v.outcome, 'ok', JSON.stringify(v));
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'viz-f18-'));
+    try {
+      writeFileSync(join(dir, 'in.json'), text);
+      const r = await convert(join(dir, 'in.json'), {
+        to: 'chrome',
+        output: join(dir, 'out.json'),
+        progress: false,
+      });
+      assert.equal(r.diagnostics.get('invalid_time')?.count, 2);
+      const out = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as {
+        traceEvents: { name: string; dur?: number }[];
+      };
+      assert.deepEqual(
+        out.traceEvents.map((e) => [e.name, e.dur]),
+        [
+          ['a', undefined],
+          ['c', 1e300],
+        ],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a gzip stream cut inside the first 4 KiB is a truncated trace, not a crash (F2)', async () => {

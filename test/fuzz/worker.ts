@@ -32,7 +32,8 @@ async function run(
     }
     case 'chrome':
     case 'perfetto':
-    case 'speedscope': {
+    case 'speedscope':
+    case 'html': {
       try {
         const r = await convert(path, { to: pipeline, output: out, progress: false });
         return { events: r.events, diagnostics: r.diagnostics.list().map((d) => d.code) };

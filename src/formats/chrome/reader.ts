@@ -11,7 +11,7 @@ import type { Input } from '../../io/input.js';
 import { TruncatedGzip } from '../../io/input.js';
 import { Diagnostics } from '../../model/diagnostics.js';
 import { inputError, VizError } from '../../model/errors.js';
-import { type EventBatch, type TraceEvent } from '../../model/event.js';
+import { NO_DUR, type EventBatch, type TraceEvent } from '../../model/event.js';
 import { emptyMeta, type TraceMeta, type TraceSource } from '../../model/source.js';
 import { BYTES, EventScanner, JsonSyntaxError, NEED_MORE } from './scanner.js';
 
@@ -301,6 +301,16 @@ export class ChromeJsonReader implements TraceSource {
     }
     if (!KNOWN_PHASES.has(ev.ph)) {
       this.diagnostics.add('unknown_phase', 'info', `${this.input.name}: unknown phase "${ev.ph}" kept as is`);
+    }
+    if (sc.hasTs && !(Math.abs(sc.tsInt) <= Number.MAX_SAFE_INTEGER)) {
+      // Beyond 2^53 us (285 years) a time has no exact value, and as the base it would push every
+      // other event out of range: drop the event.
+      this.diagnostics.add('invalid_time', 'error', `${this.input.name}: byte ${sc.base + sc.pos}: event with "ts" out of range dropped`);
+      return;
+    }
+    if (!Number.isFinite(ev.dur)) {
+      this.diagnostics.add('invalid_time', 'error', `${this.input.name}: byte ${sc.base + sc.pos}: "dur" out of range ignored`);
+      ev.dur = NO_DUR;
     }
     if (sc.hasTs) {
       if (this.baseSet) {

@@ -47,6 +47,11 @@ export function eventToJson(e: TraceEvent, baseUs: number): string {
 
 /** `baseUs + ns / 1000` as exact decimal microseconds (at most three decimals). */
 export function formatMicros(ns: number, baseUs: number): string {
+  if (!Number.isSafeInteger(ns)) {
+    // No exact decimal form beyond 2^53 ns: the nearest number, still valid JSON.
+    const us = baseUs + ns / 1000;
+    return Number.isFinite(us) ? String(us) : 'null';
+  }
   const q = Math.floor(ns / 1000);
   const r = ns - q * 1000;
   const intUs = baseUs + q;
