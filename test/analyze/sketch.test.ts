@@ -33,8 +33,14 @@ describe('LogHistogram (quantile sketch)', () => {
         const ha = new LogHistogram();
         const hb = new LogHistogram();
         const all = new LogHistogram();
-        for (const v of a) (ha.add(v), all.add(v));
-        for (const v of b) (hb.add(v), all.add(v));
+        for (const v of a) {
+          ha.add(v);
+          all.add(v);
+        }
+        for (const v of b) {
+          hb.add(v);
+          all.add(v);
+        }
         ha.merge(hb);
         assert.equal(ha.count, all.count);
         for (const q of [0, 0.5, 0.95, 0.99, 1]) {
