@@ -194,6 +194,17 @@ describe('viz record: child processes', function () {
     );
   });
 
+  it('follow/killed-child.js: a SIGKILLed child loses its events, says so; the parent is kept', async () => {
+    const { traced, out } = both('follow/killed-child.js', []);
+    assert.match(traced.stderr, /1 traced process\(es\) left no dump \(killed by SIGKILL/);
+    const { processes } = await events(out);
+    assert.deepEqual(
+      processes.map((p) => p.name),
+      ['node killed-child.js'],
+    );
+    assert.equal(countByName(await readTrace(out)).work, 67);
+  });
+
   it('-o trace.json: one process group per process, named, in the Chrome trace', () => {
     const { out } = both('follow/fork-tree.js', [], [], '.json');
     const doc = JSON.parse(readFileSync(out, 'utf8')) as {
