@@ -127,6 +127,19 @@ describe('viz record: worker threads', function () {
     assert.ok(first((e) => e.tid !== main) > first((e) => e.tid === main));
   });
 
+  it('workers/pool.js with the JavaScript recorder: terminated workers dump their rings first', async () => {
+    const out = join(dir, 'pool-js.vizdump');
+    const plain = runPlain('workers/pool.js');
+    const traced = runViz(['-o', out, join(SAMPLES, 'workers/pool.js')], { env: { VIZ_NO_NATIVE: '1' } });
+    assert.equal(traced.stdout, plain.stdout, traced.stderr);
+    const { events: evs, processes } = await events(out);
+    assert.equal(processes.length, 1);
+    assert.equal(
+      evs.filter((e) => e.ph === 'B' && fn(e) === 'fib').length,
+      177 + 287 + 465 + 753 + 1219 + 1973,
+    );
+  });
+
   it('worker.js with the JavaScript recorder: the worker ring is dumped by its thread and merged', async () => {
     const out = join(dir, 'worker-js.vizdump');
     const plain = runPlain('worker.js');

@@ -226,6 +226,7 @@ export class RingDumpReader implements TraceSource {
       startTs: clock.startOffsetNs,
       dumpTs: clock.dumpTs,
     };
+    let samePid = false;
     if (index === 0) {
       this.meta.topLevel = {
         clock: proc.clock,
@@ -235,7 +236,10 @@ export class RingDumpReader implements TraceSource {
         processes: [proc],
       };
     } else {
-      (this.meta.topLevel.processes as RingProcessSummary[]).push(proc);
+      const list = this.meta.topLevel.processes as RingProcessSummary[];
+      // A JavaScript-fallback worker's own dump: same process, another thread.
+      samePid = list.some((p) => p.pid === proc.pid);
+      if (!samePid) list.push(proc);
     }
     this.consumed = at + headerBytes;
 
@@ -274,7 +278,7 @@ export class RingDumpReader implements TraceSource {
     // with its parent pid, each thread's.
     const names: TraceEvent[] = [];
     const pname = { name: proc.name || `pid ${proc.pid}`, ppid: proc.ppid };
-    names.push(meta('process_name', proc.pid, 0, JSON.stringify(pname)));
+    if (!samePid) names.push(meta('process_name', proc.pid, 0, JSON.stringify(pname)));
     for (const [tid, name] of this.dumpThreads)
       names.push(meta('thread_name', proc.pid, tid, JSON.stringify({ name })));
     this.dumpThreads = [];

@@ -133,8 +133,51 @@ export function workerName(file: unknown, options: { name?: unknown; eval?: unkn
   return basename(f) || 'worker';
 }
 
-/** Workers started from this thread tell their preload their name (`VIZ_THREAD_NAME`). */
-export function nameWorkers(): void {
+const DUMP_CHANNEL = 'viz-record:worker-dumps';
+/** How long `terminate()` waits for a JavaScript-fallback worker to dump its ring. */
+const DUMP_WAIT_MS = 2000;
+
+/**
+ * In a worker recording with the JavaScript fallback: dump this thread's ring when the thread that
+ * started it is about to `terminate()` it (nothing of the worker runs after that).
+ */
+export function dumpOnTerminate(dump: () => void): void {
+  const channel = new BroadcastChannel(DUMP_CHANNEL);
+  channel.unref();
+  channel.onmessage = (ev) => {
+    const data = (ev as MessageEvent).data as { request?: number } | undefined;
+    if (data?.request !== workerThreads.threadId) return;
+    try {
+      dump();
+    } finally {
+      channel.postMessage({ dumped: workerThreads.threadId });
+    }
+  };
+}
+
+/** Asks worker `threadId` to dump (see `dumpOnTerminate`); resolves on its answer or a timeout. */
+function requestDump(threadId: number): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new BroadcastChannel(DUMP_CHANNEL);
+    const done = () => {
+      clearTimeout(timer);
+      channel.close();
+      resolve();
+    };
+    const timer = setTimeout(done, DUMP_WAIT_MS);
+    channel.onmessage = (ev) => {
+      if (((ev as MessageEvent).data as { dumped?: number } | undefined)?.dumped === threadId) done();
+    };
+    channel.postMessage({ request: threadId });
+  });
+}
+
+/**
+ * Workers started from this thread tell their preload their name (`VIZ_THREAD_NAME`). With
+ * `jsDumps` (the JavaScript fallback, where each worker writes its own ring), `terminate()` first
+ * lets the worker dump.
+ */
+export function nameWorkers(jsDumps = false): void {
   const wt = workerThreads as unknown as { Worker: typeof workerThreads.Worker; SHARE_ENV: symbol };
   const Original = wt.Worker;
   class Worker extends Original {
@@ -148,6 +191,14 @@ export function nameWorkers(): void {
         };
       }
       super(file, options);
+      if (jsDumps) this.once('exit', () => (this.exited = true));
+    }
+
+    private exited = false;
+
+    override terminate(): Promise<number> {
+      if (!jsDumps || this.exited || this.threadId < 0) return super.terminate();
+      return requestDump(this.threadId).then(() => super.terminate());
     }
   }
   Object.defineProperty(Worker, 'name', { value: 'Worker' });

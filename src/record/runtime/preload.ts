@@ -22,7 +22,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as workerThreads from 'node:worker_threads';
 import { filterConfigFromEnv, shouldTrace, type InstrumentConfig } from './trace-filter.js';
-import { followChildProcesses, nameWorkers, stopFollowing } from './follow.js';
+import { dumpOnTerminate, followChildProcesses, nameWorkers, stopFollowing } from './follow.js';
 
 const env = process.env;
 const ONCE = Symbol.for('viz.record.preload');
@@ -88,7 +88,11 @@ async function start(outDir: string): Promise<void> {
   };
 
   // Workers and child processes (`--no-follow`: none of the children).
-  nameWorkers();
+  nameWorkers(recorder.backend === 'js');
+  if (!isMainThread && recorder.backend === 'js') {
+    const own = join(outDir, `${process.pid}.t${workerThreads.threadId}.vizdump`);
+    dumpOnTerminate(() => recorder.dump(own));
+  }
   if (env.VIZ_NO_FOLLOW === '1') stopFollowing(env);
   else followChildProcesses(env);
 

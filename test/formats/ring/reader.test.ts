@@ -395,6 +395,30 @@ describe('formats/ring reader', () => {
     assert.equal(bad.source.diagnostics.get('ring_trailing_bytes')?.count, 1);
   });
 
+  it("reads a JavaScript-fallback worker's own dump (same pid) as another thread of the process", async () => {
+    const ring = (tid: number, name: string): RingSpec => ({
+      tid,
+      name,
+      capacity: 8,
+      records: [
+        [0, 1, B],
+        [20, 1, E],
+      ],
+    });
+    const main = buildDump([ring(100, 'main')], FRAMES, { pid: 100, ppid: 1 });
+    const worker = buildDump([ring(0x40000001, 'w #1')], FRAMES, { pid: 100, ppid: 1, laterNs: 1000n });
+    const { source, names } = await read(Buffer.concat([main, worker]));
+    assert.equal((source.meta.topLevel.processes as unknown[]).length, 1);
+    assert.deepEqual(
+      names.map((e) => [e.name, e.tid]),
+      [
+        ['process_name', 0],
+        ['thread_name', 100],
+        ['thread_name', 0x40000001],
+      ],
+    );
+  });
+
   it('reads the same events from a file as from memory', async () => {
     const bytes = buildDump(
       [
