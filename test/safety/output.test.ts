@@ -28,6 +28,15 @@ const tmp = mkdtempSync(join(tmpdir(), 'viz-safety-'));
 const fib = join(FIXTURES, 'viztracer-generated', 'fib15.json');
 const OLD = 'existing content\n';
 
+/** Size of a file that may disappear meanwhile (0 then). */
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
 /** Every entry of `dir` (temporary files start with a dot). */
 const entries = (dir: string): string[] => readdirSync(dir).sort();
 
@@ -243,9 +252,9 @@ describe('output safety: interrupted convert', function () {
         );
         // Wait until the temporary output has bytes in it, then interrupt.
         let started = false;
-        for (let i = 0; i < 600 && !started && child.exitCode === null; i++) {
-          await new Promise((r) => setTimeout(r, 50));
-          started = entries(dir).some((e) => e.includes('viz-tmp') && statSync(join(dir, e)).size > 0);
+        for (let i = 0; i < 3000 && !started && child.exitCode === null; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+          started = entries(dir).some((e) => e.includes('viz-tmp') && sizeOf(join(dir, e)) > 0);
         }
         assert.ok(started, `the temporary output never grew (exit ${child.exitCode}; ${stderr})`);
         child.kill(signal);
