@@ -92,6 +92,17 @@ describe('viz record: async spans', function () {
     assert.ok(evs.some((e) => e.ph === 'B' && fn(e) === '<anonymous>'));
   });
 
+  it('async/promise-callbacks.js: then/catch/finally callbacks are ordinary slices with their names', async () => {
+    const { out } = both('async/promise-callbacks.js', []);
+    assert.deepEqual(countByName(await readTrace(out)), {
+      onValue: 1,
+      fail: 1,
+      onError: 1,
+      cleanup: 1,
+      '<anonymous>': 2,
+    });
+  });
+
   it('generators.js and async.js keep balanced spans (every b has its e)', async () => {
     for (const sample of ['generators.js', 'async.js']) {
       const { out } = both(sample, []);
