@@ -4,7 +4,7 @@
 // Build first (npm run build). Usage:
 //   node bench/perfetto.mjs [--size 160] [--big] [--ring FILE.vizdump] [--runs 3]
 // --big also converts a 1 GB trace (generated once into .bench/) and checks peak RSS < 256 MB.
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { median, runChild, table, verdict } from './lib/harness.mjs';
 
 const args = process.argv.slice(2);
@@ -19,14 +19,8 @@ const big = args.includes('--big');
 const one = new URL('./lib/perfetto-one.mjs', import.meta.url).pathname;
 
 async function input(mb) {
-  const out = `.bench/trace-${mb}mb.json`;
-  if (existsSync(new URL('./gen-chrome.mjs', import.meta.url))) {
-    const { generateChromeTrace } = await import('./gen-chrome.mjs');
-    await generateChromeTrace(mb, out);
-  } else if (!existsSync(out)) {
-    runChild(new URL('./perfetto-gen.mjs', import.meta.url).pathname, [out, String(mb)]);
-  }
-  return out;
+  const { generateChromeTrace } = await import('./gen-chrome.mjs');
+  return generateChromeTrace(mb, `.bench/trace-${mb}mb.json`);
 }
 
 const file = await input(size);
