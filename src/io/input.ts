@@ -194,3 +194,34 @@ export function describeFsError(err: unknown): string {
       return e.message ?? String(err);
   }
 }
+
+/**
+ * Pulls an input's content chunk by chunk. A gzip stream that ends early ends
+ * the content like a normal end, with `truncatedGzip` set, so readers keep
+ * every complete event and report the truncation once.
+ */
+export class ChunkPuller {
+  truncatedGzip = false;
+  private readonly iterator: AsyncIterator<Buffer>;
+
+  constructor(input: Input) {
+    this.iterator = input.chunks()[Symbol.asyncIterator]();
+  }
+
+  /** The next chunk, or undefined at the end of the content. */
+  async next(): Promise<Buffer | undefined> {
+    try {
+      const r = await this.iterator.next();
+      return r.done ? undefined : r.value;
+    } catch (err) {
+      if (!(err instanceof TruncatedGzip)) throw err;
+      this.truncatedGzip = true;
+      return undefined;
+    }
+  }
+
+  /** Stops reading early (releases the file). */
+  async close(): Promise<void> {
+    await this.iterator.return?.();
+  }
+}

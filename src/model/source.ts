@@ -36,3 +36,22 @@ export interface TraceSource {
   readonly bytesRead: number;
   batches(): AsyncGenerator<EventBatch, void, undefined>;
 }
+
+/** A source with the same meta, diagnostics and progress as `source`, whose batches come from `batches`. */
+export function withBatches(
+  source: TraceSource,
+  batches: () => AsyncGenerator<EventBatch, void, undefined>,
+): TraceSource {
+  return {
+    get meta() {
+      return source.meta;
+    },
+    get diagnostics() {
+      return source.diagnostics;
+    },
+    get bytesRead() {
+      return source.bytesRead;
+    },
+    batches,
+  };
+}

@@ -1,8 +1,7 @@
 import { openOutput } from '../io/output.js';
 import type { Diagnostics } from '../model/diagnostics.js';
 import { VizError } from '../model/errors.js';
-import type { EventBatch } from '../model/event.js';
-import type { TraceSource } from '../model/source.js';
+import { withBatches, type TraceSource } from '../model/source.js';
 import { outputFormat, wantsGzip } from '../formats/registry.js';
 import { startProgress } from '../cli/progress.js';
 import { openTrace } from './open.js';
@@ -26,7 +25,9 @@ export async function convert(inputPath: string, options: ConvertOptions): Promi
   const outputPath = options.output ?? '-';
   const spec = outputFormat(options.to, options.output);
   if (outputPath === '-' && spec.binary && process.stdout.isTTY) {
-    throw new VizError('usage', `refusing to write binary ${spec.name} output to a terminal`, ['use -o FILE or a pipe']);
+    throw new VizError('usage', `refusing to write binary ${spec.name} output to a terminal`, [
+      'use -o FILE or a pipe',
+    ]);
   }
   const { input, format, source } = await openTrace(inputPath);
   const progress = options.progress === false ? undefined : startProgress('converting', input.size);
@@ -35,7 +36,13 @@ export async function convert(inputPath: string, options: ConvertOptions): Promi
   try {
     const result = await spec.write!(tracked, out, { inputName: input.name });
     await out.commit();
-    return { inputFormat: format.name, outputFormat: spec.name, output: out.name, events: result.events, diagnostics: source.diagnostics };
+    return {
+      inputFormat: format.name,
+      outputFormat: spec.name,
+      output: out.name,
+      events: result.events,
+      diagnostics: source.diagnostics,
+    };
   } catch (err) {
     out.abort();
     throw err;
@@ -46,22 +53,10 @@ export async function convert(inputPath: string, options: ConvertOptions): Promi
 
 /** Wraps a source so that each batch reports progress. */
 export function withProgress(source: TraceSource, tick: () => void): TraceSource {
-  return {
-    get meta() {
-      return source.meta;
-    },
-    get diagnostics() {
-      return source.diagnostics;
-    },
-    get bytesRead() {
-      return source.bytesRead;
-    },
-    async *batches(): AsyncGenerator<EventBatch, void, undefined> {
-      for await (const batch of source.batches()) {
-        tick();
-        yield batch;
-      }
-    },
-  };
+  return withBatches(source, async function* () {
+    for await (const batch of source.batches()) {
+      tick();
+      yield batch;
+    }
+  });
 }
-

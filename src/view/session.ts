@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openOutput } from '../io/output.js';
-import type { TraceSource } from '../model/source.js';
+import { withBatches, type TraceSource } from '../model/source.js';
 import { writeSpeedscope } from '../formats/speedscope/writer.js';
 import { openInput, type Input } from '../io/input.js';
 import { detectFormat } from '../formats/registry.js';
@@ -259,23 +259,12 @@ class Stopped extends Error {}
 
 /** The source, ending with an error at the next batch once `isStopped()` says so. */
 function stoppable(source: TraceSource, isStopped: () => boolean): TraceSource {
-  return {
-    get meta() {
-      return source.meta;
-    },
-    get diagnostics() {
-      return source.diagnostics;
-    },
-    get bytesRead() {
-      return source.bytesRead;
-    },
-    async *batches() {
-      for await (const batch of source.batches()) {
-        if (isStopped()) throw new Stopped('stopped');
-        yield batch;
-      }
-    },
-  };
+  return withBatches(source, async function* () {
+    for await (const batch of source.batches()) {
+      if (isStopped()) throw new Stopped('stopped');
+      yield batch;
+    }
+  });
 }
 
 let releaseSignals: () => void = () => undefined;

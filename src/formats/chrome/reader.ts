@@ -8,7 +8,7 @@
  * `stackFrames` costs linear time).
  */
 import type { Input } from '../../io/input.js';
-import { TruncatedGzip } from '../../io/input.js';
+import { ChunkPuller } from '../../io/input.js';
 import { Diagnostics } from '../../model/diagnostics.js';
 import { inputError, VizError } from '../../model/errors.js';
 import { NO_DUR, type EventBatch, type TraceEvent } from '../../model/event.js';
@@ -93,20 +93,11 @@ export class ChromeJsonReader implements TraceSource {
     let waiting: Buffer[] = [];
     let waitingLen = 0;
     let retryAt = 0; // carry must reach this many bytes before retrying
-    let truncatedGzip = false;
     let stopped = false; // a value over the size limit ended the reading
 
-    const iterator = this.input.chunks()[Symbol.asyncIterator]();
+    const puller = new ChunkPuller(this.input);
     for (;;) {
-      let chunk: Buffer | undefined;
-      try {
-        const r = await iterator.next();
-        chunk = r.done ? undefined : r.value;
-      } catch (err) {
-        if (!(err instanceof TruncatedGzip)) throw err;
-        truncatedGzip = true;
-        chunk = undefined;
-      }
+      const chunk = await puller.next();
       const atEnd = chunk === undefined;
       if (chunk) {
         waiting.push(chunk);
@@ -152,7 +143,7 @@ export class ChromeJsonReader implements TraceSource {
           tailBase,
         );
         stopped = true;
-        await iterator.return?.();
+        await puller.close();
         break;
       }
       if (atEnd) break;
@@ -162,6 +153,7 @@ export class ChromeJsonReader implements TraceSource {
     if (state === 'start') {
       throw inputError(this.input.name, undefined, 'empty input: not a Chrome trace');
     }
+    const truncatedGzip = puller.truncatedGzip;
     if ((state !== 'done' || truncatedGzip) && !stopped) {
       const partial = tail && tail.toString('latin1').trim().replace(/^,/, '').trim().length > 0;
       const where = truncatedGzip

@@ -19,7 +19,7 @@
  */
 import { inflateSync } from 'node:zlib';
 import type { Input } from '../../io/input.js';
-import { TruncatedGzip } from '../../io/input.js';
+import { ChunkPuller } from '../../io/input.js';
 import { Diagnostics } from '../../model/diagnostics.js';
 import { inputError } from '../../model/errors.js';
 import { makeEvent, threadKey, type EventBatch, type TraceEvent } from '../../model/event.js';
@@ -179,17 +179,9 @@ export class PerfettoReader implements TraceSource {
   async *batches(): AsyncGenerator<EventBatch, void, undefined> {
     let buf: Buffer = Buffer.alloc(0);
     let base = 0; // absolute offset of buf[0]
-    let truncatedGzip = false;
-    const iterator = this.input.chunks()[Symbol.asyncIterator]();
+    const puller = new ChunkPuller(this.input);
     for (;;) {
-      let chunk: Buffer | undefined;
-      try {
-        const r = await iterator.next();
-        chunk = r.done ? undefined : r.value;
-      } catch (err) {
-        if (!(err instanceof TruncatedGzip)) throw err;
-        truncatedGzip = true;
-      }
+      const chunk = await puller.next();
       if (chunk === undefined) break;
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
       let p = 0;
@@ -233,6 +225,7 @@ export class PerfettoReader implements TraceSource {
       base += p;
       buf = p >= buf.length ? Buffer.alloc(0) : buf.subarray(p);
     }
+    const truncatedGzip = puller.truncatedGzip;
     if (buf.length > 0 || truncatedGzip) {
       this.diagnostics.add(
         'truncated_input',
