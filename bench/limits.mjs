@@ -54,6 +54,7 @@ function measure(argv, { stdout = 'ignore' } = {}) {
   });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const rssMB = existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8')) / 1024 : Number.NaN;
+  rmSync(rssFile, { force: true });
   const stderr = (r.stderr ?? '').trim().split('\n');
   const timedOut = r.error?.code === 'ETIMEDOUT';
   const status = timedOut ? `timeout ${TIMEOUT_S}s` : (r.status ?? `signal ${r.signal}`);
