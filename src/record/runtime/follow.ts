@@ -142,10 +142,10 @@ const DUMP_WAIT_MS = 2000;
  * started it is about to `terminate()` it (nothing of the worker runs after that).
  */
 export function dumpOnTerminate(dump: () => void): void {
-  const channel = new BroadcastChannel(DUMP_CHANNEL);
+  const channel = new workerThreads.BroadcastChannel(DUMP_CHANNEL);
   channel.unref();
   channel.onmessage = (ev) => {
-    const data = (ev as MessageEvent).data as { request?: number } | undefined;
+    const data = (ev as { data?: unknown }).data as { request?: number } | undefined;
     if (data?.request !== workerThreads.threadId) return;
     try {
       dump();
@@ -158,7 +158,7 @@ export function dumpOnTerminate(dump: () => void): void {
 /** Asks worker `threadId` to dump (see `dumpOnTerminate`); resolves on its answer or a timeout. */
 function requestDump(threadId: number): Promise<void> {
   return new Promise((resolve) => {
-    const channel = new BroadcastChannel(DUMP_CHANNEL);
+    const channel = new workerThreads.BroadcastChannel(DUMP_CHANNEL);
     const done = () => {
       clearTimeout(timer);
       channel.close();
@@ -166,7 +166,7 @@ function requestDump(threadId: number): Promise<void> {
     };
     const timer = setTimeout(done, DUMP_WAIT_MS);
     channel.onmessage = (ev) => {
-      if (((ev as MessageEvent).data as { dumped?: number } | undefined)?.dumped === threadId) done();
+      if (((ev as { data?: unknown }).data as { dumped?: number } | undefined)?.dumped === threadId) done();
     };
     channel.postMessage({ request: threadId });
   });
