@@ -51,6 +51,13 @@ function isSpace(c: number): boolean {
 
 type State = 'start' | 'first-key' | 'keys' | 'events' | 'after-events' | 'done';
 
+/**
+ * Metadata events read before the first timed event wait for the base time
+ * (so epoch-sized times keep every nanosecond); past this many, the first
+ * one's time becomes the base.
+ */
+const MAX_UNBASED = 65_536;
+
 /** Size of the bridge buffer used to finish an event cut by a chunk boundary. */
 const BRIDGE = 64 * 1024;
 
@@ -205,7 +212,7 @@ export class ChromeJsonReader implements TraceSource {
             mark = sc.pos;
             this.lastEventEnd = sc.base + mark;
             this.accept(ev, sc, this.batch);
-            if (this.batch.length >= this.batchSize && this.baseSet) {
+            if (this.batch.length >= this.batchSize && (this.baseSet || this.unbased.length === 0)) {
               this.ready.push(this.batch);
               this.batch = [];
             }
@@ -312,6 +319,8 @@ export class ChromeJsonReader implements TraceSource {
         ev.ts = (sc.tsInt - this.meta.baseUs) * 1000 + sc.tsFracNs;
       } else {
         this.unbased.push({ ev, int: sc.tsInt, frac: sc.tsFracNs });
+        // Memory stays bounded when a trace starts with very many metadata events.
+        if (this.unbased.length >= MAX_UNBASED) this.setBase(this.unbased[0]!.int);
       }
     }
     batch.push(ev);
