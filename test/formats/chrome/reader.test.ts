@@ -96,6 +96,25 @@ describe('Chrome JSON reader', () => {
     assert.deepEqual(source.meta.topLevel, { otherData: { v: 1 } });
   });
 
+  it('takes the first metadata event as the base after 65,536 of them, so memory stays bounded', async () => {
+    const parts: string[] = [];
+    for (let i = 0; i < 70_000; i++) parts.push(`{"ph":"M","name":"thread_name","pid":1,"tid":${i},"ts":5,"args":{"name":"t${i}"}}`);
+    parts.push('{"ph":"X","name":"x","pid":1,"tid":1,"ts":7.25,"dur":1}');
+    const p = writeTmp('many-m.json', `[${parts.join(',')}]`);
+    const source = readChrome(await openInput(p));
+    let batches = 0;
+    const events: TraceEvent[] = [];
+    for await (const b of source.batches()) {
+      batches++;
+      events.push(...b);
+    }
+    assert.equal(events.length, 70_001);
+    assert.ok(batches > 1, 'metadata events were held until the end');
+    assert.equal(source.meta.baseUs, 5);
+    assert.equal(events[0]!.ts, 0);
+    assert.equal(events.at(-1)!.ts, 2250);
+  });
+
   it('counts unknown phases without failing', async () => {
     const p = writeTmp('unknown.json', '[{"ph":"Q","name":"q","ts":1,"pid":1,"tid":1},{"ph":"X","name":"x","ts":1,"dur":1,"pid":1,"tid":1}]');
     const { events, source } = await readPath(p, readChrome);
