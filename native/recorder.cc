@@ -466,7 +466,7 @@ int64_t WriteDump(const char* path, int signal, bool from_js) {
 
 // -------------------------------------------------------------- signals
 //
-// SIGINT/SIGTERM: dump, then behave as if we were not there: chain to the
+// SIGINT/SIGTERM/SIGHUP: dump, then behave as if we were not there: chain to the
 // handler we displaced (Node's own, or libuv's when the program listens),
 // or die by the signal when that was the default action.
 // SIGUSR2: numbered dump, keep running.
@@ -476,7 +476,7 @@ static struct sigaction g_prev[NSIG];
 static struct sigaction g_original[NSIG];  // what was there at install time
 static std::atomic<bool> g_fatal_dumped{false};
 static const int kFatalSignals[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
-static const int kTerminatingSignals[] = {SIGINT, SIGTERM};
+static const int kTerminatingSignals[] = {SIGINT, SIGTERM, SIGHUP};
 
 static void OnSignal(int sig, siginfo_t* info, void* context);
 
@@ -519,7 +519,7 @@ static void OnSignal(int sig, siginfo_t* info, void* context) {
       return;
     }
     ChainTo(prev, sig, info, context);
-  } else if (sig == SIGINT || sig == SIGTERM) {
+  } else if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
     WriteDump(nullptr, sig, false);
     ChainTo(g_prev[sig], sig, info, context);
   } else {

@@ -138,7 +138,7 @@ bool SetDumpPath(const char* path);
 // call. Async-signal-safe. Returns bytes written, or -errno.
 int64_t WriteDump(const char* path, int signal, bool from_js);
 
-// Installs the handlers for SIGINT, SIGTERM, SIGUSR2 and the fatal signals.
+// Installs the handlers for SIGINT, SIGTERM, SIGHUP, SIGUSR2 and the fatal signals.
 void InstallSignalHandlers();
 // Puts our handler back on top after libuv replaced it (a JS listener was
 // added or removed); the displaced handler becomes the one we chain to.

@@ -195,7 +195,10 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     if (!main || dumps.length === 0 || !existsSync(dumpPathFor(outDir, main.pid))) {
       messages.push(
         main
-          ? `viz record: the traced process (pid ${main.pid}) left no dump: it was killed before it could write one`
+          ? `viz record: the traced process (pid ${main.pid}) left no dump: ` +
+              (main.pid === exit.pid && exit.signal === 'SIGKILL'
+                ? 'it was killed by SIGKILL, which no process can catch, so its ring (process memory) was lost; no output written'
+                : 'it was killed before it could write one')
           : `viz record: no traced Node.js process ran (is \`${plan.label}\` a Node.js program?)`,
       );
       return { exit, processes: 0, lostProcesses, messages, tempDir: opts.keepTemp ? outDir : undefined };

@@ -55,7 +55,7 @@ export interface RecorderOptions {
   backend?: 'auto' | 'napi' | 'js';
   /** Dump to `dumpPath` on exit (normal, process.exit, uncaught exception, unhandled rejection). Default: main thread with a dumpPath. */
   exitHooks?: boolean;
-  /** Dump on SIGINT/SIGTERM/SIGUSR2 (+ fatal signals, native only). Default: as exitHooks. */
+  /** Dump on SIGINT/SIGTERM/SIGHUP/SIGUSR2 (+ fatal signals, native only). Default: as exitHooks. */
   signals?: boolean;
   /** Receives the fallback warning; default `process.emitWarning`. */
   warn?: (message: string) => void;
@@ -108,7 +108,7 @@ export interface Recorder {
   stats(): RecorderStats;
 }
 
-const TERMINATING = ['SIGINT', 'SIGTERM'] as const;
+const TERMINATING = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const ON_DEMAND = 'SIGUSR2';
 
 function signalNumber(name: string): number {
