@@ -11,6 +11,9 @@ import { FuzzRunner, type Verdict } from './harness.js';
 import type { Pipeline } from './protocol.js';
 import { CORPUS } from './seeds.js';
 import { convert } from '../../src/ops/convert.js';
+import { openTrace } from '../../src/ops/open.js';
+import { openRingDump, ringSourceFromBytes } from '../../src/formats/ring/reader.js';
+import type { TraceSource } from '../../src/model/source.js';
 
 const ev = (rest: string): string => `{"ph":"X","name":"a","ts":1,"dur":1,"pid":1,"tid":1${rest}}`;
 
@@ -158,5 +161,63 @@ describe('fuzz regressions', function () {
       'regression',
     );
     assert.equal(c.outcome, 'ok');
+  });
+  /** Every event of a source, and its diagnostics afterwards. */
+  async function drain(source: TraceSource): Promise<number> {
+    let n = 0;
+    for await (const batch of source.batches()) n += batch.length;
+    return n;
+  }
+
+  it('ring: a truncated dump names the byte where the data ends, not where the ring should (F6)', async () => {
+    const whole = readFileSync(join(CORPUS, 'fib6.vizdump'));
+    const dir = mkdtempSync(join(tmpdir(), 'viz-f6-'));
+    try {
+      for (const cut of [900, 700, whole.length - 20]) {
+        const path = join(dir, `cut-${cut}.vizdump`);
+        writeFileSync(path, whole.subarray(0, cut));
+        for (const source of [openRingDump(path), ringSourceFromBytes(whole.subarray(0, cut), path)]) {
+          await drain(source);
+          const d = source.diagnostics.get('truncated_input');
+          assert.ok(d, `cut at ${cut}: no truncated_input`);
+          const at = Number(/byte (\d+)/.exec(d.message)?.[1]);
+          assert.ok(at <= cut, `cut at ${cut}: ${d.message}`);
+          if (cut === 900) assert.equal(at, 900, d.message);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('folded: counts beyond 2^53 (or not decimal) are bad lines, and a sum past 2^53 stops the time axis (F19)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'viz-f19-'));
+    try {
+      const check = async (text: string): Promise<{ names: string[]; bad: number; maxTs: number }> => {
+        const path = join(dir, 'x.folded');
+        writeFileSync(path, text);
+        const { source } = await openTrace(path);
+        const names: string[] = [];
+        let maxTs = 0;
+        for await (const batch of source.batches()) {
+          for (const e of batch) {
+            if (e.ph === 'B') names.push(e.name);
+            assert.ok(Number.isSafeInteger(e.ts), `${e.name}: ts ${e.ts}`);
+            maxTs = Math.max(maxTs, e.ts);
+          }
+        }
+        return { names, bad: source.diagnostics.get('bad_folded_line')?.count ?? 0, maxTs };
+      };
+      // Found by the fuzzer: 1e308 was accepted, and every later slice started at Infinity.
+      assert.deepEqual(await check('a;b 1e308\nc 1e308\nd 5\n'), { names: ['d'], bad: 2, maxTs: 5 });
+      assert.deepEqual(await check(`a ${'9'.repeat(400)}\nd 5\n`), { names: ['d'], bad: 1, maxTs: 5 });
+      // Each count is safe, their sum is not: the line that would pass 2^53 ns and those after it.
+      const r = await check('a;b 9007199254740990\nc 9007199254740000\nd 5\n');
+      assert.deepEqual(r.names, ['a', 'b']);
+      assert.equal(r.bad, 2);
+      assert.equal(r.maxTs, 9007199254740990);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

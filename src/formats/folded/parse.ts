@@ -33,13 +33,19 @@ export interface FoldedLine {
  * Parses one line; returns false for a bad line. Writes into `out` to avoid
  * an allocation per line.
  */
+const COUNT = /^\d+(\.\d+)?$/;
+
 export function parseFoldedLine(line: string, out: FoldedLine): boolean {
   let end = line.length;
   if (end > 0 && line.charCodeAt(end - 1) === 13) end--;
   const sp = line.lastIndexOf(' ', end - 1);
   if (sp <= 0) return false;
-  const count = Number(line.slice(sp + 1, end));
-  if (!Number.isFinite(count) || count < 0 || sp + 1 === end) return false;
+  // Decimal digits only (as the flame graph's loader), and within 2^53: `1e308` or a 400-digit
+  // count would put every later slice at Infinity.
+  const text = line.slice(sp + 1, end);
+  if (!COUNT.test(text)) return false;
+  const count = Number(text);
+  if (count > Number.MAX_SAFE_INTEGER) return false;
   let stackEnd = sp;
   let before = Number.NaN;
   const sp2 = line.lastIndexOf(' ', sp - 1);

@@ -32,6 +32,15 @@ export class FoldedReader implements TraceSource {
     for await (const lines of foldedLines(this.input, this.diagnostics)) {
       for (const l of lines) {
         if (l.count === 0) continue;
+        if (t + Math.round(l.count) > Number.MAX_SAFE_INTEGER) {
+          // Each line lasts its count in ns, end to end: past 2^53 the times are no longer exact.
+          this.diagnostics.add(
+            'bad_folded_line',
+            'error',
+            `${this.input.name}: the counts add up past 2^53 ns; the lines from there on are skipped`,
+          );
+          continue;
+        }
         const frames = l.stack.split(';');
         let common = 0;
         while (common < open.length && common < frames.length && open[common] === frames[common]) common++;

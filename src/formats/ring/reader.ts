@@ -66,16 +66,18 @@ export const sniffRing = sniff;
 /** Positional reads; a short result means end of input. */
 interface ByteSource {
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Bytes available now (a truncation is reported where the data ends, not where it should). */
+  size(): Promise<number>;
   close(): Promise<void>;
 }
 
 class FileBytes implements ByteSource {
   /** File size when last looked at: a damaged length field must not size the buffer. */
-  private size = 0;
+  private known = 0;
   constructor(private readonly fh: FileHandle) {}
   async read(offset: number, length: number): Promise<Uint8Array> {
-    if (offset + length > this.size) this.size = (await this.fh.stat()).size; // the file may still grow
-    length = Math.max(0, Math.min(length, this.size - offset));
+    if (offset + length > this.known) this.known = (await this.fh.stat()).size; // the file may still grow
+    length = Math.max(0, Math.min(length, this.known - offset));
     const buf = new Uint8Array(length);
     let got = 0;
     while (got < length) {
@@ -84,6 +86,9 @@ class FileBytes implements ByteSource {
       got += bytesRead;
     }
     return got === length ? buf : buf.subarray(0, got);
+  }
+  async size(): Promise<number> {
+    return (this.known = (await this.fh.stat()).size);
   }
   close(): Promise<void> {
     return this.fh.close();
@@ -96,6 +101,9 @@ class MemoryBytes implements ByteSource {
     const end = Math.min(this.bytes.length, offset + length);
     // Copy so record views are aligned regardless of the source's offset.
     return this.bytes.slice(Math.min(offset, end), end);
+  }
+  async size(): Promise<number> {
+    return this.bytes.length;
   }
   async close(): Promise<void> {}
 }
@@ -429,7 +437,8 @@ export class RingDumpReader implements TraceSource {
     if (tb.length === RING_TRAILER_BYTES) {
       after = Number(new DataView(tb.buffer, tb.byteOffset, 8).getBigUint64(0, true));
     } else {
-      this.truncated(trailerAt + tb.length, `the ring of thread ${tid}`);
+      // The records may end before the trailer should start: name the last byte there is.
+      this.truncated(Math.min(trailerAt + tb.length, await src.size()), `the ring of thread ${tid}`);
     }
     const validFrom = firstValidIndex(first, after, capacity, ringFlags);
     const overwritten = Math.min(validFrom, before);
