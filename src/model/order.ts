@@ -183,7 +183,7 @@ async function* threadOrdered(
     // emitted event can be late.
     let i = 0;
     if (b.last) {
-      for (; i < upTo && compareUntagged(held[i]!, b.last) < 0; i++) {
+      for (; i < upTo && isLate(held[i]!, b.last); i++) {
         const ev = held[i]!;
         diagnostics.add(
           'late_event',
@@ -230,6 +230,15 @@ async function* threadOrdered(
     }
   }
   yield* runs;
+}
+
+/**
+ * An event that sorts before one already emitted. Events without a time
+ * (metadata such as thread names, which ring dumps write last) apply to the
+ * whole trace and are never late.
+ */
+function isLate(ev: TraceEvent, lastEmitted: TraceEvent): boolean {
+  return Number.isFinite(ev.ts) && compareUntagged(ev, lastEmitted) < 0;
 }
 
 /** `compareEvents` without the input-position tie-break (a stable sort supplies it). */
@@ -297,7 +306,7 @@ async function* heapOrdered(
     for (let i = 0; i < upTo; i += batchSize) {
       const out = held.slice(i, Math.min(upTo, i + batchSize));
       for (const ev of out) {
-        if (last && compareUntagged(ev, last) < 0) {
+        if (last && isLate(ev, last)) {
           diagnostics.add(
             'late_event',
             'error',

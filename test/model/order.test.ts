@@ -93,3 +93,16 @@ describe('timeOrdered', () => {
     assert.equal(diagnostics.get('late_event')?.count, 1);
   });
 });
+
+describe('timeOrdered: metadata written last', () => {
+  for (const perThread of [false, true]) {
+    it(`thread names after the events (as ring dumps write them) are not late events (perThread ${perThread})`, async () => {
+      const events: TraceEvent[] = [];
+      for (let i = 0; i < 50_000; i++) events.push(makeEvent({ ph: i % 2 ? 'E' : 'B', name: 'f', ts: i * 10, pid: 1, tid: 1 }));
+      events.push(makeEvent({ ph: 'M', name: 'thread_name', pid: 1, tid: 1, args: '{"name":"main"}' }));
+      const { out, diagnostics } = await run(events, { window: 2048, perThread, batch: 4096 });
+      assert.equal(out.length, events.length);
+      assert.equal(diagnostics.get('late_event'), undefined);
+    });
+  }
+});
