@@ -1,7 +1,16 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'build/**', 'samples/**', 'test/fixtures/**', 'src/view/vendor/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'build/**',
+      'samples/**',
+      'test/fixtures/**',
+      'src/view/vendor/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

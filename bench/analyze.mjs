@@ -19,7 +19,8 @@ const repeats = ri > 0 ? Number(process.argv[ri + 1]) : 3;
 
 const trace = await generateChromeTrace(160, here('../.bench/trace-160mb.json'));
 const runs = { read: [], fold: [], stats: [] };
-for (let i = 0; i < repeats; i++) for (const mode of ['read', 'fold', 'stats']) runs[mode].push(runChild(one, [mode, trace]));
+for (let i = 0; i < repeats; i++)
+  for (const mode of ['read', 'fold', 'stats']) runs[mode].push(runChild(one, [mode, trace]));
 const med = (mode, key) => median(runs[mode].map((r) => r[key]));
 const rows = Object.keys(runs).map((mode) => ({
   pass: mode === 'read' ? 'read only' : mode,
@@ -28,12 +29,16 @@ const rows = Object.keys(runs).map((mode) => ({
   'MB/s': (runs[mode][0].size / 1e6 / med(mode, 'seconds')).toFixed(1),
   'peak RSS MB': Math.round(med(mode, 'maxRssMB')),
 }));
-console.log(`\nAnalysers on a ${(runs.read[0].size / 1e6).toFixed(0)} MB Chrome trace (${runs.read[0].events.toLocaleString('en-US')} events), median of ${repeats}`);
+console.log(
+  `\nAnalysers on a ${(runs.read[0].size / 1e6).toFixed(0)} MB Chrome trace (${runs.read[0].events.toLocaleString('en-US')} events), median of ${repeats}`,
+);
 console.log(table(rows, ['pass', 'wall s', 'cpu s', 'MB/s', 'peak RSS MB']));
 for (const mode of ['fold', 'stats']) {
   const wall = med(mode, 'seconds') / med('read', 'seconds') - 1;
   const cpu = med(mode, 'cpuSeconds') / med('read', 'cpuSeconds') - 1;
-  console.log(`${mode} over reading alone: +${(wall * 100).toFixed(0)}% wall, +${(cpu * 100).toFixed(0)}% cpu  (bar <= +20%)  ${verdict(wall <= 0.2)}`);
+  console.log(
+    `${mode} over reading alone: +${(wall * 100).toFixed(0)}% wall, +${(cpu * 100).toFixed(0)}% cpu  (bar <= +20%)  ${verdict(wall <= 0.2)}`,
+  );
 }
 
 // 1M-line folded file: the distinct stacks of a random call tree (each leaf one line, as a
@@ -51,7 +56,11 @@ if (!existsSync(folded)) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const names = Array.from({ length: 2000 }, (_, i) => `${['handle', 'parse', 'query', 'render', 'Map.get', 'Array.map'][i % 6]}_${i} (src/mod${i % 50}.js:${i})`);
+  const names = Array.from(
+    { length: 2000 },
+    (_, i) =>
+      `${['handle', 'parse', 'query', 'render', 'Map.get', 'Array.map'][i % 6]}_${i} (src/mod${i % 50}.js:${i})`,
+  );
   let buf = [];
   let lines = 0;
   const stack = [];
@@ -84,8 +93,15 @@ const svgOut = here('../.bench/stacks-1m.svg');
 const render = [];
 for (let i = 0; i < repeats; i++) render.push(runChild(one, ['render', folded, svgOut]));
 const renderS = median(render.map((r) => r.seconds));
-console.log(`\nSVG from a 1,000,000-line folded file (${(statSync(folded).size / 1e6).toFixed(0)} MB): ${renderS.toFixed(2)} s wall, ${median(render.map((r) => r.cpuSeconds)).toFixed(2)} s cpu (${Math.round(1e6 / renderS).toLocaleString('en-US')} lines/s), ${render[0].frames.toLocaleString('en-US')} frames drawn, SVG ${(render[0].outBytes / 1e6).toFixed(1)} MB, peak RSS ${Math.round(median(render.map((r) => r.maxRssMB)))} MB`);
-const pl = process.env.FLAMEGRAPH_PL ?? (spawnSync('sh', ['-c', 'command -v flamegraph.pl || command -v flamegraph'], { encoding: 'utf8' }).stdout.trim() || undefined);
+console.log(
+  `\nSVG from a 1,000,000-line folded file (${(statSync(folded).size / 1e6).toFixed(0)} MB): ${renderS.toFixed(2)} s wall, ${median(render.map((r) => r.cpuSeconds)).toFixed(2)} s cpu (${Math.round(1e6 / renderS).toLocaleString('en-US')} lines/s), ${render[0].frames.toLocaleString('en-US')} frames drawn, SVG ${(render[0].outBytes / 1e6).toFixed(1)} MB, peak RSS ${Math.round(median(render.map((r) => r.maxRssMB)))} MB`,
+);
+const pl =
+  process.env.FLAMEGRAPH_PL ??
+  (spawnSync('sh', ['-c', 'command -v flamegraph.pl || command -v flamegraph'], {
+    encoding: 'utf8',
+  }).stdout.trim() ||
+    undefined);
 let reference;
 if (pl) {
   const t0 = performance.now();
@@ -94,6 +110,10 @@ if (pl) {
   console.log(`flamegraph.pl (${pl}), same file, same run: ${reference.toFixed(1)} s`);
 } else {
   reference = 25;
-  console.log('flamegraph.pl not installed (no Debian package): using the reference figure 25-32 s per 1M lines (31,000-40,000 lines/s), the fast end');
+  console.log(
+    'flamegraph.pl not installed (no Debian package): using the reference figure 25-32 s per 1M lines (31,000-40,000 lines/s), the fast end',
+  );
 }
-console.log(`viz vs flamegraph.pl: ${(reference / renderS).toFixed(1)}x faster (bar >= 10x, i.e. < ${(reference / 10).toFixed(1)} s)  ${verdict(renderS < reference / 10)}`);
+console.log(
+  `viz vs flamegraph.pl: ${(reference / renderS).toFixed(1)}x faster (bar >= 10x, i.e. < ${(reference / 10).toFixed(1)} s)  ${verdict(renderS < reference / 10)}`,
+);

@@ -34,7 +34,9 @@ const rows = Object.entries(results).map(([mode, runs]) => {
 const t = (m) => median(results[m].map((r) => r.seconds));
 const vsParse = t('json-parse') / t('viz');
 const vsStream = t('stream-json') / t('viz');
-console.log(`\nChrome JSON reader, ${(results.viz[0].size / 1e6).toFixed(0)} MB file, median of ${repeats} (stream-json once)`);
+console.log(
+  `\nChrome JSON reader, ${(results.viz[0].size / 1e6).toFixed(0)} MB file, median of ${repeats} (stream-json once)`,
+);
 console.log(table(rows, ['reader', 'MB/s', 'events/s', 'seconds', 'peak RSS MB', 'events']));
 console.log(`viz vs JSON.parse:  ${vsParse.toFixed(2)}x  (bar >= 2x)   ${verdict(vsParse >= 2)}`);
 console.log(`viz vs stream-json: ${vsStream.toFixed(2)}x  (bar >= 10x)  ${verdict(vsStream >= 10)}`);
@@ -42,5 +44,7 @@ console.log(`viz vs stream-json: ${vsStream.toFixed(2)}x  (bar >= 10x)  ${verdic
 if (!quick) {
   const big = await generateChromeTrace(1024, here('../.bench/trace-1024mb.json'));
   const r = runChild(readOne, ['viz', big]);
-  console.log(`1 GB input: ${r.events.toLocaleString('en-US')} events in ${r.seconds.toFixed(1)} s, peak RSS ${Math.round(r.maxRssMB)} MB (bar < 256 MB)  ${verdict(r.maxRssMB < 256)}`);
+  console.log(
+    `1 GB input: ${r.events.toLocaleString('en-US')} events in ${r.seconds.toFixed(1)} s, peak RSS ${Math.round(r.maxRssMB)} MB (bar < 256 MB)  ${verdict(r.maxRssMB < 256)}`,
+  );
 }

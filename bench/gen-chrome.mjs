@@ -11,10 +11,19 @@ export async function generateChromeTrace(sizeMB, out) {
   const target = sizeMB * 1e6;
   const stream = createWriteStream(out + '.tmp', { highWaterMark: 1 << 20 });
   const names = [];
-  const files = ['src/server.js', 'src/router.js', 'lib/db/pool.js', 'node_modules/express/lib/router/index.js', 'src/render/template.js'];
-  for (let i = 0; i < 400; i++) names.push(`${['handle', 'parse', 'query', 'render', 'validate', 'Serializer.write', 'Cache.get'][i % 7]}${i} (${files[i % files.length]}:${10 + i})`);
+  const files = [
+    'src/server.js',
+    'src/router.js',
+    'lib/db/pool.js',
+    'node_modules/express/lib/router/index.js',
+    'src/render/template.js',
+  ];
+  for (let i = 0; i < 400; i++)
+    names.push(
+      `${['handle', 'parse', 'query', 'render', 'validate', 'Serializer.write', 'Cache.get'][i % 7]}${i} (${files[i % files.length]}:${10 + i})`,
+    );
   let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   let written = 0;
   const write = (s) => {
     written += s.length;
@@ -29,7 +38,15 @@ export async function generateChromeTrace(sizeMB, out) {
   await write('{"traceEvents":[\n');
   const pid = 4242;
   const tids = [4242, 4243, 4244, 4245];
-  for (const tid of tids) await ev({ ph: 'M', name: 'thread_name', pid, tid, ts: 0, args: { name: tid === pid ? 'main' : `worker-${tid - pid}` } });
+  for (const tid of tids)
+    await ev({
+      ph: 'M',
+      name: 'thread_name',
+      pid,
+      tid,
+      ts: 0,
+      args: { name: tid === pid ? 'main' : `worker-${tid - pid}` },
+    });
   await ev({ ph: 'M', name: 'process_name', pid, tid: pid, ts: 0, args: { name: 'node server.js' } });
   const clock = new Map(tids.map((t) => [t, 1700000000000000 + t]));
   // A recursive call tree per "request": B/E at the top, X below, instants and counters in between.
@@ -37,7 +54,15 @@ export async function generateChromeTrace(sizeMB, out) {
     let t = clock.get(tid);
     const name = names[Math.floor(rand() * names.length)];
     if (depth === 0) {
-      await ev({ ph: 'B', name, cat: 'request', pid, tid, ts: t, args: { url: `/api/items/${Math.floor(rand() * 1000)}`, method: 'GET' } });
+      await ev({
+        ph: 'B',
+        name,
+        cat: 'request',
+        pid,
+        tid,
+        ts: t,
+        args: { url: `/api/items/${Math.floor(rand() * 1000)}`, method: 'GET' },
+      });
       clock.set(tid, t + 1.5);
       const kids = 2 + Math.floor(rand() * 4);
       for (let k = 0; k < kids; k++) await emitTree(tid, depth + 1);
@@ -52,16 +77,43 @@ export async function generateChromeTrace(sizeMB, out) {
       const kids = Math.floor(rand() * 3);
       for (let k = 0; k < kids; k++) await emitTree(tid, depth + 1);
     }
-    if (rand() < 0.05) await ev({ ph: 'i', name: 'cache miss', cat: 'cache', s: 't', pid, tid, ts: clock.get(tid), args: { key: `item:${Math.floor(rand() * 1e6)}` } });
+    if (rand() < 0.05)
+      await ev({
+        ph: 'i',
+        name: 'cache miss',
+        cat: 'cache',
+        s: 't',
+        pid,
+        tid,
+        ts: clock.get(tid),
+        args: { key: `item:${Math.floor(rand() * 1e6)}` },
+      });
     const end = clock.get(tid) + Math.round(rand() * 50000) / 1000;
-    await ev({ ph: 'X', name, cat: 'function', pid, tid, ts: start, dur: Math.round((end - start) * 1000) / 1000, args: { depth, items: Math.floor(rand() * 100) } });
+    await ev({
+      ph: 'X',
+      name,
+      cat: 'function',
+      pid,
+      tid,
+      ts: start,
+      dur: Math.round((end - start) * 1000) / 1000,
+      args: { depth, items: Math.floor(rand() * 100) },
+    });
     clock.set(tid, end + 0.25);
   };
   let n = 0;
   while (written < target) {
     const tid = tids[n % tids.length];
     await emitTree(tid, 0);
-    if (n % 16 === 0) await ev({ ph: 'C', name: 'heap', pid, tid: pid, ts: clock.get(pid), args: { used: Math.floor(rand() * 1e8), total: 2e8 } });
+    if (n % 16 === 0)
+      await ev({
+        ph: 'C',
+        name: 'heap',
+        pid,
+        tid: pid,
+        ts: clock.get(pid),
+        args: { used: Math.floor(rand() * 1e8), total: 2e8 },
+      });
     n++;
   }
   await write('\n],"displayTimeUnit":"ms","otherData":{"generator":"bench/gen-chrome.mjs"}}\n');
@@ -76,5 +128,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const out = process.argv[3] ?? `.bench/trace-${size}mb.json`;
   const t0 = Date.now();
   await generateChromeTrace(size, out);
-  console.log(`${out}: ${(statSync(out).size / 1e6).toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `${out}: ${(statSync(out).size / 1e6).toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }

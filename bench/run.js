@@ -20,7 +20,11 @@ let failed = 0;
 for (const [name, extra] of benches) {
   if (only && name !== only) continue;
   console.log(`\n===== bench/${name}.mjs =====`);
-  const r = spawnSync(process.execPath, [fileURLToPath(new URL(`./${name}.mjs`, import.meta.url)), ...extra], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    [fileURLToPath(new URL(`./${name}.mjs`, import.meta.url)), ...extra],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0) failed++;
 }
 process.exit(failed === 0 ? 0 : 1);

@@ -7,24 +7,40 @@ export default class Convert extends VizCommand {
   static summary = 'Convert a trace to another format, streaming.';
   static description = `Reads any trace viz understands (Chrome JSON, gzipped or not, from any producer; viz ring dumps) and writes it in the format given by --to or by the output file's extension. Memory stays bounded whatever the input size. The output file is written to a temporary name and renamed at the end, so a failed run never clobbers an existing file.`;
   static examples = [
-    { description: 'Normalise a VizTracer trace to Chrome JSON', command: '<%= config.bin %> convert result.json --to chrome -o normalised.json' },
-    { description: 'Compress a trace (format from the extension)', command: '<%= config.bin %> convert trace.json -o trace.json.gz' },
-    { description: 'Read from stdin, write to stdout', command: 'gunzip -c trace.json.gz | <%= config.bin %> convert - --to chrome > trace.json' },
+    {
+      description: 'Normalise a VizTracer trace to Chrome JSON',
+      command: '<%= config.bin %> convert result.json --to chrome -o normalised.json',
+    },
+    {
+      description: 'Compress a trace (format from the extension)',
+      command: '<%= config.bin %> convert trace.json -o trace.json.gz',
+    },
+    {
+      description: 'Read from stdin, write to stdout',
+      command: 'gunzip -c trace.json.gz | <%= config.bin %> convert - --to chrome > trace.json',
+    },
   ];
   static args = {
     input: Args.string({ description: 'Trace file to read, or - for stdin.', required: true }),
   };
   static flags = {
-    to: Flags.string({ char: 't', description: `Output format (${writableNames().join(', ')}); inferred from -o's extension when omitted.` }),
+    to: Flags.string({
+      char: 't',
+      description: `Output format (${writableNames().join(', ')}); inferred from -o's extension when omitted.`,
+    }),
     output: Flags.string({ char: 'o', description: 'Output file; - writes to stdout (the default).' }),
-    strict: Flags.boolean({ description: 'Exit with status 1 when the input lost data (truncated, overwritten, unmatched events).' }),
+    strict: Flags.boolean({
+      description: 'Exit with status 1 when the input lost data (truncated, overwritten, unmatched events).',
+    }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Convert);
     const result = await convert(args.input, { to: flags.to, output: flags.output });
     if (result.output !== '<stdout>') {
-      process.stderr.write(`viz: wrote ${result.events} events (${result.inputFormat} -> ${result.outputFormat}) to ${result.output}\n`);
+      process.stderr.write(
+        `viz: wrote ${result.events} events (${result.inputFormat} -> ${result.outputFormat}) to ${result.output}\n`,
+      );
     }
     this.reportDiagnostics(result.diagnostics, flags.strict);
   }

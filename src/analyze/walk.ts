@@ -48,12 +48,21 @@ export interface WalkOptions {
 export type TraceInput = string | { input: Input; format: FormatSpec };
 
 /** Runs `handler` over the call tree of a trace. */
-export async function walkTrace(from: TraceInput, handler: AnalysisHandler, options: WalkOptions = {}): Promise<WalkResult> {
+export async function walkTrace(
+  from: TraceInput,
+  handler: AnalysisHandler,
+  options: WalkOptions = {},
+): Promise<WalkResult> {
   const { input, format } = typeof from === 'string' ? await openDetected(from) : from;
   const source = format.read!(input);
   const progress = options.progress === false ? undefined : startProgress('reading', input.size);
   try {
-    return await walkSource(source, handler, { ...options, inputName: input.name, format: format.name, tick: progress ? () => progress.update(source.bytesRead) : undefined });
+    return await walkSource(source, handler, {
+      ...options,
+      inputName: input.name,
+      format: format.name,
+      tick: progress ? () => progress.update(source.bytesRead) : undefined,
+    });
   } finally {
     progress?.stop();
   }
@@ -82,7 +91,11 @@ export async function walkSource(
   // The handler goes to the nester as it is: no wrapper on the per-event path.
   const nester = new SliceNester(handler, source.diagnostics);
   const tick = options.tick;
-  for await (const batch of timeOrdered(source.batches(), { diagnostics: source.diagnostics, window: options.window, perThread: true })) {
+  for await (const batch of timeOrdered(source.batches(), {
+    diagnostics: source.diagnostics,
+    window: options.window,
+    perThread: true,
+  })) {
     nester.push(batch);
     tick?.();
   }
@@ -107,7 +120,11 @@ export async function walkSource(
   };
 }
 
-function noteMetadata(ev: TraceEvent, threads: Map<string, ThreadId>, processNames: Map<Ident, string>): void {
+function noteMetadata(
+  ev: TraceEvent,
+  threads: Map<string, ThreadId>,
+  processNames: Map<Ident, string>,
+): void {
   if (ev.name !== 'thread_name' && ev.name !== 'process_name') return;
   let name: unknown;
   try {
@@ -153,5 +170,10 @@ export function threadLabel(t: ThreadId): string {
 export function frameLocation(name: string): { func: string; file?: string; line?: number; column?: number } {
   const m = /^(.*) \((.+?):(\d+)(?::(\d+))?\)$/.exec(name);
   if (!m) return { func: name };
-  return { func: m[1]!, file: m[2]!, line: Number(m[3]), column: m[4] === undefined ? undefined : Number(m[4]) };
+  return {
+    func: m[1]!,
+    file: m[2]!,
+    line: Number(m[3]),
+    column: m[4] === undefined ? undefined : Number(m[4]),
+  };
 }

@@ -22,7 +22,9 @@ export abstract class VizCommand extends Command {
     });
   }
 
-  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
+  protected override async catch(
+    err: Error & { exitCode?: number; oclif?: { exit?: number } },
+  ): Promise<void> {
     abortAllOutputs();
     const debug = process.argv.includes('--debug');
     if (err instanceof VizError) {
@@ -44,7 +46,9 @@ export abstract class VizCommand extends Command {
       process.exitCode = EXIT.ok;
       return;
     }
-    process.stderr.write(`viz: internal error: ${firstLine(err.message)}${debug ? '' : ' (run with --debug for details)'}\n`);
+    process.stderr.write(
+      `viz: internal error: ${firstLine(err.message)}${debug ? '' : ' (run with --debug for details)'}\n`,
+    );
     if (debug) process.stderr.write(`${err.stack}\n`);
     process.exitCode = EXIT.internal;
   }

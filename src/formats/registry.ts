@@ -75,7 +75,8 @@ const formats: FormatSpec[] = [
     gzipExtensions: ['.json.gz'],
     sniff: sniffChrome,
     // VIZ_CHROME_READER=generic selects the stream-json reference reader (troubleshooting).
-    read: (input) => (process.env.VIZ_CHROME_READER === 'generic' ? readChromeGeneric(input) : readChrome(input)),
+    read: (input) =>
+      process.env.VIZ_CHROME_READER === 'generic' ? readChromeGeneric(input) : readChrome(input),
     write: (source, out) => writeChrome(source, out),
   },
   {
@@ -100,7 +101,8 @@ const formats: FormatSpec[] = [
   {
     name: 'folded',
     aliases: ['collapsed'],
-    description: 'Folded stacks, one "a;b;c count" line per stack (flamegraph.pl, inferno); read as nested slices',
+    description:
+      'Folded stacks, one "a;b;c count" line per stack (flamegraph.pl, inferno); read as nested slices',
     extensions: ['.folded', '.collapsed'],
     sniff: sniffFolded,
     read: readFolded,
@@ -143,7 +145,10 @@ export function formatByExtension(path: string, options: { weak?: boolean } = {}
 /** Detects an input's format from its name and content; the two must agree. */
 export function detectFormat(input: Input): FormatSpec {
   const byContent = formats.find((f) => f.sniff?.(input.head));
-  const byName = input.name === '<stdin>' ? undefined : formatByExtension(input.name.replace(/\.gz$/i, ''), { weak: false });
+  const byName =
+    input.name === '<stdin>'
+      ? undefined
+      : formatByExtension(input.name.replace(/\.gz$/i, ''), { weak: false });
   if (byName && byContent && byName !== byContent) {
     throw new VizError(
       'badInput',
@@ -155,13 +160,19 @@ export function detectFormat(input: Input): FormatSpec {
   if (spec && !spec.read) {
     throw new VizError('badInput', `${input.name}: ${spec.name} files can be written by viz but not read`, [
       ...(spec.name === 'speedscope' ? [`viz view ${input.name} opens it in speedscope as it is`] : []),
-      `supported input formats: ${formats.filter((f) => f.read).map((f) => f.name).join(', ')}`,
+      `supported input formats: ${formats
+        .filter((f) => f.read)
+        .map((f) => f.name)
+        .join(', ')}`,
     ]);
   }
   if (!spec?.read) {
     const what = input.head.length === 0 ? 'empty input' : 'unknown format';
     throw new VizError('badInput', `${input.name}: ${what}: not a trace viz can read`, [
-      `supported formats: ${formats.filter((f) => f.read).map((f) => f.name).join(', ')}`,
+      `supported formats: ${formats
+        .filter((f) => f.read)
+        .map((f) => f.name)
+        .join(', ')}`,
     ]);
   }
   if (!byContent) {
@@ -174,7 +185,9 @@ export function detectFormat(input: Input): FormatSpec {
 export function outputFormat(to: string | undefined, outputPath: string | undefined): FormatSpec {
   const byName = to === undefined ? undefined : formatByName(to);
   if (to !== undefined && !byName?.write) {
-    throw new VizError('usage', `unknown output format "${to}"`, [`supported: ${writableNames().join(', ')}`]);
+    throw new VizError('usage', `unknown output format "${to}"`, [
+      `supported: ${writableNames().join(', ')}`,
+    ]);
   }
   const byExt = outputPath && outputPath !== '-' ? formatByExtension(outputPath) : undefined;
   if (byName && byExt && byName !== byExt && byExt.write) {

@@ -157,14 +157,21 @@ export class TruncatedGzip extends VizError {
   }
 }
 
-async function* gunzipChunks(gunzip: ReturnType<typeof createGunzip>, name: string, fed: () => number): AsyncGenerator<Buffer> {
+async function* gunzipChunks(
+  gunzip: ReturnType<typeof createGunzip>,
+  name: string,
+  fed: () => number,
+): AsyncGenerator<Buffer> {
   try {
     for await (const c of gunzip) yield c as Buffer;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'Z_BUF_ERROR') throw new TruncatedGzip(`${name}: gzip stream ends early`);
     // zlib does not say where in the stream it failed: give the bound we know.
-    throw new VizError('badInput', `${name}: corrupt gzip data (${(err as Error).message}) within the first ${fed()} compressed bytes`);
+    throw new VizError(
+      'badInput',
+      `${name}: corrupt gzip data (${(err as Error).message}) within the first ${fed()} compressed bytes`,
+    );
   }
 }
 

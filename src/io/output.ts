@@ -4,7 +4,19 @@
  * interrupted run removes the temporary file and leaves any existing output as
  * it was. `-` writes to stdout.
  */
-import { closeSync, createWriteStream, fsyncSync, lstatSync, openSync, realpathSync, renameSync, rmSync, statSync, type Stats, type WriteStream } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  type Stats,
+  type WriteStream,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
@@ -90,7 +102,10 @@ export function openOutput(path: string, options: { gzip?: boolean } = {}): Outp
         const fd = openSync(tmp, 'wx');
         file = createWriteStream(tmp, { fd, highWaterMark: 1 << 20 });
       } catch (err) {
-        const cause = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `no such directory: ${dirname(path)}` : describeFsError(err);
+        const cause =
+          (err as NodeJS.ErrnoException).code === 'ENOENT'
+            ? `no such directory: ${dirname(path)}`
+            : describeFsError(err);
         throw new VizError('output', `${path}: cannot write: ${cause}`);
       }
     }

@@ -21,7 +21,13 @@ export class Diagnostics {
   add(code: string, severity: Severity, message: string, count = 1, offset?: number): void {
     const existing = this.byCode.get(code);
     if (existing) existing.count += count;
-    else this.byCode.set(code, offset === undefined ? { code, severity, count, message } : { code, severity, count, message, offset });
+    else
+      this.byCode.set(
+        code,
+        offset === undefined
+          ? { code, severity, count, message }
+          : { code, severity, count, message, offset },
+      );
   }
 
   merge(other: Diagnostics): void {

@@ -143,7 +143,11 @@ export class SliceNester {
     const outer = th.innerX >= 0 ? th.open[th.innerX] : undefined;
     if (ev.ph === 'X') {
       if (ev.dur < 0) {
-        this.diagnostics.add('complete_without_dur', 'error', `"X" event "${ev.name}" has no "dur"; taken as zero-length`);
+        this.diagnostics.add(
+          'complete_without_dur',
+          'error',
+          `"X" event "${ev.name}" has no "dur"; taken as zero-length`,
+        );
       }
       end = ev.ts + Math.max(0, ev.dur);
       if (outer && end > outer.end) {
@@ -174,7 +178,11 @@ export class SliceNester {
   private end(th: ThreadStack, ev: TraceEvent): void {
     const top = th.top;
     if (!top) {
-      this.diagnostics.add('unmatched_end', 'error', `"E" event at ${ev.ts} ns on thread ${th.pid}/${th.tid} has no open slice; dropped`);
+      this.diagnostics.add(
+        'unmatched_end',
+        'error',
+        `"E" event at ${ev.ts} ns on thread ${th.pid}/${th.tid} has no open slice; dropped`,
+      );
       return;
     }
     if (closesTop(ev, top)) {
@@ -185,7 +193,11 @@ export class SliceNester {
     if (ev.name === '') {
       // The innermost open slice is an `X` still running: the `E` belongs to the `B` below it.
       if (!this.closeMatching(th, ev, (s) => Number.isNaN(s.end))) {
-        this.diagnostics.add('unmatched_end', 'error', `"E" event at ${ev.ts} ns on thread ${th.pid}/${th.tid} matches no open "B" slice; dropped`);
+        this.diagnostics.add(
+          'unmatched_end',
+          'error',
+          `"E" event at ${ev.ts} ns on thread ${th.pid}/${th.tid} matches no open "B" slice; dropped`,
+        );
       }
       return;
     }
@@ -225,7 +237,7 @@ export class SliceNester {
   private settleDeferred(th: ThreadStack, beforeBegin: boolean): void {
     const pending = th.deferred;
     th.deferred = [];
-    for (let progress = true; progress && pending.length > 0; ) {
+    for (let progress = true; progress && pending.length > 0;) {
       progress = false;
       for (let i = 0; i < pending.length; i++) {
         const ev = pending[i]!;

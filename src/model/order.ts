@@ -334,11 +334,35 @@ async function* heapOrdered(
 }
 
 // Spilled events are JSON lines of [seq, ph, name, cat, ts, dur, pid, tid, id, args, extra].
-type SpilledRow = [number, string, string, string, number | null, number, TraceEvent['pid'], TraceEvent['tid'], string, string, Record<string, string> | null];
+type SpilledRow = [
+  number,
+  string,
+  string,
+  string,
+  number | null,
+  number,
+  TraceEvent['pid'],
+  TraceEvent['tid'],
+  string,
+  string,
+  Record<string, string> | null,
+];
 
 function toRow(t: Tagged): string {
   const e = t.ev;
-  const row: SpilledRow = [t.seq, e.ph, e.name, e.cat, Number.isFinite(e.ts) ? e.ts : null, e.dur, e.pid, e.tid, e.id, e.args, e.extra ?? null];
+  const row: SpilledRow = [
+    t.seq,
+    e.ph,
+    e.name,
+    e.cat,
+    Number.isFinite(e.ts) ? e.ts : null,
+    e.dur,
+    e.pid,
+    e.tid,
+    e.id,
+    e.args,
+    e.extra ?? null,
+  ];
   return JSON.stringify(row);
 }
 
@@ -410,7 +434,9 @@ async function* spillOrdered(
 }
 
 async function* mergeRuns(runs: string[], batchSize: number): AsyncGenerator<EventBatch> {
-  const readers = runs.map((path) => createInterface({ input: createReadStream(path), crlfDelay: Infinity })[Symbol.asyncIterator]());
+  const readers = runs.map((path) =>
+    createInterface({ input: createReadStream(path), crlfDelay: Infinity })[Symbol.asyncIterator](),
+  );
   // Heap of (head event, reader index).
   const heads: { t: Tagged; reader: number }[] = [];
   const less = (a: { t: Tagged }, b: { t: Tagged }): boolean => compareTagged(a.t, b.t) < 0;

@@ -14,8 +14,11 @@ export function formatInfo(r: InfoReport): string {
   }
   lines.push(`processes: ${r.processes.length}`);
   for (const p of r.processes) {
-    lines.push(`  pid ${p.pid}${p.name ? ` "${p.name}"` : ''}: ${p.events} events, ${p.threads.length} threads`);
-    for (const t of p.threads) lines.push(`    tid ${t.tid}${t.name ? ` "${t.name}"` : ''}: ${t.events} events`);
+    lines.push(
+      `  pid ${p.pid}${p.name ? ` "${p.name}"` : ''}: ${p.events} events, ${p.threads.length} threads`,
+    );
+    for (const t of p.threads)
+      lines.push(`    tid ${t.tid}${t.name ? ` "${t.name}"` : ''}: ${t.events} events`);
   }
   if (r.truncation) lines.push(`truncated: ${describeTruncation(r)}`);
   if (r.metadataKeys.length > 0) lines.push(`metadata:  ${r.metadataKeys.join(', ')}`);
@@ -33,7 +36,8 @@ export function describeTruncation(r: InfoReport): string {
   const kept = `${t.eventsKept} complete events kept`;
   if (t.gzip) {
     const parts: string[] = [];
-    if (t.gzipStreamCut && t.ofBytes !== undefined) parts.push(`${t.ofBytes} of ${t.ofBytes} compressed bytes read`);
+    if (t.gzipStreamCut && t.ofBytes !== undefined)
+      parts.push(`${t.ofBytes} of ${t.ofBytes} compressed bytes read`);
     if (t.atByte !== undefined) parts.push(`${t.atByte} bytes of content`);
     const detail = parts.length > 0 ? ` (${parts.join(', ')})` : '';
     return `${t.gzipStreamCut ? 'the gzip stream ends early' : 'the decompressed content ends early'}${detail}; ${kept}`;

@@ -103,7 +103,9 @@ export async function info(path: string, options: { progress?: boolean } = {}): 
     sizeBytes: input.size,
     events,
     phases,
-    processes: [...procs.values()].map((p) => ({ ...p, threads: p.threads.sort(byIdent) })).sort((a, b) => compareIdent(a.pid, b.pid)),
+    processes: [...procs.values()]
+      .map((p) => ({ ...p, threads: p.threads.sort(byIdent) }))
+      .sort((a, b) => compareIdent(a.pid, b.pid)),
     metadataKeys: Object.keys(source.meta.topLevel),
     diagnostics: source.diagnostics.list(),
   };
@@ -163,4 +165,3 @@ function compareIdent(a: Ident, b: Ident): number {
 function byIdent(a: ThreadInfo, b: ThreadInfo): number {
   return compareIdent(a.tid, b.tid);
 }
-

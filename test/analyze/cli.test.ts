@@ -28,7 +28,12 @@ describe('viz stats / viz flamegraph CLI', () => {
   });
 
   it('usage errors exit 2 with one line', () => {
-    for (const args of [['stats', fib, '--top', '0'], ['stats', fib, '--sort', 'bogus'], ['stats', fib, '--thread', 'nope'], ['flamegraph', fib, '-o', writeTemp('', '.png')]]) {
+    for (const args of [
+      ['stats', fib, '--top', '0'],
+      ['stats', fib, '--sort', 'bogus'],
+      ['stats', fib, '--thread', 'nope'],
+      ['flamegraph', fib, '-o', writeTemp('', '.png')],
+    ]) {
       const r = viz(args);
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^viz: /);
@@ -44,7 +49,10 @@ describe('viz stats / viz flamegraph CLI', () => {
     assert.match(readFileSync(svg, 'utf8'), /<svg /);
     const folded = viz(['flamegraph', fib, '--format', 'folded', '--unit', 'us']);
     assert.equal(folded.status, 0, folded.stderr);
-    assert.match(folded.stdout, /^builtins\.exec;<module> \(\/home\/user\/vtprog\/fib\.py:1\);builtins\.print 14$/m);
+    assert.match(
+      folded.stdout,
+      /^builtins\.exec;<module> \(\/home\/user\/vtprog\/fib\.py:1\);builtins\.print 14$/m,
+    );
     // Render that folded text from stdin.
     const again = viz(['flamegraph', '-', '--format', 'svg', '--unit', 'us'], { input: folded.stdout });
     assert.equal(again.status, 0, again.stderr);

@@ -13,7 +13,10 @@ import { stats } from '../../src/analyze/stats/index.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { chromeJson, generate, oracle, writeTemp, type Emission } from './oracle.js';
 
-async function folded(path: string, options: Parameters<typeof foldTrace>[1] = {}): Promise<Map<string, number>> {
+async function folded(
+  path: string,
+  options: Parameters<typeof foldTrace>[1] = {},
+): Promise<Map<string, number>> {
   const { tree } = await foldTrace(path, { progress: false, ...options });
   const out = new Map<string, number>();
   for (const chunk of foldedLines(tree)) {
@@ -26,7 +29,8 @@ async function folded(path: string, options: Parameters<typeof foldTrace>[1] = {
   return out;
 }
 
-const ev = (name: string, ts: number, dur: number, tid = 1): string => `{"ph":"X","name":"${name}","pid":1,"tid":${tid},"ts":${ts / 1000},"dur":${dur / 1000}}`;
+const ev = (name: string, ts: number, dur: number, tid = 1): string =>
+  `{"ph":"X","name":"${name}","pid":1,"tid":${tid},"ts":${ts / 1000},"dur":${dur / 1000}}`;
 
 describe('flame graph folding', () => {
   it('equals the brute-force folded stacks of random well-formed traces', async () => {
@@ -36,7 +40,13 @@ describe('flame graph folding', () => {
         fc.constantFrom<Emission>('sorted', 'end-ordered', 'shuffled', 'begin-end'),
         fc.constantFrom(undefined, 16),
         async (seed, mode, window) => {
-          const intervals = generate(seed, { threads: 2, names: ['a', 'b', 'c'], maxDepth: 5, maxKids: 4, roots: 3 });
+          const intervals = generate(seed, {
+            threads: 2,
+            names: ['a', 'b', 'c'],
+            maxDepth: 5,
+            maxKids: 4,
+            roots: 3,
+          });
           const got = await folded(writeTemp(chromeJson(intervals, mode, seed)), { window });
           const o = oracle(intervals);
           const want = new Map([...o.folded].filter(([, v]) => v > 0));
@@ -71,7 +81,13 @@ describe('flame graph folding', () => {
     // The child ends 0.001 us after its parent, as VizTracer's rounding produces.
     const trace = `[{"ph":"X","name":"p","pid":1,"tid":1,"ts":1.000,"dur":2.000},{"ph":"X","name":"c","pid":1,"tid":1,"ts":1.500,"dur":1.501}]`;
     const f = await folded(writeTemp(trace));
-    assert.deepEqual([...f], [['p', 500], ['p;c', 1500]]);
+    assert.deepEqual(
+      [...f],
+      [
+        ['p', 500],
+        ['p;c', 1500],
+      ],
+    );
   });
 
   it('selects threads, collapses recursion, limits depth, includes and excludes', async () => {
@@ -86,18 +102,48 @@ describe('flame graph folding', () => {
         ev('a', 5, 10, 2),
       ].join(',')}]`,
     );
-    assert.deepEqual([...(await folded(path, { threads: ['worker'] }))], [['job', 30], ['job;a', 10]]);
-    assert.deepEqual([...(await folded(path, { threads: ['1'], collapseRecursion: true }))], [['main', 30], ['main;a', 40], ['main;a;b', 10], ['main;c', 20]]);
-    assert.deepEqual([...(await folded(path, { threads: ['1'], maxDepth: 2 }))], [['main', 30], ['main;a', 50], ['main;c', 20]]);
+    assert.deepEqual(
+      [...(await folded(path, { threads: ['worker'] }))],
+      [
+        ['job', 30],
+        ['job;a', 10],
+      ],
+    );
+    assert.deepEqual(
+      [...(await folded(path, { threads: ['1'], collapseRecursion: true }))],
+      [
+        ['main', 30],
+        ['main;a', 40],
+        ['main;a;b', 10],
+        ['main;c', 20],
+      ],
+    );
+    assert.deepEqual(
+      [...(await folded(path, { threads: ['1'], maxDepth: 2 }))],
+      [
+        ['main', 30],
+        ['main;a', 50],
+        ['main;c', 20],
+      ],
+    );
     assert.deepEqual([...(await folded(path, { include: /^b$/ }))], [['main;a;a;b', 10]]);
-    assert.deepEqual([...(await folded(path, { exclude: /^a$/ }))], [['job', 30], ['main', 30], ['main;c', 20]]);
+    assert.deepEqual(
+      [...(await folded(path, { exclude: /^a$/ }))],
+      [
+        ['job', 30],
+        ['main', 30],
+        ['main;c', 20],
+      ],
+    );
     const perThread = await folded(path, { perThread: true });
     assert.equal(perThread.get('worker (1/2);job'), 30);
     assert.equal(perThread.get('1/1;main'), 30);
   });
 
   it('--unit us rounds each stack to microseconds', async () => {
-    const { tree } = await foldTrace(writeTemp(`[${ev('main', 0, 2600)},${ev('x', 100, 1000)}]`), { progress: false });
+    const { tree } = await foldTrace(writeTemp(`[${ev('main', 0, 2600)},${ev('x', 100, 1000)}]`), {
+      progress: false,
+    });
     assert.equal([...foldedLines(tree, { unit: 'us' })].join(''), 'main 2\nmain;x 1\n');
   });
 
@@ -115,9 +161,15 @@ describe('flame graph folding', () => {
   });
 
   it('foldedSize is the exact size of the folded text; too large a folded output is refused', async () => {
-    const t = await foldTrace(writeTemp(`[${ev('main', 0, 2600)},${ev('x;y', 100, 1000)},${ev('é', 1200, 10)}]`), { progress: false });
+    const t = await foldTrace(
+      writeTemp(`[${ev('main', 0, 2600)},${ev('x;y', 100, 1000)},${ev('é', 1200, 10)}]`),
+      { progress: false },
+    );
     assert.equal(foldedSize(t.tree), Buffer.byteLength([...foldedLines(t.tree)].join('')));
-    assert.equal(foldedSize(t.tree, { unit: 'us' }), Buffer.byteLength([...foldedLines(t.tree, { unit: 'us' })].join('')));
+    assert.equal(
+      foldedSize(t.tree, { unit: 'us' }),
+      Buffer.byteLength([...foldedLines(t.tree, { unit: 'us' })].join('')),
+    );
     const D = 3000;
     const evs: string[] = [];
     for (let i = 0; i < D; i++) evs.push(`{"ph":"B","name":"frame${i}","pid":1,"tid":1,"ts":${i}}`);
@@ -125,7 +177,10 @@ describe('flame graph folding', () => {
     const deep = writeTemp(`[${evs.join(',')}]`);
     process.env.VIZ_MAX_FOLDED_MB = '1';
     try {
-      await assert.rejects(flamegraph(deep, { output: writeTemp('', '.folded'), progress: false }), /would take .* GiB.*nothing written/);
+      await assert.rejects(
+        flamegraph(deep, { output: writeTemp('', '.folded'), progress: false }),
+        /would take .* GiB.*nothing written/,
+      );
       await flamegraph(deep, { output: writeTemp('', '.folded'), maxDepth: 100, progress: false });
     } finally {
       delete process.env.VIZ_MAX_FOLDED_MB;
@@ -177,26 +232,34 @@ describe('folded format', () => {
     assert.equal(readFileSync(out, 'utf8'), text);
     // Stats over a folded file: self times are the counts.
     const s = await stats(path, { progress: false });
-    assert.equal(s.totalTime, [...first.values()].reduce((x, y) => x + y, 0));
+    assert.equal(
+      s.totalTime,
+      [...first.values()].reduce((x, y) => x + y, 0),
+    );
   });
 
   it('the fast path merges stacks exactly as a naive aggregation does, in any line order', async () => {
     const frame = fc.constantFrom('a', 'b', 'ab', 'a b', 'c', 'b;'.slice(0, 1));
     const line = fc.tuple(fc.array(frame, { minLength: 1, maxLength: 5 }), fc.integer({ min: 0, max: 50 }));
     await fc.assert(
-      fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 40 }), fc.boolean(), async (lines, sortThem) => {
-        const list = lines.map(([frames, n]) => [frames.join(';'), n] as const);
-        if (sortThem) list.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-        const want = new Map<string, number>();
-        for (const [stack, n] of list) want.set(stack, (want.get(stack) ?? 0) + n);
-        const path = writeTemp(list.map(([stack, n]) => `${stack} ${n}`).join('\n') + '\n', '.folded');
-        const { tree } = await loadTree(path, {});
-        const got = new Map<string, number>();
-        for (const chunk of foldedLines(tree)) {
-          for (const l of chunk.split('\n')) if (l !== '') got.set(l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1)));
-        }
-        assert.deepEqual(new Map([...got].sort()), new Map([...want].filter(([, v]) => v > 0).sort()));
-      }),
+      fc.asyncProperty(
+        fc.array(line, { minLength: 1, maxLength: 40 }),
+        fc.boolean(),
+        async (lines, sortThem) => {
+          const list = lines.map(([frames, n]) => [frames.join(';'), n] as const);
+          if (sortThem) list.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+          const want = new Map<string, number>();
+          for (const [stack, n] of list) want.set(stack, (want.get(stack) ?? 0) + n);
+          const path = writeTemp(list.map(([stack, n]) => `${stack} ${n}`).join('\n') + '\n', '.folded');
+          const { tree } = await loadTree(path, {});
+          const got = new Map<string, number>();
+          for (const chunk of foldedLines(tree)) {
+            for (const l of chunk.split('\n'))
+              if (l !== '') got.set(l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1)));
+          }
+          assert.deepEqual(new Map([...got].sort()), new Map([...want].filter(([, v]) => v > 0).sort()));
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -204,7 +267,8 @@ describe('folded format', () => {
   it('drawing only the visible frames gives the same SVG as the whole tree', async () => {
     // Many narrow siblings between wide ones: their widths must still shift what follows.
     const lines: string[] = [];
-    for (let i = 0; i < 400; i++) lines.push(`main;f${String(i).padStart(3, '0')};g ${i % 50 === 0 ? 100_000 : 1}`);
+    for (let i = 0; i < 400; i++)
+      lines.push(`main;f${String(i).padStart(3, '0')};g ${i % 50 === 0 ? 100_000 : 1}`);
     lines.push('main;zz;deep;er 500000');
     const path = writeTemp(lines.join('\n') + '\n', '.folded');
     const render = async (drawOnly: boolean): Promise<string> => {
@@ -262,7 +326,11 @@ describe('flame graph SVG', () => {
   it('colours are a deterministic hash of the name, by palette', () => {
     assert.equal(frameColor('hot', 'main'), frameColor('hot', 'main'));
     assert.notEqual(frameColor('hot', 'main'), frameColor('hot', 'other'));
-    assert.equal(frameColor('hot', 'fib (a.py:1)'), frameColor('hot', 'fib (b.py:9)'), 'same function, same colour');
+    assert.equal(
+      frameColor('hot', 'fib (a.py:1)'),
+      frameColor('hot', 'fib (b.py:9)'),
+      'same function, same colour',
+    );
     assert.match(frameColor('blue', 'x'), /^rgb\(\d+,\d+,2\d\d\)$/);
     assert.equal(render(tree()), render(tree()));
   });
@@ -270,11 +338,16 @@ describe('flame graph SVG', () => {
   it('inverted puts roots at the top; reverse turns stacks around', () => {
     const normal = render(tree());
     const icicle = render(tree(), { inverted: true });
-    const y = (svg: string): number => Number(/<g class="f"[^>]*data-d="0"><title>[^<]*<\/title><rect x="[^"]*" y="([^"]*)"/.exec(svg)![1]);
+    const y = (svg: string): number =>
+      Number(/<g class="f"[^>]*data-d="0"><title>[^<]*<\/title><rect x="[^"]*" y="([^"]*)"/.exec(svg)![1]);
     assert.ok(y(icicle) < y(normal));
     const rev = reverseTree(tree());
     computeTotals(rev.root);
-    assert.deepEqual([...rev.root.children!.values()].map((n) => rev.names[n.name]).sort(), ['fib (fib.py:3)', 'print', 'tiny']);
+    assert.deepEqual([...rev.root.children!.values()].map((n) => rev.names[n.name]).sort(), [
+      'fib (fib.py:3)',
+      'print',
+      'tiny',
+    ]);
   });
 
   it('a differential graph colours growth red and shrinkage blue', async () => {
@@ -283,7 +356,8 @@ describe('flame graph SVG', () => {
     const out = writeTemp('', '.svg');
     await flamegraph(before, { diffAfter: after, output: out, progress: false });
     const svg = readFileSync(out, 'utf8');
-    const fill = (name: string): string => new RegExp(`<title>${name}\\n[^<]*</title><rect [^>]*fill="([^"]*)"`).exec(svg)![1]!;
+    const fill = (name: string): string =>
+      new RegExp(`<title>${name}\\n[^<]*</title><rect [^>]*fill="([^"]*)"`).exec(svg)![1]!;
     assert.match(fill('slow'), /^rgb\(255,\d+,\d+\)$/);
     assert.match(fill('fast'), /^rgb\(\d+,\d+,255\)$/);
     const foldedOut = writeTemp('', '.folded');
@@ -298,6 +372,9 @@ describe('flame graph SVG', () => {
     const html = readFileSync(out, 'utf8');
     assert.match(html, /^<!DOCTYPE html>/);
     assert.doesNotMatch(html, /<\?xml/);
-    await assert.rejects(flamegraph(path, { output: writeTemp('', '.png'), progress: false }), /unknown output extension/);
+    await assert.rejects(
+      flamegraph(path, { output: writeTemp('', '.png'), progress: false }),
+      /unknown output extension/,
+    );
   });
 });

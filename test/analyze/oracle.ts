@@ -151,7 +151,8 @@ export function chromeJson(intervals: Interval[], mode: Emission, seed: number):
   for (let tid = 1; tid <= Math.max(0, ...intervals.map((i) => i.tid)); tid++) {
     events.push(`{"ph":"M","name":"thread_name","pid":1,"tid":${tid},"args":{"name":"T${tid}"}}`);
   }
-  const x = (i: Interval): string => `{"ph":"X","name":${JSON.stringify(i.name)},"pid":1,"tid":${i.tid},"ts":${us(i.start)},"dur":${us(i.end - i.start)}}`;
+  const x = (i: Interval): string =>
+    `{"ph":"X","name":${JSON.stringify(i.name)},"pid":1,"tid":${i.tid},"ts":${us(i.start)},"dur":${us(i.end - i.start)}}`;
   if (mode === 'begin-end') {
     // Per thread, a depth-first walk of the containment tree gives a valid B/E sequence.
     const byTid = new Map<number, Interval[]>();

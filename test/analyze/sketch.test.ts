@@ -4,7 +4,10 @@ import { LogHistogram } from '../../src/analyze/stats/sketch.js';
 import { exactQuantile } from './oracle.js';
 
 describe('LogHistogram (quantile sketch)', () => {
-  const values = fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 1e12 })), { minLength: 1, maxLength: 300 });
+  const values = fc.array(
+    fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 1e12 })),
+    { minLength: 1, maxLength: 300 },
+  );
 
   it('every quantile is within 1% of the exact value of that rank, min and max exact', () => {
     fc.assert(

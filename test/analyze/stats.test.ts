@@ -26,7 +26,13 @@ describe('viz stats', () => {
           fc.constantFrom(undefined, 16, 64),
           fc.integer({ min: 1, max: 3 }),
           async (seed, mode, window, threads) => {
-            const intervals = generate(seed, { threads, names: ['a', 'b', 'c', 'fib'], maxDepth: 6, maxKids: 4, roots: 3 });
+            const intervals = generate(seed, {
+              threads,
+              names: ['a', 'b', 'c', 'fib'],
+              maxDepth: 6,
+              maxKids: 4,
+              roots: 3,
+            });
             const path = writeTemp(chromeJson(intervals, mode, seed));
             const report = await stats(path, { progress: false, window });
             if (report.diagnostics.some((d) => d.code === 'late_event')) {
@@ -45,10 +51,20 @@ describe('viz stats', () => {
               assert.equal(r.total, f.total, `${name} total`);
               assert.equal(r.min, Math.min(...f.durations), `${name} min`);
               assert.equal(r.max, Math.max(...f.durations), `${name} max`);
-              assert.ok(Math.abs(r.mean - f.durations.reduce((x, y) => x + y, 0) / f.calls) < 1e-6, `${name} mean`);
-              for (const [q, got] of [[0.5, r.p50], [0.95, r.p95], [0.99, r.p99]] as const) {
+              assert.ok(
+                Math.abs(r.mean - f.durations.reduce((x, y) => x + y, 0) / f.calls) < 1e-6,
+                `${name} mean`,
+              );
+              for (const [q, got] of [
+                [0.5, r.p50],
+                [0.95, r.p95],
+                [0.99, r.p99],
+              ] as const) {
                 const exact = exactQuantile(f.durations, q);
-                assert.ok(Math.abs(got - exact) <= 0.0101 * exact, `${name} p${q * 100}: ${got} vs exact ${exact}`);
+                assert.ok(
+                  Math.abs(got - exact) <= 0.0101 * exact,
+                  `${name} p${q * 100}: ${got} vs exact ${exact}`,
+                );
               }
             }
             assert.equal(report.totalTime, o.rootTime, 'sum of self times = sum of root durations');
@@ -63,7 +79,8 @@ describe('viz stats', () => {
   describe('pstats rules for recursion', () => {
     it('recursive fib: ncalls total/primitive, cumtime counts the outermost call once', async () => {
       // fib(3) = fib(2) + fib(1); fib(2) = fib(1) + fib(0); one ns per frame of its own.
-      const ev = (name: string, ts: number, dur: number): string => `{"ph":"X","name":"${name}","pid":1,"tid":1,"ts":${ts / 1000},"dur":${dur / 1000}}`;
+      const ev = (name: string, ts: number, dur: number): string =>
+        `{"ph":"X","name":"${name}","pid":1,"tid":1,"ts":${ts / 1000},"dur":${dur / 1000}}`;
       const trace = `[${[
         ev('main', 0, 100),
         ev('fib', 10, 50), // fib(3)
@@ -87,7 +104,9 @@ describe('viz stats', () => {
 
     it('fib15.json (VizTracer, real): 1973 calls, 1 primitive, cumtime = the outermost call', async () => {
       const path = join(FIXTURES, 'viztracer-generated', 'fib15.json');
-      const raw = JSON.parse(readFileSync(path, 'utf8')) as { traceEvents: Array<{ ph: string; name: string; ts: number; dur: number }> };
+      const raw = JSON.parse(readFileSync(path, 'utf8')) as {
+        traceEvents: Array<{ ph: string; name: string; ts: number; dur: number }>;
+      };
       const fibs = raw.traceEvents.filter((e) => e.ph === 'X' && e.name.startsWith('fib ('));
       const outer = fibs.reduce((a, b) => (b.dur > a.dur ? b : a));
       const report = await stats(path, { progress: false });
@@ -100,14 +119,27 @@ describe('viz stats', () => {
     });
 
     it('a -> b -> a: both primitive once, a counted once in total, b includes the inner a', async () => {
-      const ev = (name: string, ts: number, dur: number): string => `{"ph":"X","name":"${name}","pid":1,"tid":1,"ts":${ts / 1000},"dur":${dur / 1000}}`;
+      const ev = (name: string, ts: number, dur: number): string =>
+        `{"ph":"X","name":"${name}","pid":1,"tid":1,"ts":${ts / 1000},"dur":${dur / 1000}}`;
       const trace = `[${[ev('a', 0, 100), ev('b', 10, 80), ev('a', 20, 40)].join(',')}]`;
       const report = await stats(writeTemp(trace), { progress: false, callers: 'a', callees: 'b' });
       const rows = byName(report.rows);
-      assert.deepEqual([rows.get('a')!.calls, rows.get('a')!.primitive, rows.get('a')!.total, rows.get('a')!.self], [2, 1, 100, 20 + 40]);
-      assert.deepEqual([rows.get('b')!.calls, rows.get('b')!.primitive, rows.get('b')!.total, rows.get('b')!.self], [1, 1, 80, 40]);
-      assert.deepEqual(report.callers!.rows.map((r) => [r.function, r.calls]), [['b', 1]]);
-      assert.deepEqual(report.callees!.rows.map((r) => [r.function, r.calls, r.self]), [['a', 1, 40]]);
+      assert.deepEqual(
+        [rows.get('a')!.calls, rows.get('a')!.primitive, rows.get('a')!.total, rows.get('a')!.self],
+        [2, 1, 100, 20 + 40],
+      );
+      assert.deepEqual(
+        [rows.get('b')!.calls, rows.get('b')!.primitive, rows.get('b')!.total, rows.get('b')!.self],
+        [1, 1, 80, 40],
+      );
+      assert.deepEqual(
+        report.callers!.rows.map((r) => [r.function, r.calls]),
+        [['b', 1]],
+      );
+      assert.deepEqual(
+        report.callees!.rows.map((r) => [r.function, r.calls, r.self]),
+        [['a', 1, 40]],
+      );
     });
   });
 
@@ -156,7 +188,11 @@ describe('viz stats', () => {
         for (const [name, e] of expect) {
           const r = rows.get(name)!;
           assert.ok(r, `missing ${name}`);
-          assert.deepEqual([r.calls, r.primitive, r.self, r.total], [e.calls, e.primitive, e.self, e.total], name);
+          assert.deepEqual(
+            [r.calls, r.primitive, r.self, r.total],
+            [e.calls, e.primitive, e.self, e.total],
+            name,
+          );
           assert.ok(r.self >= 0);
         }
         assert.equal(report.totalTime, rootTime);
@@ -168,8 +204,16 @@ describe('viz stats', () => {
     for (const name of ['fib15.json', 'threads.json', 'custom_events.json']) {
       it(`${name}: no negative or missing time; every X event counted`, async () => {
         const path = join(FIXTURES, 'viztracer-generated', name);
-        const { events: raw } = (await import('../support/fixtures.js')).oracleEvents((await import('../support/fixtures.js')).fixtureText(path));
-        const xs = raw.filter((e) => e.ph === 'X') as Array<{ name: string; ts: number; dur: number; tid: number; pid: number }>;
+        const { events: raw } = (await import('../support/fixtures.js')).oracleEvents(
+          (await import('../support/fixtures.js')).fixtureText(path),
+        );
+        const xs = raw.filter((e) => e.ph === 'X') as Array<{
+          name: string;
+          ts: number;
+          dur: number;
+          tid: number;
+          pid: number;
+        }>;
         const report = await stats(path, { progress: false });
         const rows = byName(report.rows);
         const counts = new Map<string, number>();
@@ -183,17 +227,27 @@ describe('viz stats', () => {
         let rootTime = 0;
         for (const e of xs) {
           const inside = xs.some(
-            (p) => p !== e && p.tid === e.tid && p.pid === e.pid && ns(p.ts) <= ns(e.ts) && ns(e.ts) < ns(p.ts) + ns(p.dur) && (ns(p.ts) < ns(e.ts) || ns(p.dur) > ns(e.dur)),
+            (p) =>
+              p !== e &&
+              p.tid === e.tid &&
+              p.pid === e.pid &&
+              ns(p.ts) <= ns(e.ts) &&
+              ns(e.ts) < ns(p.ts) + ns(p.dur) &&
+              (ns(p.ts) < ns(e.ts) || ns(p.dur) > ns(e.dur)),
           );
           if (!inside) rootTime += Math.round((e.ts + e.dur) * 1000) - Math.round(e.ts * 1000);
         }
-        assert.ok(Math.abs(report.totalTime - rootTime) <= xs.length, `self sum ${report.totalTime} vs roots ${rootTime}`);
+        assert.ok(
+          Math.abs(report.totalTime - rootTime) <= xs.length,
+          `self sum ${report.totalTime} vs roots ${rootTime}`,
+        );
       });
     }
   });
 
   describe('options and output', () => {
-    const ev = (name: string, ts: number, dur: number, tid = 1): string => `{"ph":"X","name":"${name}","pid":1,"tid":${tid},"ts":${ts},"dur":${dur}}`;
+    const ev = (name: string, ts: number, dur: number, tid = 1): string =>
+      `{"ph":"X","name":"${name}","pid":1,"tid":${tid},"ts":${ts},"dur":${dur}}`;
     const trace = `[{"ph":"M","name":"thread_name","pid":1,"tid":2,"args":{"name":"worker"}},${[ev('main', 0, 100), ev('parse', 10, 30), ev('render (ui.js:12)', 50, 40), ev('job', 0, 70, 2)].join(',')}]`;
     let path: string;
     before(() => {
@@ -206,15 +260,24 @@ describe('viz stats', () => {
       assert.equal(sortKey('ncalls'), 'calls');
       assert.throws(() => sortKey('bogus'), VizError);
       const r = await stats(path, { progress: false, sort: 'cumtime', top: 2 });
-      assert.deepEqual(r.rows.map((x) => x.function), ['main', 'job']);
+      assert.deepEqual(
+        r.rows.map((x) => x.function),
+        ['main', 'job'],
+      );
       assert.equal(r.functions, 4);
       const byFn = await stats(path, { progress: false, sort: 'name' });
-      assert.deepEqual(byFn.rows.map((x) => x.function), ['job', 'main', 'parse', 'render (ui.js:12)']);
+      assert.deepEqual(
+        byFn.rows.map((x) => x.function),
+        ['job', 'main', 'parse', 'render (ui.js:12)'],
+      );
     });
 
     it('selects threads by name or tid, filters by regex', async () => {
       const w = await stats(path, { progress: false, threads: ['worker'] });
-      assert.deepEqual(w.rows.map((x) => x.function), ['job']);
+      assert.deepEqual(
+        w.rows.map((x) => x.function),
+        ['job'],
+      );
       const t1 = await stats(path, { progress: false, threads: ['1'], filter: '^(main|parse)$' });
       assert.deepEqual(t1.rows.map((x) => x.function).sort(), ['main', 'parse']);
       await assert.rejects(stats(path, { progress: false, threads: ['nope'] }), /no thread matches/);
@@ -232,7 +295,10 @@ describe('viz stats', () => {
       const md = renderStats(r, 'md');
       assert.match(md, /^\| calls \| self \|/);
       const csv = renderStats(r, 'csv').trim().split('\n');
-      assert.equal(csv[0], 'calls,self_ns,self_pct,total_ns,total_pct,mean_ns,min_ns,max_ns,p50_ns,p95_ns,p99_ns,function,primitive_calls,file,line');
+      assert.equal(
+        csv[0],
+        'calls,self_ns,self_pct,total_ns,total_pct,mean_ns,min_ns,max_ns,p50_ns,p95_ns,p99_ns,function,primitive_calls,file,line',
+      );
       assert.equal(csv.length, 5);
       const json = JSON.parse(renderStats(r, 'json')) as { rows: StatsRow[] };
       const render = json.rows.find((x) => x.function === 'render (ui.js:12)')!;
@@ -243,9 +309,24 @@ describe('viz stats', () => {
 
     it('reads file:line and file:line:column from frame names', async () => {
       const { frameLocation } = await import('../../src/analyze/walk.js');
-      assert.deepEqual(frameLocation('fib (/a/fib.py:3)'), { func: 'fib', file: '/a/fib.py', line: 3, column: undefined });
-      assert.deepEqual(frameLocation('main (/w/s/fib.js:7:1)'), { func: 'main', file: '/w/s/fib.js', line: 7, column: 1 });
-      assert.deepEqual(frameLocation('C (C:\\x.js:2:5)'), { func: 'C', file: 'C:\\x.js', line: 2, column: 5 });
+      assert.deepEqual(frameLocation('fib (/a/fib.py:3)'), {
+        func: 'fib',
+        file: '/a/fib.py',
+        line: 3,
+        column: undefined,
+      });
+      assert.deepEqual(frameLocation('main (/w/s/fib.js:7:1)'), {
+        func: 'main',
+        file: '/w/s/fib.js',
+        line: 7,
+        column: 1,
+      });
+      assert.deepEqual(frameLocation('C (C:\\x.js:2:5)'), {
+        func: 'C',
+        file: 'C:\\x.js',
+        line: 2,
+        column: 5,
+      });
       assert.deepEqual(frameLocation('builtins.len'), { func: 'builtins.len' });
       const row = { function: 'main (/w/s/fib.js:7:1)', file: '/w/s/fib.js', line: 7 };
       const { location } = await import('../../src/analyze/stats/table.js');

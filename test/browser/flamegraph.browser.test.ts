@@ -71,7 +71,10 @@ describe('flame graph SVG in Chromium', function () {
     const after = await frames(page);
     const fib = after.filter((f) => f.name.startsWith('fib ('));
     assert.ok(fib.length > 10);
-    assert.ok(fib.every((f) => f.fill === 'rgb(230,0,230)'), 'every fib frame highlighted');
+    assert.ok(
+      fib.every((f) => f.fill === 'rgb(230,0,230)'),
+      'every fib frame highlighted',
+    );
     assert.ok(after.filter((f) => !f.name.startsWith('fib (')).every((f) => f.fill !== 'rgb(230,0,230)'));
     await page.screenshot({ path: artifact('flamegraph-search.png') });
     // "Reset Search" clears the highlight.
@@ -92,7 +95,10 @@ describe('flame graph SVG in Chromium', function () {
     const index = before.indexOf(widest);
     await page.locator('g.f').nth(index).locator('rect').click();
     const zoomed = await frames(page);
-    assert.ok(Math.abs(zoomed[index]!.width - 1180) < 0.5, `zoomed frame spans the width: ${zoomed[index]!.width}`);
+    assert.ok(
+      Math.abs(zoomed[index]!.width - 1180) < 0.5,
+      `zoomed frame spans the width: ${zoomed[index]!.width}`,
+    );
     const print = zoomed.find((f) => f.name === 'builtins.print')!;
     assert.equal(print.hidden, true, 'a frame outside the zoomed one is hidden');
     assert.equal(await page.isVisible('#unzoom'), true);
@@ -111,7 +117,10 @@ describe('flame graph SVG in Chromium', function () {
     const index = all.findIndex((f) => f.name.startsWith('<module>'));
     await page.locator('g.f').nth(index).locator('rect').hover();
     const details = await page.textContent('#details');
-    assert.match(details!, /^<module> \(\/home\/user\/vtprog\/fib\.py:1\) \| \/home\/user\/vtprog\/fib\.py:1 \| 461\.526 µs \(99\.19%\), self 5\.529 µs$/);
+    assert.match(
+      details!,
+      /^<module> \(\/home\/user\/vtprog\/fib\.py:1\) \| \/home\/user\/vtprog\/fib\.py:1 \| 461\.526 µs \(99\.19%\), self 5\.529 µs$/,
+    );
   });
 
   it('HTML output, icicle layout and a differential graph load without errors', async () => {
@@ -119,11 +128,17 @@ describe('flame graph SVG in Chromium', function () {
     const html = join(tmp, 'fib.html');
     await flamegraph(FIB, { output: html, inverted: true, progress: false });
     await page.goto(pathToFileURL(html).href);
-    const pct = await page.evaluate(() => (window as unknown as { vizFlamegraph: { search(s: string): number } }).vizFlamegraph.search('print'));
+    const pct = await page.evaluate(() =>
+      (window as unknown as { vizFlamegraph: { search(s: string): number } }).vizFlamegraph.search('print'),
+    );
     assert.ok(pct > 3 && pct < 3.2, String(pct));
     await page.screenshot({ path: artifact('flamegraph-icicle.png') });
     const diff = join(tmp, 'diff.svg');
-    await flamegraph(join(ROOT, 'test/fixtures/external/viztracer-examples/tests-fib.json'), { diffAfter: FIB, output: diff, progress: false });
+    await flamegraph(join(ROOT, 'test/fixtures/external/viztracer-examples/tests-fib.json'), {
+      diffAfter: FIB,
+      output: diff,
+      progress: false,
+    });
     await page.goto(pathToFileURL(diff).href);
     await page.waitForSelector('g.f');
     await page.screenshot({ path: artifact('flamegraph-diff.png') });

@@ -1,5 +1,6 @@
 /** Messages between the fuzz harness and its worker. */
-export type Pipeline = 'read' | 'info' | 'chrome' | 'perfetto' | 'speedscope' | 'html' | 'stats' | 'flamegraph';
+export type Pipeline =
+  'read' | 'info' | 'chrome' | 'perfetto' | 'speedscope' | 'html' | 'stats' | 'flamegraph';
 
 export interface CaseRequest {
   id: number;

@@ -18,27 +18,61 @@ function codes(d: { list(): { code: string; count: number }[] }): Record<string,
 // The documented nesting of speedscope's edge-case fixtures (README, "How slices nest").
 describe('slice nesting (the shared rules)', () => {
   const cases: [string, string[], Record<string, number>][] = [
-    ['simple.json', ['alpha 0-14', '  beta 1-13', '    gamma 2-7', '    epsilon 7-7'], { complete_without_dur: 1 }],
+    [
+      'simple.json',
+      ['alpha 0-14', '  beta 1-13', '    gamma 2-7', '    epsilon 7-7'],
+      { complete_without_dur: 1 },
+    ],
     ['zero-duration-events.json', ['A 0-10', '  B 1-1', '  C 2-2', '  D 3-3'], {}],
     ['end-non-top-of-stack.json', ['A 0-10', '  B 1-10 (forced)', 'Z 10-11'], { end_closes_children: 1 }],
     ['mismatched-name.json', ['alpha 0-10 (unclosed)'], { unmatched_end: 1, unclosed_slice: 1 }],
     ['invalid-x-nesting.json', ['alpha 0-10', '  beta 5-10'], { child_clipped: 1 }],
     [
       'x-events-matching-start.json',
-      ['alpha 0-20', '  beta 1-3', '    gamma 1-2', '  gamma 5-7', '    beta 5-6', '  gamma 9-11', '    beta 9-10', '  beta 13-15', '    gamma 13-14'],
+      [
+        'alpha 0-20',
+        '  beta 1-3',
+        '    gamma 1-2',
+        '  gamma 5-7',
+        '    beta 5-6',
+        '  gamma 9-11',
+        '    beta 9-10',
+        '  beta 13-15',
+        '    gamma 13-14',
+      ],
       {},
     ],
-    ['must-retain-original-order.json', ['A 0-3', '  B 0-2', '    C 0-1', 'A 4-7', '  B 5-7', '    C 6-7', 'X 7-10'], {}],
+    [
+      'must-retain-original-order.json',
+      ['A 0-3', '  B 0-2', '    C 0-1', 'A 4-7', '  B 5-7', '    C 6-7', 'X 7-10'],
+      {},
+    ],
     ['too-many-end-events.json', ['alpha 0-14', '  beta 1-13'], { unmatched_end: 2 }],
     ['event-reordering-name-match.json', ['alpha 0-10', '  beta 1-2', '    gamma 1-2'], {}],
     // Times are relative to the first event in the file (B at 1 us), so A starts at -1.
     ['out-of-order.json', ['A -1-9', '  B 0-8', '    C 1-7'], {}],
-    ['out-of-order-unbalanced-name.json', ['alpha -9-0', '  beta -8-0 (forced)'], { end_closes_children: 1, unmatched_end: 1 }],
-    ['unbalanced-name.json', ['alpha 0-9', '  beta 1-9 (forced)'], { end_closes_children: 1, unmatched_end: 1 }],
+    [
+      'out-of-order-unbalanced-name.json',
+      ['alpha -9-0', '  beta -8-0 (forced)'],
+      { end_closes_children: 1, unmatched_end: 1 },
+    ],
+    [
+      'unbalanced-name.json',
+      ['alpha 0-9', '  beta 1-9 (forced)'],
+      { end_closes_children: 1, unmatched_end: 1 },
+    ],
     ['mismatched-args.json', ['A 0-10'], {}],
-    ['not-enough-end-events.json', ['A 0-11 (unclosed)', '  A 1-11 (unclosed)', '    A 10-11'], { unclosed_slice: 2 }],
+    [
+      'not-enough-end-events.json',
+      ['A 0-11 (unclosed)', '  A 1-11 (unclosed)', '    A 10-11'],
+      { unclosed_slice: 2 },
+    ],
     ['end-event-with-empty-stack.json', ['alpha 0-1'], { unmatched_end: 1 }],
-    ['only-begin-events.json', ['A 0-2 (unclosed)', '  B 1-2 (unclosed)', '    C 2-2 (unclosed)'], { unclosed_slice: 3 }],
+    [
+      'only-begin-events.json',
+      ['A 0-2 (unclosed)', '  B 1-2 (unclosed)', '    C 2-2 (unclosed)'],
+      { unclosed_slice: 3 },
+    ],
   ];
   for (const [file, tree, diags] of cases) {
     it(`${file}`, async () => {
@@ -72,16 +106,20 @@ describe('slice nesting (the shared rules)', () => {
 
   it('random well-formed call trees nest back to themselves (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(callTree(3), { minLength: 1, maxLength: 4 }), fc.boolean(), async (roots, asX) => {
-        const { events, expected } = layout(roots, asX);
-        const shuffled = asX ? [...events].reverse() : events;
-        const { slices, diagnostics } = await nest(shuffled);
-        assert.deepEqual(
-          slices.map((s) => [s.name, s.depth, s.start, s.end]),
-          expected,
-        );
-        assert.equal(diagnostics.count('error'), 0);
-      }),
+      fc.asyncProperty(
+        fc.array(callTree(3), { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        async (roots, asX) => {
+          const { events, expected } = layout(roots, asX);
+          const shuffled = asX ? [...events].reverse() : events;
+          const { slices, diagnostics } = await nest(shuffled);
+          assert.deepEqual(
+            slices.map((s) => [s.name, s.depth, s.start, s.end]),
+            expected,
+          );
+          assert.equal(diagnostics.count('error'), 0);
+        },
+      ),
       { numRuns: 200, seed: 42 },
     );
   });
@@ -93,7 +131,10 @@ function assertWellNested(slices: { depth: number; start: number; end: number; n
     stack.length = s.depth;
     const parent = stack[s.depth - 1];
     if (parent) {
-      assert.ok(s.start >= parent.start && s.end <= parent.end, `${s.name} ${s.start}-${s.end} outside ${parent.start}-${parent.end}`);
+      assert.ok(
+        s.start >= parent.start && s.end <= parent.end,
+        `${s.name} ${s.start}-${s.end} outside ${parent.start}-${parent.end}`,
+      );
     }
     assert.ok(s.end >= s.start);
     stack.push(s);
@@ -107,7 +148,12 @@ interface Tree {
   children: Tree[];
 }
 function callTree(depth: number): fc.Arbitrary<Tree> {
-  const leaf = fc.record({ name: fc.constantFrom('a', 'b', 'c'), gap: fc.integer({ min: 1, max: 5 }), len: fc.integer({ min: 1, max: 5 }), children: fc.constant([] as Tree[]) });
+  const leaf = fc.record({
+    name: fc.constantFrom('a', 'b', 'c'),
+    gap: fc.integer({ min: 1, max: 5 }),
+    len: fc.integer({ min: 1, max: 5 }),
+    children: fc.constant([] as Tree[]),
+  });
   if (depth === 0) return leaf;
   return fc.record({
     name: fc.constantFrom('a', 'b', 'c', 'd'),
@@ -118,7 +164,10 @@ function callTree(depth: number): fc.Arbitrary<Tree> {
 }
 
 /** Lays trees out in time; returns B/E (or X) events and the expected [name, depth, start, end] in enter order. */
-function layout(roots: Tree[], asX: boolean): { events: TraceEvent[]; expected: [string, number, number, number][] } {
+function layout(
+  roots: Tree[],
+  asX: boolean,
+): { events: TraceEvent[]; expected: [string, number, number, number][] } {
   const events: TraceEvent[] = [];
   const expected: [string, number, number, number][] = [];
   let t = 0;

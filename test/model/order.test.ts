@@ -13,30 +13,50 @@ import { makeEvent, type TraceEvent } from '../../src/model/event.js';
 function jittered(seed: number, n: number, threads: number, jitter: number): TraceEvent[] {
   const allX = (seed & 1) === 0;
   let s = seed >>> 0;
-  const r = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+  const r = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296;
   const evs: TraceEvent[] = [];
   for (let i = 0; i < n; i++) {
     const ts = Math.max(0, i * 10 + Math.floor((r() - 0.5) * 2 * jitter) * 10) - (r() < 0.2 ? 0 : 5);
     const ph = allX ? 'X' : r() < 0.5 ? 'B' : 'E';
-    evs.push(makeEvent({ ph, name: `e${i}`, ts, dur: ph === 'X' ? Math.floor(r() * 100) : -1, pid: 1, tid: 1 + Math.floor(r() * threads) }));
+    evs.push(
+      makeEvent({
+        ph,
+        name: `e${i}`,
+        ts,
+        dur: ph === 'X' ? Math.floor(r() * 100) : -1,
+        pid: 1,
+        tid: 1 + Math.floor(r() * threads),
+      }),
+    );
   }
   return evs;
 }
 
-async function run(events: TraceEvent[], options: { window?: number; perThread?: boolean; batch?: number }): Promise<{ out: TraceEvent[]; diagnostics: Diagnostics }> {
+async function run(
+  events: TraceEvent[],
+  options: { window?: number; perThread?: boolean; batch?: number },
+): Promise<{ out: TraceEvent[]; diagnostics: Diagnostics }> {
   const diagnostics = new Diagnostics();
   const size = options.batch ?? 37;
   async function* input(): AsyncGenerator<TraceEvent[]> {
     for (let i = 0; i < events.length; i += size) yield events.slice(i, i + size);
   }
   const out: TraceEvent[] = [];
-  for await (const b of timeOrdered(input(), { diagnostics, window: options.window, perThread: options.perThread })) out.push(...b);
+  for await (const b of timeOrdered(input(), {
+    diagnostics,
+    window: options.window,
+    perThread: options.perThread,
+  }))
+    out.push(...b);
   return { out, diagnostics };
 }
 
 /** The reference order: a full stable sort by `compareEvents`. */
 function sorted(events: TraceEvent[]): TraceEvent[] {
-  return events.map((ev, seq) => ({ ev, seq })).sort((a, b) => compareEvents(a.ev, a.seq, b.ev, b.seq)).map((t) => t.ev);
+  return events
+    .map((ev, seq) => ({ ev, seq }))
+    .sort((a, b) => compareEvents(a.ev, a.seq, b.ev, b.seq))
+    .map((t) => t.ev);
 }
 
 function perThread(events: TraceEvent[]): Map<string, TraceEvent[]> {
@@ -53,25 +73,36 @@ function perThread(events: TraceEvent[]): Map<string, TraceEvent[]> {
 describe('timeOrdered', () => {
   it('local disorder: the windowed path gives exactly the full sort', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer(), fc.integer({ min: 1, max: 30 }), fc.constantFrom(64, 200, 1000), async (seed, jitter, window) => {
-        const events = jittered(seed, 3000, 3, jitter);
-        const { out, diagnostics } = await run(events, { window });
-        if (diagnostics.get('late_event')) return;
-        assert.deepEqual(out, sorted(events));
-      }),
+      fc.asyncProperty(
+        fc.integer(),
+        fc.integer({ min: 1, max: 30 }),
+        fc.constantFrom(64, 200, 1000),
+        async (seed, jitter, window) => {
+          const events = jittered(seed, 3000, 3, jitter);
+          const { out, diagnostics } = await run(events, { window });
+          if (diagnostics.get('late_event')) return;
+          assert.deepEqual(out, sorted(events));
+        },
+      ),
       { numRuns: 40 },
     );
   });
 
   it('perThread: every event once, each thread in exactly the full sort order', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer(), fc.integer({ min: 1, max: 30 }), fc.constantFrom(64, 200, 100_000), fc.integer({ min: 1, max: 5 }), async (seed, jitter, window, threads) => {
-        const events = jittered(seed, 3000, threads, jitter);
-        const { out, diagnostics } = await run(events, { window, perThread: true });
-        assert.equal(out.length, events.length);
-        assert.equal(diagnostics.get('late_event'), undefined);
-        assert.deepEqual(perThread(out), perThread(sorted(events)));
-      }),
+      fc.asyncProperty(
+        fc.integer(),
+        fc.integer({ min: 1, max: 30 }),
+        fc.constantFrom(64, 200, 100_000),
+        fc.integer({ min: 1, max: 5 }),
+        async (seed, jitter, window, threads) => {
+          const events = jittered(seed, 3000, threads, jitter);
+          const { out, diagnostics } = await run(events, { window, perThread: true });
+          assert.equal(out.length, events.length);
+          assert.equal(diagnostics.get('late_event'), undefined);
+          assert.deepEqual(perThread(out), perThread(sorted(events)));
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -79,7 +110,9 @@ describe('timeOrdered', () => {
   it('perThread: heavy disorder within a thread falls back to a correct sort', async () => {
     // Reversed runs of 5,000 events: far beyond the insertion budget of each chunk.
     const events: TraceEvent[] = [];
-    for (let run = 0; run < 4; run++) for (let i = 4999; i >= 0; i--) events.push(makeEvent({ ph: 'i', name: `${run}:${i}`, ts: run * 10_000 + i, tid: 1 }));
+    for (let run = 0; run < 4; run++)
+      for (let i = 4999; i >= 0; i--)
+        events.push(makeEvent({ ph: 'i', name: `${run}:${i}`, ts: run * 10_000 + i, tid: 1 }));
     const { out } = await run(events, { window: 20_000, perThread: true });
     assert.deepEqual(perThread(out), perThread(sorted(events)));
   });
@@ -98,7 +131,8 @@ describe('timeOrdered: metadata written last', () => {
   for (const perThread of [false, true]) {
     it(`thread names after the events (as ring dumps write them) are not late events (perThread ${perThread})`, async () => {
       const events: TraceEvent[] = [];
-      for (let i = 0; i < 50_000; i++) events.push(makeEvent({ ph: i % 2 ? 'E' : 'B', name: 'f', ts: i * 10, pid: 1, tid: 1 }));
+      for (let i = 0; i < 50_000; i++)
+        events.push(makeEvent({ ph: i % 2 ? 'E' : 'B', name: 'f', ts: i * 10, pid: 1, tid: 1 }));
       events.push(makeEvent({ ph: 'M', name: 'thread_name', pid: 1, tid: 1, args: '{"name":"main"}' }));
       const { out, diagnostics } = await run(events, { window: 2048, perThread, batch: 4096 });
       assert.equal(out.length, events.length);

@@ -5,7 +5,10 @@ import { ROOT } from './fixtures.js';
 export const VIZ = join(ROOT, 'bin', 'run.js');
 
 /** Runs the built CLI (`npm test` builds first). */
-export function viz(args: string[], options: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
+export function viz(
+  args: string[],
+  options: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [VIZ, ...args], {
     input: options.input,
     cwd: options.cwd ?? ROOT,

@@ -33,7 +33,10 @@ export function fixtureText(path: string): string {
  * Independent parse: JSON.parse, after catapult's repair of truncated array
  * files (trim, drop one trailing comma, close the array).
  */
-export function oracleEvents(text: string): { events: Record<string, unknown>[]; top: Record<string, unknown> } {
+export function oracleEvents(text: string): {
+  events: Record<string, unknown>[];
+  top: Record<string, unknown>;
+} {
   let t = text.trim();
   let value: unknown;
   try {

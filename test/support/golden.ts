@@ -15,5 +15,9 @@ export function assertGolden(name: string, actual: string): void {
     return;
   }
   assert.ok(existsSync(path), `missing golden file ${name}: run npm run golden:update and review the diff`);
-  assert.equal(actual, readFileSync(path, 'utf8'), `output differs from golden ${name} (npm run golden:update to accept)`);
+  assert.equal(
+    actual,
+    readFileSync(path, 'utf8'),
+    `output differs from golden ${name} (npm run golden:update to accept)`,
+  );
 }

@@ -24,7 +24,14 @@ export async function nest(
     {
       enter(s) {
         index.set(s, slices.length);
-        slices.push({ name: s.name, depth: s.depth, start: s.ts, end: Number.NaN, reason: 'end', thread: `${s.thread.pid}/${s.thread.tid}` });
+        slices.push({
+          name: s.name,
+          depth: s.depth,
+          start: s.ts,
+          end: Number.NaN,
+          reason: 'end',
+          thread: `${s.thread.pid}/${s.thread.tid}`,
+        });
       },
       exit(s, endTs, reason) {
         const i = index.get(s)!;
@@ -44,5 +51,8 @@ export async function nest(
 
 /** `  name start-end` lines, indented by depth; times in µs for readability. */
 export function render(slices: NestedSlice[]): string[] {
-  return slices.map((s) => `${'  '.repeat(s.depth)}${s.name} ${s.start / 1000}-${s.end / 1000}${s.reason === 'end' || s.reason === 'complete' ? '' : ` (${s.reason})`}`);
+  return slices.map(
+    (s) =>
+      `${'  '.repeat(s.depth)}${s.name} ${s.start / 1000}-${s.end / 1000}${s.reason === 'end' || s.reason === 'complete' ? '' : ` (${s.reason})`}`,
+  );
 }

@@ -8,8 +8,26 @@
 import { VizError } from '../../model/errors.js';
 import type { EndReason, OpenSlice, ThreadStack } from '../../model/nesting.js';
 import { threadKey, type TraceEvent } from '../../model/event.js';
-import { selectsThread, threadLabel, walkTrace, ThreadNames, type AnalysisHandler, type ThreadSelection, type TraceInput, type WalkOptions, type WalkResult } from '../walk.js';
-import { FrameTree, child, mergeInto, newNode, shapeTree, type FrameNode, type ShapeOptions } from './tree.js';
+import {
+  selectsThread,
+  threadLabel,
+  walkTrace,
+  ThreadNames,
+  type AnalysisHandler,
+  type ThreadSelection,
+  type TraceInput,
+  type WalkOptions,
+  type WalkResult,
+} from '../walk.js';
+import {
+  FrameTree,
+  child,
+  mergeInto,
+  newNode,
+  shapeTree,
+  type FrameNode,
+  type ShapeOptions,
+} from './tree.js';
 
 interface ThreadFold {
   th: ThreadStack;
@@ -101,7 +119,12 @@ export async function foldTrace(from: TraceInput, options: FoldOptions = {}): Pr
   const folder = new Folder();
   const walk = await walkTrace(from, folder, options);
   if (folder.negativeSelf > 0) {
-    walk.diagnostics.add('negative_self', 'error', `${folder.negativeSelf} slices had children longer than themselves; self time clamped to 0`, folder.negativeSelf);
+    walk.diagnostics.add(
+      'negative_self',
+      'error',
+      `${folder.negativeSelf} slices had children longer than themselves; self time clamped to 0`,
+      folder.negativeSelf,
+    );
   }
   const merged = new FrameTree();
   let selected = 0;
@@ -115,7 +138,9 @@ export async function foldTrace(from: TraceInput, options: FoldOptions = {}): Pr
   }
   if (selected === 0 && (options.threads?.length || options.processes?.length)) {
     const known = [...walk.threads.values()].map(threadLabel).slice(0, 20);
-    throw new VizError('usage', `${walk.inputName}: no thread matches --thread/--process`, [`threads: ${known.join(', ')}`]);
+    throw new VizError('usage', `${walk.inputName}: no thread matches --thread/--process`, [
+      `threads: ${known.join(', ')}`,
+    ]);
   }
   return { tree: shapeTree(merged, options), walk, unit: 'ns' };
 }
@@ -131,7 +156,8 @@ export function* foldedLines(tree: FrameTree, options: { unit?: 'ns' | 'us' } = 
   const names = tree.names;
   const clean = names.map(cleanFrame);
   const diff = tree.diff;
-  const byName = (a: FrameNode, b: FrameNode): number => (names[a.name]! < names[b.name]! ? 1 : names[a.name]! > names[b.name]! ? -1 : 0);
+  const byName = (a: FrameNode, b: FrameNode): number =>
+    names[a.name]! < names[b.name]! ? 1 : names[a.name]! > names[b.name]! ? -1 : 0;
   // prefix[d]: the stack text down to depth d (cons strings share their parts).
   const prefix: string[] = [];
   const work: Array<{ node: FrameNode; depth: number }> = [];
@@ -173,7 +199,8 @@ export function foldedSize(tree: FrameTree, options: { unit?: 'ns' | 'us' } = {}
     const { node, prefix } = work.pop()!;
     const len = prefix + (prefix > 0 ? 1 : 0) + lens[node.name]!;
     const w = Math.round(node.self / div);
-    if (tree.diff ? node.self !== 0 || node.self2 !== 0 : w > 0) size += len + 2 + String(w).length + (tree.diff ? 1 + String(Math.round(node.self2 / div)).length : 0);
+    if (tree.diff ? node.self !== 0 || node.self2 !== 0 : w > 0)
+      size += len + 2 + String(w).length + (tree.diff ? 1 + String(Math.round(node.self2 / div)).length : 0);
     if (node.children) for (const c of node.children.values()) work.push({ node: c, prefix: len });
   }
   return size;

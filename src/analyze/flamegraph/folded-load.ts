@@ -180,7 +180,11 @@ export async function loadFoldedTrie(input: Input, diagnostics: Diagnostics): Pr
     if (b === a) return;
     const sp = text.lastIndexOf(' ', b - 1);
     if (sp <= a || !isCount(text, sp + 1, b)) {
-      diagnostics.add('bad_folded_line', 'error', `${input.name}: line ${lineNo} is not "stack count"; skipped`);
+      diagnostics.add(
+        'bad_folded_line',
+        'error',
+        `${input.name}: line ${lineNo} is not "stack count"; skipped`,
+      );
       return;
     }
     const weight = count(text, sp + 1, b);

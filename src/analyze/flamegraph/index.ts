@@ -37,7 +37,11 @@ export interface LoadedTree {
 }
 
 /** Reads one input into a frame tree: folded files directly, traces through the shared nesting path. */
-export async function loadTree(path: string, options: FlamegraphOptions, drawOnly = false): Promise<LoadedTree> {
+export async function loadTree(
+  path: string,
+  options: FlamegraphOptions,
+  drawOnly = false,
+): Promise<LoadedTree> {
   const input = await openInput(path);
   const format = detectFormat(input);
   if (format.name === 'folded') {
@@ -49,7 +53,13 @@ export async function loadTree(path: string, options: FlamegraphOptions, drawOnl
     return { tree: shapeTree(tree, options), unit, diagnostics, inputName: input.name, format: format.name };
   }
   const folded = await foldTrace({ input, format }, options);
-  return { tree: folded.tree, unit: 'ns', diagnostics: folded.walk.diagnostics, inputName: folded.walk.inputName, format: folded.walk.format };
+  return {
+    tree: folded.tree,
+    unit: 'ns',
+    diagnostics: folded.walk.diagnostics,
+    inputName: folded.walk.inputName,
+    format: folded.walk.format,
+  };
 }
 
 export interface FlamegraphResult {
@@ -62,22 +72,38 @@ export interface FlamegraphResult {
   diagnostics: Diagnostics;
 }
 
-export function outputFormatFor(output: string | undefined, format: FlamegraphFormat | undefined): FlamegraphFormat {
+export function outputFormatFor(
+  output: string | undefined,
+  format: FlamegraphFormat | undefined,
+): FlamegraphFormat {
   const ext = output && output !== '-' ? extname(output).toLowerCase() : '';
   const byExt: FlamegraphFormat | undefined =
-    ext === '.svg' ? 'svg' : ext === '.html' || ext === '.htm' ? 'html' : ext === '.folded' || ext === '.collapsed' || ext === '.txt' ? 'folded' : undefined;
-  if (format && byExt && format !== byExt) throw new VizError('usage', `--format ${format} disagrees with the output name ${output}`);
+    ext === '.svg'
+      ? 'svg'
+      : ext === '.html' || ext === '.htm'
+        ? 'html'
+        : ext === '.folded' || ext === '.collapsed' || ext === '.txt'
+          ? 'folded'
+          : undefined;
+  if (format && byExt && format !== byExt)
+    throw new VizError('usage', `--format ${format} disagrees with the output name ${output}`);
   if (!format && !byExt && ext !== '') {
-    throw new VizError('usage', `${output}: unknown output extension ${ext}`, ['use .svg, .html or .folded, or give --format']);
+    throw new VizError('usage', `${output}: unknown output extension ${ext}`, [
+      'use .svg, .html or .folded, or give --format',
+    ]);
   }
   return format ?? byExt ?? 'svg';
 }
 
-export async function flamegraph(inputPath: string, options: FlamegraphOptions = {}): Promise<FlamegraphResult> {
+export async function flamegraph(
+  inputPath: string,
+  options: FlamegraphOptions = {},
+): Promise<FlamegraphResult> {
   const format = outputFormatFor(options.output, options.format);
   let loaded: LoadedTree;
   if (options.diffAfter !== undefined) {
-    if (inputPath === '-' && options.diffAfter === '-') throw new VizError('usage', '--diff: only one of the two inputs can be stdin');
+    if (inputPath === '-' && options.diffAfter === '-')
+      throw new VizError('usage', '--diff: only one of the two inputs can be stdin');
     const before = await loadTree(inputPath, options);
     const after = await loadTree(options.diffAfter, options);
     const tree = new FrameTree();
@@ -89,24 +115,36 @@ export async function flamegraph(inputPath: string, options: FlamegraphOptions =
     diagnostics.merge(after.diagnostics);
     loaded = { tree, unit: after.unit, diagnostics, inputName: after.inputName, format: after.format };
   } else {
-    const shaped = options.include || options.exclude || options.collapseRecursion || options.maxDepth !== undefined || options.reverse;
+    const shaped =
+      options.include ||
+      options.exclude ||
+      options.collapseRecursion ||
+      options.maxDepth !== undefined ||
+      options.reverse;
     loaded = await loadTree(inputPath, options, format !== 'folded' && !shaped);
   }
   let tree = loaded.tree;
   if (options.reverse) tree = reverseTree(tree);
   const outPath = options.output ?? '-';
   if (outPath === '-' && format !== 'folded' && process.stdout.isTTY) {
-    throw new VizError('usage', `refusing to write ${format.toUpperCase()} to a terminal`, ['use -o FILE.svg, or pipe the output']);
+    throw new VizError('usage', `refusing to write ${format.toUpperCase()} to a terminal`, [
+      'use -o FILE.svg, or pipe the output',
+    ]);
   }
-  const foldedUnit = loaded.format === 'folded' ? undefined : loaded.unit === 'us' || options.unit === 'us' ? 'us' : 'ns';
+  const foldedUnit =
+    loaded.format === 'folded' ? undefined : loaded.unit === 'us' || options.unit === 'us' ? 'us' : 'ns';
   if (format === 'folded') {
     const limitMB = Number(process.env.VIZ_MAX_FOLDED_MB ?? 1024);
     const size = foldedSize(tree, { unit: foldedUnit });
     if (size > limitMB * 2 ** 20) {
-      throw new VizError('usage', `the folded stacks would take ${(size / 2 ** 30).toFixed(1)} GiB (the format repeats each stack on every line, and these stacks are deep); nothing written`, [
-        'cut the stacks with --max-depth N, or draw an SVG instead (its size follows what is visible)',
-        `VIZ_MAX_FOLDED_MB raises the limit (now ${limitMB} MB)`,
-      ]);
+      throw new VizError(
+        'usage',
+        `the folded stacks would take ${(size / 2 ** 30).toFixed(1)} GiB (the format repeats each stack on every line, and these stacks are deep); nothing written`,
+        [
+          'cut the stacks with --max-depth N, or draw an SVG instead (its size follows what is visible)',
+          `VIZ_MAX_FOLDED_MB raises the limit (now ${limitMB} MB)`,
+        ],
+      );
     }
   }
   const out = openOutput(outPath);
@@ -121,7 +159,8 @@ export async function flamegraph(inputPath: string, options: FlamegraphOptions =
       // The SVG is bounded by the frames wide enough to draw, not by the input.
       const chunks: string[] = [];
       const svgOptions: SvgOptions = { ...options, unit: loaded.unit };
-      if (!svgOptions.subtitle && tree.diff) svgOptions.subtitle = `${inputPath} -> ${options.diffAfter}: red grew, blue shrank; widths from the second`;
+      if (!svgOptions.subtitle && tree.diff)
+        svgOptions.subtitle = `${inputPath} -> ${options.diffAfter}: red grew, blue shrank; widths from the second`;
       const render = format === 'html' ? renderHtml : renderSvg;
       items = render(tree, svgOptions, (c) => chunks.push(c)).frames;
       for (const c of chunks) await out.write(c);
@@ -131,5 +170,12 @@ export async function flamegraph(inputPath: string, options: FlamegraphOptions =
     out.abort();
     throw err;
   }
-  return { output: out.name, format, items, total: treeTotal(tree), unit: loaded.unit, diagnostics: loaded.diagnostics };
+  return {
+    output: out.name,
+    format,
+    items,
+    total: treeTotal(tree),
+    unit: loaded.unit,
+    diagnostics: loaded.diagnostics,
+  };
 }

@@ -30,7 +30,19 @@ export interface SvgOptions {
   fontSize?: number;
 }
 
-export const PALETTES = ['hot', 'mem', 'io', 'red', 'green', 'blue', 'aqua', 'yellow', 'purple', 'orange', 'gray'] as const;
+export const PALETTES = [
+  'hot',
+  'mem',
+  'io',
+  'red',
+  'green',
+  'blue',
+  'aqua',
+  'yellow',
+  'purple',
+  'orange',
+  'gray',
+] as const;
 
 /** FNV-1a over the function name (without the file:line suffix), as three fractions in [0, 1). */
 function nameHash(name: string): [number, number, number] {
@@ -109,7 +121,9 @@ export function formatNs(ns: number): string {
 }
 
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;'));
+  return s.replace(/[&<>"']/g, (c) =>
+    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
+  );
 }
 
 const CHAR_WIDTH = 0.59;
@@ -117,14 +131,19 @@ const XPAD = 10;
 
 /** `--minwidth` in weight units: frames with less weight than this are not drawn. */
 export function minWidthInUnits(total: number, options: SvgOptions): number {
-  if (typeof options.minWidth === 'string' && options.minWidth.endsWith('%')) return (Number(options.minWidth.slice(0, -1)) / 100) * total;
+  if (typeof options.minWidth === 'string' && options.minWidth.endsWith('%'))
+    return (Number(options.minWidth.slice(0, -1)) / 100) * total;
   const widthPerUnit = total > 0 ? ((options.width ?? 1200) - 2 * XPAD) / total : 0;
   const px = Number(options.minWidth ?? 0.1);
   return widthPerUnit > 0 ? px / widthPerUnit : 0;
 }
 
 /** Writes the SVG in pieces through `emit` (which may be an output stream). */
-export function renderSvg(tree: FrameTree, options: SvgOptions, emit: (chunk: string) => void): { frames: number } {
+export function renderSvg(
+  tree: FrameTree,
+  options: SvgOptions,
+  emit: (chunk: string) => void,
+): { frames: number } {
   const width = options.width ?? 1200;
   const frameHeight = options.frameHeight ?? 16;
   const fontSize = options.fontSize ?? 12;
@@ -148,7 +167,8 @@ export function renderSvg(tree: FrameTree, options: SvgOptions, emit: (chunk: st
   let maxDepth = 0;
   let maxDelta = 0;
   const names = tree.names;
-  const byName = (a: FrameNode, b: FrameNode): number => (names[a.name]! < names[b.name]! ? -1 : names[a.name]! > names[b.name]! ? 1 : 0);
+  const byName = (a: FrameNode, b: FrameNode): number =>
+    names[a.name]! < names[b.name]! ? -1 : names[a.name]! > names[b.name]! ? 1 : 0;
   const work: Frame[] = [];
   const pushKids = (n: FrameNode, start: number, depth: number): void => {
     if (!n.children) return;
@@ -172,7 +192,9 @@ export function renderSvg(tree: FrameTree, options: SvgOptions, emit: (chunk: st
 
   const levels = frames.length === 0 ? 1 : maxDepth + 1;
   const height = ypadTop + ypadBottom + levels * frameHeight;
-  const title = options.title ?? (tree.diff ? 'Differential Flame Graph' : options.inverted ? 'Icicle Graph' : 'Flame Graph');
+  const title =
+    options.title ??
+    (tree.diff ? 'Differential Flame Graph' : options.inverted ? 'Icicle Graph' : 'Flame Graph');
   const subtitle = options.subtitle;
   const emptyNote = total === 0 ? 'No stacks: the input had no slices with time.' : '';
   const head =
@@ -193,7 +215,9 @@ export function renderSvg(tree: FrameTree, options: SvgOptions, emit: (chunk: st
     `<defs><linearGradient id="background" y1="0" y2="1" x1="0" x2="0"><stop stop-color="#eeeeee" offset="5%"/><stop stop-color="#eeeeb0" offset="95%"/></linearGradient></defs>\n` +
     `<rect x="0" y="0" width="${width}" height="${height}" fill="url(#background)"/>\n` +
     `<text id="title" x="${width / 2}" y="${fontSize * 2}">${escapeXml(title)}</text>\n` +
-    (subtitle ? `<text id="subtitle" x="${width / 2}" y="${fontSize * 3}">${escapeXml(subtitle)}</text>\n` : '') +
+    (subtitle
+      ? `<text id="subtitle" x="${width / 2}" y="${fontSize * 3}">${escapeXml(subtitle)}</text>\n`
+      : '') +
     `<text id="details" x="${xpad}" y="${height - fontSize / 2 - 4}">${escapeXml(emptyNote)} </text>\n` +
     `<text id="unzoom" class="hide" x="${xpad}" y="${fontSize * 2}">Reset Zoom</text>\n` +
     `<text id="search" x="${width - xpad - 100}" y="${fontSize * 2}">Search</text>\n` +
@@ -209,12 +233,16 @@ export function renderSvg(tree: FrameTree, options: SvgOptions, emit: (chunk: st
     const name = names[n.name]!;
     const x = xpad + f.start * widthPerUnit;
     const w = n.total * widthPerUnit;
-    const y = options.inverted ? ypadTop + f.depth * frameHeight : height - ypadBottom - (f.depth + 1) * frameHeight;
+    const y = options.inverted
+      ? ypadTop + f.depth * frameHeight
+      : height - ypadBottom - (f.depth + 1) * frameHeight;
     let fill: string;
     let info: string;
     const pct = total > 0 ? ((100 * n.total) / total).toFixed(2) : '0.00';
     const loc = frameLocation(name);
-    const where = loc.file ? `\n${loc.file}:${loc.line}${loc.column === undefined ? '' : `:${loc.column}`}` : '';
+    const where = loc.file
+      ? `\n${loc.file}:${loc.line}${loc.column === undefined ? '' : `:${loc.column}`}`
+      : '';
     if (tree.diff) {
       const delta = n.total - n.total2;
       fill = diffColor(maxDelta > 0 ? delta / maxDelta : 0);
@@ -243,9 +271,15 @@ export function renderSvg(tree: FrameTree, options: SvgOptions, emit: (chunk: st
 }
 
 /** The page wrapper for `-o graph.html`. */
-export function renderHtml(tree: FrameTree, options: SvgOptions, emit: (chunk: string) => void): { frames: number } {
+export function renderHtml(
+  tree: FrameTree,
+  options: SvgOptions,
+  emit: (chunk: string) => void,
+): { frames: number } {
   const title = escapeXml(options.title ?? 'Flame Graph');
-  emit(`<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${title}</title>\n<style>body { margin: 0; background: #fff; } svg { display: block; }</style>\n</head>\n<body>\n`);
+  emit(
+    `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${title}</title>\n<style>body { margin: 0; background: #fff; } svg { display: block; }</style>\n</head>\n<body>\n`,
+  );
   let first = true;
   const result = renderSvg(tree, options, (c) => {
     if (first) {

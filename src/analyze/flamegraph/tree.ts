@@ -110,7 +110,13 @@ export function child(node: FrameNode, name: number): FrameNode {
 }
 
 /** Adds every stack of `src` (names from `srcNames`) below `dst` in `tree`. */
-export function mergeInto(tree: FrameTree, dst: FrameNode, src: FrameNode, srcNames: readonly string[], asBefore = false): void {
+export function mergeInto(
+  tree: FrameTree,
+  dst: FrameNode,
+  src: FrameNode,
+  srcNames: readonly string[],
+  asBefore = false,
+): void {
   tree.totalsValid = false;
   const work: Array<[FrameNode, FrameNode]> = [[dst, src]];
   while (work.length > 0) {
@@ -120,17 +126,25 @@ export function mergeInto(tree: FrameTree, dst: FrameNode, src: FrameNode, srcNa
       d.self += s.self;
       d.self2 += s.self2;
     }
-    if (s.children) for (const c of s.children.values()) work.push([child(d, tree.intern(srcNames[c.name]!)), c]);
+    if (s.children)
+      for (const c of s.children.values()) work.push([child(d, tree.intern(srcNames[c.name]!)), c]);
   }
 }
 
 /** Visits every node with its stack (root first), children in name order. Iterative: stacks may be deep. */
-export function forEachStack(tree: FrameTree, visit: (path: readonly number[], node: FrameNode) => void): void {
+export function forEachStack(
+  tree: FrameTree,
+  visit: (path: readonly number[], node: FrameNode) => void,
+): void {
   const path: number[] = [];
   const work: Array<{ node: FrameNode; depth: number }> = [];
   const names = tree.names;
   const sortedKids = (n: FrameNode): FrameNode[] =>
-    n.children ? [...n.children.values()].sort((a, b) => (names[a.name]! < names[b.name]! ? -1 : names[a.name]! > names[b.name]! ? 1 : 0)) : [];
+    n.children
+      ? [...n.children.values()].sort((a, b) =>
+          names[a.name]! < names[b.name]! ? -1 : names[a.name]! > names[b.name]! ? 1 : 0,
+        )
+      : [];
   const kids = sortedKids(tree.root);
   for (let i = kids.length - 1; i >= 0; i--) work.push({ node: kids[i]!, depth: 0 });
   while (work.length > 0) {
@@ -169,7 +183,8 @@ export function shapeTree(tree: FrameTree, o: ShapeOptions): FrameTree {
   };
   const maxDepth = o.maxDepth ?? Number.POSITIVE_INFINITY;
   const stack: Array<{ src: FrameNode; depth: number; dst: FrameNode; included: boolean; prev: number }> = [];
-  for (const c of tree.root.children?.values() ?? []) stack.push({ src: c, depth: 1, dst: out.root, included: false, prev: -1 });
+  for (const c of tree.root.children?.values() ?? [])
+    stack.push({ src: c, depth: 1, dst: out.root, included: false, prev: -1 });
   while (stack.length > 0) {
     const { src, depth, dst, included, prev } = stack.pop()!;
     if (o.exclude && test(excl, o.exclude, src.name)) continue;
@@ -189,7 +204,9 @@ export function shapeTree(tree: FrameTree, o: ShapeOptions): FrameTree {
       here.self += src.self;
       here.self2 += src.self2;
     }
-    if (src.children) for (const c of src.children.values()) stack.push({ src: c, depth: d + 1, dst: here, included: inc, prev: src.name });
+    if (src.children)
+      for (const c of src.children.values())
+        stack.push({ src: c, depth: d + 1, dst: here, included: inc, prev: src.name });
   }
   return prune(out);
 }

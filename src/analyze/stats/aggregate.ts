@@ -132,7 +132,15 @@ export class StatsAggregator implements AnalysisHandler {
     s.childSums[d]! += dur;
     let f = s.byId[id];
     if (f === undefined) {
-      f = { name: this.functionNames[id]!, calls: 0, primitive: 0, self: 0, total: 0, sumDurations: 0, hist: new LogHistogram(this.options.relativeAccuracy) };
+      f = {
+        name: this.functionNames[id]!,
+        calls: 0,
+        primitive: 0,
+        self: 0,
+        total: 0,
+        sumDurations: 0,
+        hist: new LogHistogram(this.options.relativeAccuracy),
+      };
       s.funcs.set(id, f);
       s.byId[id] = f;
     }

@@ -5,7 +5,15 @@ import { VizError } from '../../model/errors.js';
 import { threadKey } from '../../model/event.js';
 import type { Diagnostic } from '../../model/diagnostics.js';
 import type { Diagnostics } from '../../model/diagnostics.js';
-import { frameLocation, selectsThread, threadLabel, walkTrace, type ThreadSelection, type TraceInput, type WalkOptions } from '../walk.js';
+import {
+  frameLocation,
+  selectsThread,
+  threadLabel,
+  walkTrace,
+  type ThreadSelection,
+  type TraceInput,
+  type WalkOptions,
+} from '../walk.js';
 import { StatsAggregator, type FunctionStats } from './aggregate.js';
 
 export interface StatsRow {
@@ -58,7 +66,21 @@ export interface StatsOptions extends ThreadSelection, WalkOptions {
   callees?: string;
 }
 
-export const SORT_KEYS = ['calls', 'primitive', 'self', 'self%', 'total', 'total%', 'mean', 'min', 'max', 'p50', 'p95', 'p99', 'function'] as const;
+export const SORT_KEYS = [
+  'calls',
+  'primitive',
+  'self',
+  'self%',
+  'total',
+  'total%',
+  'mean',
+  'min',
+  'max',
+  'p50',
+  'p95',
+  'p99',
+  'function',
+] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 
 /** pstats' sort names (and a few obvious spellings) mapped to our columns. */
@@ -91,7 +113,9 @@ export function sortKey(name: string | undefined): SortKey {
   if ((SORT_KEYS as readonly string[]).includes(n)) return n as SortKey;
   const alias = SORT_ALIASES[n];
   if (alias) return alias;
-  throw new VizError('usage', `unknown --sort column "${name}"`, [`columns: ${SORT_KEYS.join(', ')}; pstats names: ${Object.keys(SORT_ALIASES).join(', ')}`]);
+  throw new VizError('usage', `unknown --sort column "${name}"`, [
+    `columns: ${SORT_KEYS.join(', ')}; pstats names: ${Object.keys(SORT_ALIASES).join(', ')}`,
+  ]);
 }
 
 export function compileRegex(flag: string, source: string | undefined): RegExp | undefined {
@@ -117,7 +141,12 @@ export async function aggregate(from: TraceInput, options: StatsOptions, edges =
   const agg = new StatsAggregator({ edges });
   const walk = await walkTrace(from, agg, options);
   if (agg.negativeSelf > 0) {
-    walk.diagnostics.add('negative_self', 'error', `${agg.negativeSelf} slices had children longer than themselves; self time clamped to 0`, agg.negativeSelf);
+    walk.diagnostics.add(
+      'negative_self',
+      'error',
+      `${agg.negativeSelf} slices had children longer than themselves; self time clamped to 0`,
+      agg.negativeSelf,
+    );
   }
   const funcs = new Map<number, FunctionStats>();
   const allEdges = new Map<number, Map<number, { calls: number; self: number; total: number }>>();
@@ -155,9 +184,18 @@ export async function aggregate(from: TraceInput, options: StatsOptions, edges =
   }
   if (selected === 0 && (options.threads?.length || options.processes?.length)) {
     const known = [...walk.threads.values()].map(threadLabel).slice(0, 20);
-    throw new VizError('usage', `${walk.inputName}: no thread matches --thread/--process`, [`threads: ${known.join(', ')}`]);
+    throw new VizError('usage', `${walk.inputName}: no thread matches --thread/--process`, [
+      `threads: ${known.join(', ')}`,
+    ]);
   }
-  return { agg, funcs, edges: allEdges, input: walk.inputName, format: walk.format, diagnostics: walk.diagnostics };
+  return {
+    agg,
+    funcs,
+    edges: allEdges,
+    input: walk.inputName,
+    format: walk.format,
+    diagnostics: walk.diagnostics,
+  };
 }
 
 export function toRow(a: Aggregated, id: number, f: FunctionStats, totalTime: number): StatsRow {
@@ -186,7 +224,9 @@ export function toRow(a: Aggregated, id: number, f: FunctionStats, totalTime: nu
 export function compareRows(key: SortKey): (a: StatsRow, b: StatsRow) => number {
   if (key === 'function') return (a, b) => (a.function < b.function ? -1 : a.function > b.function ? 1 : 0);
   const field: keyof StatsRow = key === 'self%' ? 'selfPct' : key === 'total%' ? 'totalPct' : key;
-  return (a, b) => (b[field] as number) - (a[field] as number) || (a.function < b.function ? -1 : a.function > b.function ? 1 : 0);
+  return (a, b) =>
+    (b[field] as number) - (a[field] as number) ||
+    (a.function < b.function ? -1 : a.function > b.function ? 1 : 0);
 }
 
 /** Function ids whose name is `name`, or else match it as a regular expression. */
@@ -199,7 +239,11 @@ function targets(a: Aggregated, flag: string, name: string): number[] {
   return ids;
 }
 
-function edgeRows(a: Aggregated, flag: '--callers' | '--callees', name: string): { target: string[]; rows: EdgeRow[] } {
+function edgeRows(
+  a: Aggregated,
+  flag: '--callers' | '--callees',
+  name: string,
+): { target: string[]; rows: EdgeRow[] } {
   const ids = new Set(targets(a, flag, name));
   const rows = new Map<number, EdgeRow>();
   for (const [caller, m] of a.edges) {
@@ -214,7 +258,10 @@ function edgeRows(a: Aggregated, flag: '--callers' | '--callees', name: string):
       rows.set(other, r);
     }
   }
-  return { target: [...ids].map((i) => a.agg.functionNames[i]!), rows: [...rows.values()].sort((x, y) => y.total - x.total || y.calls - x.calls) };
+  return {
+    target: [...ids].map((i) => a.agg.functionNames[i]!),
+    rows: [...rows.values()].sort((x, y) => y.total - x.total || y.calls - x.calls),
+  };
 }
 
 export async function stats(from: TraceInput, options: StatsOptions = {}): Promise<StatsReport> {
@@ -238,7 +285,8 @@ export async function stats(from: TraceInput, options: StatsOptions = {}): Promi
     functions,
     rows,
     sort: key,
-    relativeAccuracy: a.agg.threads.values().next().value?.funcs.values().next().value?.hist.relativeAccuracy ?? 0.01,
+    relativeAccuracy:
+      a.agg.threads.values().next().value?.funcs.values().next().value?.hist.relativeAccuracy ?? 0.01,
     diagnostics: a.diagnostics.list(),
   };
   if (options.callers !== undefined) report.callers = edgeRows(a, '--callers', options.callers);
@@ -273,8 +321,13 @@ export interface StatsDiffReport {
 export const DIFF_SORT_KEYS = ['delta', 'self', 'total', 'calls', 'function'] as const;
 
 /** Per-function change between two traces, biggest change of self time first. */
-export async function statsDiff(before: string, after: string, options: StatsOptions = {}): Promise<StatsDiffReport> {
-  if (before === '-' && after === '-') throw new VizError('usage', '--diff: only one of the two inputs can be stdin');
+export async function statsDiff(
+  before: string,
+  after: string,
+  options: StatsOptions = {},
+): Promise<StatsDiffReport> {
+  if (before === '-' && after === '-')
+    throw new VizError('usage', '--diff: only one of the two inputs can be stdin');
   const filter = compileRegex('--filter', options.filter);
   const a = await aggregate(before, options);
   const b = await aggregate(after, options);
@@ -282,7 +335,18 @@ export async function statsDiff(before: string, after: string, options: StatsOpt
   const row = (name: string): DiffRow => {
     let r = rows.get(name);
     if (!r) {
-      r = { function: name, callsBefore: 0, callsAfter: 0, selfBefore: 0, selfAfter: 0, selfDelta: 0, selfChangePct: 0, totalBefore: 0, totalAfter: 0, totalDelta: 0 };
+      r = {
+        function: name,
+        callsBefore: 0,
+        callsAfter: 0,
+        selfBefore: 0,
+        selfAfter: 0,
+        selfDelta: 0,
+        selfChangePct: 0,
+        totalBefore: 0,
+        totalAfter: 0,
+        totalDelta: 0,
+      };
       rows.set(name, r);
     }
     return r;
@@ -322,8 +386,13 @@ export async function statsDiff(before: string, after: string, options: StatsOpt
     function: (x, y) => (x.function < y.function ? -1 : 1),
   };
   const c = cmp[key];
-  if (!c) throw new VizError('usage', `unknown --sort column "${options.sort}" for --diff`, [`columns: ${DIFF_SORT_KEYS.join(', ')}`]);
-  let list = [...rows.values()].sort((x, y) => c(x, y) || (x.function < y.function ? -1 : x.function > y.function ? 1 : 0));
+  if (!c)
+    throw new VizError('usage', `unknown --sort column "${options.sort}" for --diff`, [
+      `columns: ${DIFF_SORT_KEYS.join(', ')}`,
+    ]);
+  let list = [...rows.values()].sort(
+    (x, y) => c(x, y) || (x.function < y.function ? -1 : x.function > y.function ? 1 : 0),
+  );
   const functions = list.length;
   if (options.top !== undefined) list = list.slice(0, options.top);
   const diagnostics = [...a.diagnostics.list(), ...b.diagnostics.list()];

@@ -83,7 +83,8 @@ export class LogHistogram {
   }
 
   merge(other: LogHistogram): void {
-    if (other.relativeAccuracy !== this.relativeAccuracy) throw new Error('cannot merge histograms of different accuracy');
+    if (other.relativeAccuracy !== this.relativeAccuracy)
+      throw new Error('cannot merge histograms of different accuracy');
     if (other.count === 0) return;
     if (other.exact !== undefined) {
       for (const x of other.exact) this.add(x);

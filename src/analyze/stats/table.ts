@@ -27,7 +27,12 @@ export function location(r: { function: string; file?: string; line?: number }):
 }
 
 const COLUMNS: Column[] = [
-  { head: 'calls', csv: 'calls', text: (r) => (r.calls === r.primitive ? String(r.calls) : `${r.calls}/${r.primitive}`), raw: (r) => r.calls },
+  {
+    head: 'calls',
+    csv: 'calls',
+    text: (r) => (r.calls === r.primitive ? String(r.calls) : `${r.calls}/${r.primitive}`),
+    raw: (r) => r.calls,
+  },
   { head: 'self', csv: 'self_ns', text: (r) => time(r.self), raw: (r) => r.self },
   { head: 'self%', csv: 'self_pct', text: (r) => pct(r.selfPct), raw: (r) => r.selfPct.toFixed(4) },
   { head: 'total', csv: 'total_ns', text: (r) => time(r.total), raw: (r) => r.total },
@@ -38,7 +43,13 @@ const COLUMNS: Column[] = [
   { head: 'p50', csv: 'p50_ns', text: (r) => time(r.p50), raw: (r) => Math.round(r.p50) },
   { head: 'p95', csv: 'p95_ns', text: (r) => time(r.p95), raw: (r) => Math.round(r.p95) },
   { head: 'p99', csv: 'p99_ns', text: (r) => time(r.p99), raw: (r) => Math.round(r.p99) },
-  { head: 'function (file:line)', csv: 'function', text: (r) => location(r), raw: (r) => r.function, left: true },
+  {
+    head: 'function (file:line)',
+    csv: 'function',
+    text: (r) => location(r),
+    raw: (r) => r.function,
+    left: true,
+  },
 ];
 
 function align(rows: string[][], leftCols: Set<number>): string {
@@ -46,7 +57,9 @@ function align(rows: string[][], leftCols: Set<number>): string {
   return rows
     .map((r) =>
       r
-        .map((c, i) => (leftCols.has(i) ? (i === r.length - 1 ? c : c.padEnd(widths[i]!)) : c.padStart(widths[i]!)))
+        .map((c, i) =>
+          leftCols.has(i) ? (i === r.length - 1 ? c : c.padEnd(widths[i]!)) : c.padStart(widths[i]!),
+        )
         .join('  ')
         .trimEnd(),
     )
@@ -65,8 +78,17 @@ function mdCell(s: string): string {
 export function renderStats(report: StatsReport, format: TableFormat): string {
   if (format === 'json') return JSON.stringify(report, null, 2) + '\n';
   if (format === 'csv') {
-    const lines = [COLUMNS.map((c) => c.csv).concat(['primitive_calls', 'file', 'line']).join(',')];
-    for (const r of report.rows) lines.push(COLUMNS.map((c) => csvCell(c.raw(r))).concat([String(r.primitive), csvCell(r.file ?? ''), String(r.line ?? '')]).join(','));
+    const lines = [
+      COLUMNS.map((c) => c.csv)
+        .concat(['primitive_calls', 'file', 'line'])
+        .join(','),
+    ];
+    for (const r of report.rows)
+      lines.push(
+        COLUMNS.map((c) => csvCell(c.raw(r)))
+          .concat([String(r.primitive), csvCell(r.file ?? ''), String(r.line ?? '')])
+          .join(','),
+      );
     return lines.join('\n') + '\n';
   }
   const head = COLUMNS.map((c) => c.head);
@@ -82,7 +104,9 @@ export function renderStats(report: StatsReport, format: TableFormat): string {
         (report.rows.length < report.functions ? `, top ${report.rows.length}` : ''),
     );
     out.push(align([head, ...body], new Set([COLUMNS.length - 1])));
-    out.push(`calls: all/primitive when recursive; total counts outermost calls only; percentiles within ${(report.relativeAccuracy * 100).toFixed(0)}%`);
+    out.push(
+      `calls: all/primitive when recursive; total counts outermost calls only; percentiles within ${(report.relativeAccuracy * 100).toFixed(0)}%`,
+    );
   }
   for (const which of ['callers', 'callees'] as const) {
     const e = report[which];
@@ -97,23 +121,64 @@ export function renderStats(report: StatsReport, format: TableFormat): string {
 function renderEdges(rows: EdgeRow[], format: TableFormat): string {
   const head = ['calls', 'self', 'total', 'function'];
   const body = rows.map((r) => [String(r.calls), time(r.self), time(r.total), r.function]);
-  if (format === 'md') return [`| ${head.join(' | ')} |`, '| ---: | ---: | ---: | :--- |', ...body.map((b) => `| ${b.map(mdCell).join(' | ')} |`)].join('\n');
-  if (format === 'csv') return ['calls,self_ns,total_ns,function', ...rows.map((r) => [r.calls, r.self, r.total, csvCell(r.function)].join(','))].join('\n');
+  if (format === 'md')
+    return [
+      `| ${head.join(' | ')} |`,
+      '| ---: | ---: | ---: | :--- |',
+      ...body.map((b) => `| ${b.map(mdCell).join(' | ')} |`),
+    ].join('\n');
+  if (format === 'csv')
+    return [
+      'calls,self_ns,total_ns,function',
+      ...rows.map((r) => [r.calls, r.self, r.total, csvCell(r.function)].join(',')),
+    ].join('\n');
   return align([head, ...body], new Set([3]));
 }
 
 export function renderStatsDiff(report: StatsDiffReport, format: TableFormat): string {
-  if (format === 'json') return JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v), 2) + '\n';
-  const change = (r: StatsDiffReport['rows'][number]): string => (Number.isNaN(r.selfChangePct) ? 'new' : `${r.selfChangePct >= 0 ? '+' : ''}${r.selfChangePct.toFixed(1)}%`);
+  if (format === 'json')
+    return (
+      JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v), 2) +
+      '\n'
+    );
+  const change = (r: StatsDiffReport['rows'][number]): string =>
+    Number.isNaN(r.selfChangePct)
+      ? 'new'
+      : `${r.selfChangePct >= 0 ? '+' : ''}${r.selfChangePct.toFixed(1)}%`;
   const signed = (ns: number): string => (ns > 0 ? '+' : ns < 0 ? '-' : '') + time(Math.abs(ns));
   if (format === 'csv') {
-    const lines = ['calls_before,calls_after,self_before_ns,self_after_ns,self_delta_ns,self_change_pct,total_before_ns,total_after_ns,total_delta_ns,function'];
+    const lines = [
+      'calls_before,calls_after,self_before_ns,self_after_ns,self_delta_ns,self_change_pct,total_before_ns,total_after_ns,total_delta_ns,function',
+    ];
     for (const r of report.rows) {
-      lines.push([r.callsBefore, r.callsAfter, r.selfBefore, r.selfAfter, r.selfDelta, Number.isNaN(r.selfChangePct) ? '' : r.selfChangePct.toFixed(4), r.totalBefore, r.totalAfter, r.totalDelta, csvCell(r.function)].join(','));
+      lines.push(
+        [
+          r.callsBefore,
+          r.callsAfter,
+          r.selfBefore,
+          r.selfAfter,
+          r.selfDelta,
+          Number.isNaN(r.selfChangePct) ? '' : r.selfChangePct.toFixed(4),
+          r.totalBefore,
+          r.totalAfter,
+          r.totalDelta,
+          csvCell(r.function),
+        ].join(','),
+      );
     }
     return lines.join('\n') + '\n';
   }
-  const head = ['calls', 'self before', 'self after', 'self change', '', 'total before', 'total after', 'total change', 'function'];
+  const head = [
+    'calls',
+    'self before',
+    'self after',
+    'self change',
+    '',
+    'total before',
+    'total after',
+    'total change',
+    'function',
+  ];
   const body = report.rows.map((r) => [
     r.callsBefore === r.callsAfter ? String(r.callsAfter) : `${r.callsBefore}->${r.callsAfter}`,
     time(r.selfBefore),
@@ -126,7 +191,13 @@ export function renderStatsDiff(report: StatsDiffReport, format: TableFormat): s
     r.function,
   ]);
   if (format === 'md') {
-    return [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === head.length - 1 ? ':---' : '---:')).join(' | ')} |`, ...body.map((b) => `| ${b.map(mdCell).join(' | ')} |`)].join('\n') + '\n';
+    return (
+      [
+        `| ${head.join(' | ')} |`,
+        `| ${head.map((_, i) => (i === head.length - 1 ? ':---' : '---:')).join(' | ')} |`,
+        ...body.map((b) => `| ${b.map(mdCell).join(' | ')} |`),
+      ].join('\n') + '\n'
+    );
   }
   const title = `${report.before} -> ${report.after}: total self time ${time(report.totalBefore)} -> ${time(report.totalAfter)} (${signed(report.totalAfter - report.totalBefore)})`;
   return [title, align([head, ...body], new Set([head.length - 1]))].join('\n') + '\n';

@@ -36,7 +36,9 @@ export class GenericChromeReader implements TraceSource {
   }
 
   async *batches(): AsyncGenerator<EventBatch, void, undefined> {
-    const tokens = Readable.from(this.input.chunks()).pipe(streamJson.parser({ packValues: true, streamValues: false }));
+    const tokens = Readable.from(this.input.chunks()).pipe(
+      streamJson.parser({ packValues: true, streamValues: false }),
+    );
     let depth = 0;
     let key: string | undefined;
     let inEvents = false;
@@ -59,9 +61,14 @@ export class GenericChromeReader implements TraceSource {
               const ev = this.toEvent(value, time);
               if (ev) {
                 if (ev.ph === '') {
-                  this.diagnostics.add('missing_phase', 'error', `${this.input.name}: event without "ph" ignored`);
+                  this.diagnostics.add(
+                    'missing_phase',
+                    'error',
+                    `${this.input.name}: event without "ph" ignored`,
+                  );
                 } else {
-                  if (!KNOWN_PHASES.has(ev.ph)) this.diagnostics.add('unknown_phase', 'info', `unknown phase "${ev.ph}"`);
+                  if (!KNOWN_PHASES.has(ev.ph))
+                    this.diagnostics.add('unknown_phase', 'info', `unknown phase "${ev.ph}"`);
                   if (ev.ts !== NO_TS) {
                     if (!baseSet && ev.ph !== 'M') {
                       baseSet = true;
@@ -127,7 +134,11 @@ export class GenericChromeReader implements TraceSource {
       }
     } catch (err) {
       if (batch.length > 0 || this.meta.container) {
-        this.diagnostics.add('truncated_input', 'data_loss', `${this.input.name}: truncated: ${(err as Error).message}`);
+        this.diagnostics.add(
+          'truncated_input',
+          'data_loss',
+          `${this.input.name}: truncated: ${(err as Error).message}`,
+        );
       } else {
         throw inputError(this.input.name, undefined, (err as Error).message);
       }
@@ -149,7 +160,12 @@ export class GenericChromeReader implements TraceSource {
         ts = 0; // rebased by the caller
       }
     }
-    const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined);
+    const num = (v: unknown): number | undefined =>
+      typeof v === 'number'
+        ? v
+        : typeof v === 'string' && v !== '' && Number.isFinite(Number(v))
+          ? Number(v)
+          : undefined;
     const d = num(o.dur);
     return {
       ph: typeof o.ph === 'string' ? o.ph : o.ph === undefined ? '' : JSON.stringify(o.ph),

@@ -25,7 +25,8 @@ export function sniffChrome(head: Buffer): boolean {
   let i = 0;
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) i = 3;
   const next = (): number => {
-    while (i < head.length && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09)) i++;
+    while (i < head.length && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09))
+      i++;
     return i < head.length ? head[i++]! : -1;
   };
   const first = next();
@@ -255,10 +256,12 @@ export class ChromeJsonReader implements TraceSource {
           if (state === 'first-key') {
             if (c !== BYTES.QUOTE) sc.fail(`expected a top-level key, found ${sc.describe(c)}`);
           } else {
-            if (c !== BYTES.COMMA) sc.fail(`expected ',' or '}' after a top-level value, found ${sc.describe(c)}`);
+            if (c !== BYTES.COMMA)
+              sc.fail(`expected ',' or '}' after a top-level value, found ${sc.describe(c)}`);
             sc.pos++;
           }
-          if (sc.peek() !== BYTES.QUOTE) sc.fail(`expected a top-level key, found ${sc.describe(buf[sc.pos]!)}`);
+          if (sc.peek() !== BYTES.QUOTE)
+            sc.fail(`expected a top-level key, found ${sc.describe(buf[sc.pos]!)}`);
           const key = sc.readString();
           sc.expect(BYTES.COLON, "':'");
           if (key === 'traceEvents' && !this.sawTraceEvents) {
@@ -277,7 +280,11 @@ export class ChromeJsonReader implements TraceSource {
           // done: only whitespace may follow
           const c = sc.peekOrEnd();
           if (c === -1) return sc.pos;
-          this.diagnostics.add('trailing_data', 'error', `${this.input.name}: byte ${sc.base + sc.pos}: data after the end of the trace ignored`);
+          this.diagnostics.add(
+            'trailing_data',
+            'error',
+            `${this.input.name}: byte ${sc.base + sc.pos}: data after the end of the trace ignored`,
+          );
           return buf.length;
         }
       }
@@ -295,20 +302,36 @@ export class ChromeJsonReader implements TraceSource {
   private accept(ev: TraceEvent, sc: EventScanner, batch: TraceEvent[]): void {
     this.eventCount++;
     if (ev.ph === '') {
-      this.diagnostics.add('missing_phase', 'error', `${this.input.name}: event without "ph" ignored (first near byte ${sc.base + sc.pos})`);
+      this.diagnostics.add(
+        'missing_phase',
+        'error',
+        `${this.input.name}: event without "ph" ignored (first near byte ${sc.base + sc.pos})`,
+      );
       return;
     }
     if (!KNOWN_PHASES.has(ev.ph)) {
-      this.diagnostics.add('unknown_phase', 'info', `${this.input.name}: unknown phase "${ev.ph}" kept as is`);
+      this.diagnostics.add(
+        'unknown_phase',
+        'info',
+        `${this.input.name}: unknown phase "${ev.ph}" kept as is`,
+      );
     }
     if (sc.hasTs && !(Math.abs(sc.tsInt) <= Number.MAX_SAFE_INTEGER)) {
       // Beyond 2^53 us (285 years) a time has no exact value, and as the base it would push every
       // other event out of range: drop the event.
-      this.diagnostics.add('invalid_time', 'error', `${this.input.name}: byte ${sc.base + sc.pos}: event with "ts" out of range dropped`);
+      this.diagnostics.add(
+        'invalid_time',
+        'error',
+        `${this.input.name}: byte ${sc.base + sc.pos}: event with "ts" out of range dropped`,
+      );
       return;
     }
     if (!Number.isFinite(ev.dur)) {
-      this.diagnostics.add('invalid_time', 'error', `${this.input.name}: byte ${sc.base + sc.pos}: "dur" out of range ignored`);
+      this.diagnostics.add(
+        'invalid_time',
+        'error',
+        `${this.input.name}: byte ${sc.base + sc.pos}: "dur" out of range ignored`,
+      );
       ev.dur = NO_DUR;
     }
     if (sc.hasTs) {

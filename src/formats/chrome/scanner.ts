@@ -137,7 +137,9 @@ export class EventScanner {
     this.cache[slot] = str;
     return str;
   }
-  private readonly cache: (string | undefined)[] = new Array<string | undefined>(CACHE_MASK + 1).fill(undefined);
+  private readonly cache: (string | undefined)[] = new Array<string | undefined>(CACHE_MASK + 1).fill(
+    undefined,
+  );
 
   /** Reads a string starting at the opening quote; returns its decoded value. */
   readString(): string {
@@ -185,7 +187,8 @@ export class EventScanner {
         const e = buf[p + 1]!;
         if (e === 0x75) {
           if (p + 6 > len) throw NEED_MORE;
-          for (let i = p + 2; i < p + 6; i++) if (!isHex(buf[i]!)) this.fail('invalid \\u escape in string', p);
+          for (let i = p + 2; i < p + 6; i++)
+            if (!isHex(buf[i]!)) this.fail('invalid \\u escape in string', p);
           p += 6;
         } else if (ESCAPES[e] === 1) p += 2;
         else this.fail('invalid escape in string', p);
@@ -290,7 +293,12 @@ export class EventScanner {
     if (p >= len) throw NEED_MORE;
     if (p === start || !isJsonScalar(buf, start, p)) {
       const text = buf.latin1Slice(start, Math.min(p, start + 20));
-      this.fail(p === start ? `unexpected ${this.describe(buf[p]!)}` : `invalid value '${text}${p - start > 20 ? '...' : ''}'`, start);
+      this.fail(
+        p === start
+          ? `unexpected ${this.describe(buf[p]!)}`
+          : `invalid value '${text}${p - start > 20 ? '...' : ''}'`,
+        start,
+      );
     }
     return p;
   }
@@ -423,7 +431,13 @@ export class EventScanner {
           ph = v === QUOTE ? this.readCachedString() : this.rawValue();
         } else if (klen === 2 && k0 === 0x74 && buf[ks + 1] === 0x73) {
           this.readTs(v);
-        } else if (klen === 4 && k0 === 0x6e && buf[ks + 1] === 0x61 && buf[ks + 2] === 0x6d && buf[ks + 3] === 0x65) {
+        } else if (
+          klen === 4 &&
+          k0 === 0x6e &&
+          buf[ks + 1] === 0x61 &&
+          buf[ks + 2] === 0x6d &&
+          buf[ks + 3] === 0x65
+        ) {
           name = v === QUOTE ? this.readCachedString() : this.rawValue();
         } else if (klen === 3 && k0 === 0x63 && buf[ks + 1] === 0x61 && buf[ks + 2] === 0x74) {
           cat = v === QUOTE ? this.readCachedString() : this.rawValue();
@@ -435,7 +449,13 @@ export class EventScanner {
           tid = this.readIdent(v);
         } else if (klen === 2 && k0 === 0x69 && buf[ks + 1] === 0x64) {
           id = this.rawValue();
-        } else if (klen === 4 && k0 === 0x61 && buf[ks + 1] === 0x72 && buf[ks + 2] === 0x67 && buf[ks + 3] === 0x73) {
+        } else if (
+          klen === 4 &&
+          k0 === 0x61 &&
+          buf[ks + 1] === 0x72 &&
+          buf[ks + 2] === 0x67 &&
+          buf[ks + 3] === 0x73
+        ) {
           args = this.rawValue();
         } else {
           if (klen >= 0) key = buf.toString('utf8', ks, ks + klen);
@@ -541,9 +561,18 @@ function isHex(c: number): boolean {
 function isJsonScalar(buf: Buffer, start: number, end: number): boolean {
   const c = buf[start]!;
   const n = end - start;
-  if (c === 0x74) return n === 4 && buf[start + 1] === 0x72 && buf[start + 2] === 0x75 && buf[start + 3] === 0x65;
-  if (c === 0x66) return n === 5 && buf[start + 1] === 0x61 && buf[start + 2] === 0x6c && buf[start + 3] === 0x73 && buf[start + 4] === 0x65;
-  if (c === 0x6e) return n === 4 && buf[start + 1] === 0x75 && buf[start + 2] === 0x6c && buf[start + 3] === 0x6c;
+  if (c === 0x74)
+    return n === 4 && buf[start + 1] === 0x72 && buf[start + 2] === 0x75 && buf[start + 3] === 0x65;
+  if (c === 0x66)
+    return (
+      n === 5 &&
+      buf[start + 1] === 0x61 &&
+      buf[start + 2] === 0x6c &&
+      buf[start + 3] === 0x73 &&
+      buf[start + 4] === 0x65
+    );
+  if (c === 0x6e)
+    return n === 4 && buf[start + 1] === 0x75 && buf[start + 2] === 0x6c && buf[start + 3] === 0x6c;
   let p = start;
   if (buf[p] === MINUS) p++;
   if (p >= end) return false;

@@ -73,7 +73,12 @@ export async function* foldedLines(input: Input, diagnostics: Diagnostics): Asyn
     if (line === '' || line === '\r') return;
     const parsed: FoldedLine = { stack: '', count: 0, before: Number.NaN };
     if (parseFoldedLine(line, parsed)) out.push(parsed);
-    else diagnostics.add('bad_folded_line', 'error', `${input.name}: line ${lineNo} is not "stack count"; skipped`);
+    else
+      diagnostics.add(
+        'bad_folded_line',
+        'error',
+        `${input.name}: line ${lineNo} is not "stack count"; skipped`,
+      );
   };
   for await (const chunk of input.chunks()) {
     const text = carry + decoder.write(chunk);

@@ -888,7 +888,11 @@ export async function writePerfetto(
     else await out.write(chunk);
   };
   let events = 0;
-  for await (const batch of timeOrdered(source.batches(), { diagnostics, window: options.window, perThread: true })) {
+  for await (const batch of timeOrdered(source.batches(), {
+    diagnostics,
+    window: options.window,
+    perThread: true,
+  })) {
     nester.push(batch);
     events += batch.length;
     if (enc.w.pos >= flushBytes) await flush();

@@ -39,7 +39,8 @@ describe('Chrome JSON reader', () => {
           assert.equal(e.cat, o.cat ?? '');
           assert.equal(e.pid, o.pid ?? 0);
           assert.equal(e.tid, o.tid ?? 0);
-          if (typeof o.ts === 'number') assert.equal(base * 1000 + e.ts, Math.round(o.ts * 1000), `ts of event ${i}`);
+          if (typeof o.ts === 'number')
+            assert.equal(base * 1000 + e.ts, Math.round(o.ts * 1000), `ts of event ${i}`);
           if (typeof o.dur === 'number') assert.equal(e.dur, Math.round(o.dur * 1000));
           if (o.args !== undefined) assert.deepEqual(JSON.parse(e.args), o.args);
         });
@@ -58,7 +59,9 @@ describe('Chrome JSON reader', () => {
         const generic = await readPath(fx.path, readChromeGeneric);
         assert.equal(fast.events.length, generic.events.length);
         assert.equal(fast.source.meta.baseUs, generic.source.meta.baseUs);
-        fast.events.forEach((e, i) => assert.deepEqual(normalise(e), normalise(generic.events[i]!), `event ${i}`));
+        fast.events.forEach((e, i) =>
+          assert.deepEqual(normalise(e), normalise(generic.events[i]!), `event ${i}`),
+        );
         assert.deepEqual(fast.source.meta.topLevel, generic.source.meta.topLevel);
       });
     }
@@ -71,14 +74,23 @@ describe('Chrome JSON reader', () => {
     );
     const { events, source } = await readPath(p, readChrome);
     assert.equal(source.meta.baseUs, 1700000000123456);
-    assert.deepEqual(events.map((e) => e.ts), [789, 1500, -1000]);
+    assert.deepEqual(
+      events.map((e) => e.ts),
+      [789, 1500, -1000],
+    );
     assert.equal(events[0]!.dur, 1);
   });
 
   it('rounds a fourth decimal to the nearest nanosecond', async () => {
-    const p = writeTmp('round.json', '[{"ph":"i","ts":10.0004,"pid":1,"tid":1},{"ph":"i","ts":10.0005,"pid":1,"tid":1},{"ph":"i","ts":10.9996,"pid":1,"tid":1}]');
+    const p = writeTmp(
+      'round.json',
+      '[{"ph":"i","ts":10.0004,"pid":1,"tid":1},{"ph":"i","ts":10.0005,"pid":1,"tid":1},{"ph":"i","ts":10.9996,"pid":1,"tid":1}]',
+    );
     const { events } = await readPath(p, readChrome);
-    assert.deepEqual(events.map((e) => e.ts), [0, 1, 1000]);
+    assert.deepEqual(
+      events.map((e) => e.ts),
+      [0, 1, 1000],
+    );
   });
 
   it('keeps string pids and tids, id/id2/scope and args of any shape', async () => {
@@ -98,7 +110,8 @@ describe('Chrome JSON reader', () => {
 
   it('takes the first metadata event as the base after 65,536 of them, so memory stays bounded', async () => {
     const parts: string[] = [];
-    for (let i = 0; i < 70_000; i++) parts.push(`{"ph":"M","name":"thread_name","pid":1,"tid":${i},"ts":5,"args":{"name":"t${i}"}}`);
+    for (let i = 0; i < 70_000; i++)
+      parts.push(`{"ph":"M","name":"thread_name","pid":1,"tid":${i},"ts":5,"args":{"name":"t${i}"}}`);
     parts.push('{"ph":"X","name":"x","pid":1,"tid":1,"ts":7.25,"dur":1}');
     const p = writeTmp('many-m.json', `[${parts.join(',')}]`);
     const source = readChrome(await openInput(p));
@@ -116,7 +129,10 @@ describe('Chrome JSON reader', () => {
   });
 
   it('counts unknown phases without failing', async () => {
-    const p = writeTmp('unknown.json', '[{"ph":"Q","name":"q","ts":1,"pid":1,"tid":1},{"ph":"X","name":"x","ts":1,"dur":1,"pid":1,"tid":1}]');
+    const p = writeTmp(
+      'unknown.json',
+      '[{"ph":"Q","name":"q","ts":1,"pid":1,"tid":1},{"ph":"X","name":"x","ts":1,"dur":1,"pid":1,"tid":1}]',
+    );
     const { events, source } = await readPath(p, readChrome);
     assert.equal(events.length, 2);
     assert.equal(source.diagnostics.get('unknown_phase')?.count, 1);
@@ -179,7 +195,7 @@ describe('Chrome JSON reader', () => {
         }
         for (let cut = 1; cut < full.length; cut++) {
           const text = full.slice(0, cut);
-          if (text.trim() === '' ) continue;
+          if (text.trim() === '') continue;
           const p = writeTmp(`cut-${container}.json`, text);
           const source = readChrome(await openInput(p));
           const got: TraceEvent[] = [];
@@ -220,7 +236,11 @@ describe('Chrome JSON reader', () => {
       ['plain text', 'hello world\n', /byte 0: not a Chrome trace/],
       ['an object without traceEvents', '{"foo": 1, "bar": [1,2]}', /no "traceEvents"/],
       ['an array of numbers', '[1, 2, 3]', /byte 1: expected an event object/],
-      ['garbage after an event', '[{"ph":"B","ts":1,"pid":1,"tid":1} x ]', /byte 35: expected an event object/],
+      [
+        'garbage after an event',
+        '[{"ph":"B","ts":1,"pid":1,"tid":1} x ]',
+        /byte 35: expected an event object/,
+      ],
       ['a bad value inside an event', '[{"ph":"B","ts":1,"pid":nope}]', /byte 24: invalid value 'nope'/],
       ['an empty file', '', /empty input/],
       ['binary junk', Buffer.from([0, 1, 2, 3, 255, 254]), /not a Chrome trace/],

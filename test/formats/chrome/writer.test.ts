@@ -40,7 +40,12 @@ describe('Chrome JSON writer', () => {
   });
 
   describe('golden outputs', () => {
-    for (const name of ['external/speedscope/simple-partial-trailing-comma.json', 'external/catapult/flow_simple.json', 'viztracer-generated/custom_events.json', 'external/hta-pytorch/cpu_only_rank-34.pt.trace.json.gz']) {
+    for (const name of [
+      'external/speedscope/simple-partial-trailing-comma.json',
+      'external/catapult/flow_simple.json',
+      'viztracer-generated/custom_events.json',
+      'external/hta-pytorch/cpu_only_rank-34.pt.trace.json.gz',
+    ]) {
       it(name, async () => {
         const fx = traceFixtures().find((f) => f.name === name)!;
         const out = join(tmp, 'golden-' + basename(name).replace(/\.gz$/, ''));
