@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { VizCommand } from '../src/cli/base.js';
+import { strictFlag } from '../src/cli/flags.js';
 import { writableNames } from '../src/formats/registry.js';
 import { convert } from '../src/ops/convert.js';
 
@@ -29,9 +30,7 @@ export default class Convert extends VizCommand {
       description: `Output format (${writableNames().join(', ')}); inferred from -o's extension when omitted.`,
     }),
     output: Flags.string({ char: 'o', description: 'Output file; - writes to stdout (the default).' }),
-    strict: Flags.boolean({
-      description: 'Exit with status 1 when the input lost data (truncated, overwritten, unmatched events).',
-    }),
+    strict: strictFlag,
   };
 
   async run(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { VizCommand } from '../src/cli/base.js';
+import { strictFlag, threadSelectionFlags } from '../src/cli/flags.js';
 import { flamegraph } from '../src/analyze/flamegraph/index.js';
 import { PALETTES } from '../src/analyze/flamegraph/render-svg.js';
 import { compileRegex } from '../src/analyze/stats/index.js';
@@ -42,14 +43,7 @@ export default class Flamegraph extends VizCommand {
       options: ['svg', 'html', 'folded'] as const,
       description: 'Output format; inferred from -o when omitted, else svg.',
     })(),
-    thread: Flags.string({
-      description: 'Only this thread (tid or thread name); repeatable.',
-      multiple: true,
-    }),
-    process: Flags.string({
-      description: 'Only this process (pid or process name); repeatable.',
-      multiple: true,
-    }),
+    ...threadSelectionFlags,
     'per-thread': Flags.boolean({
       description: 'Put a frame naming the thread at the root of each stack instead of merging threads.',
     }),
@@ -81,7 +75,7 @@ export default class Flamegraph extends VizCommand {
     diff: Flags.boolean({
       description: 'Differential graph of two inputs: viz flamegraph --diff BEFORE AFTER.',
     }),
-    strict: Flags.boolean({ description: 'Exit with status 1 when the input lost data.' }),
+    strict: strictFlag,
   };
   static strict = false;
 

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { VizCommand } from '../src/cli/base.js';
+import { strictFlag, threadSelectionFlags } from '../src/cli/flags.js';
 import { SORT_KEYS, stats, statsDiff } from '../src/analyze/stats/index.js';
 import { renderStats, renderStatsDiff, type TableFormat } from '../src/analyze/stats/table.js';
 import { Diagnostics } from '../src/model/diagnostics.js';
@@ -33,14 +34,7 @@ export default class Stats extends VizCommand {
     sort: Flags.string({
       description: `Sort column: ${SORT_KEYS.join(', ')} (or pstats names: tottime, cumtime, ncalls, ...). Default self; with --diff: delta.`,
     }),
-    thread: Flags.string({
-      description: 'Only this thread (tid or thread name); repeatable.',
-      multiple: true,
-    }),
-    process: Flags.string({
-      description: 'Only this process (pid or process name); repeatable.',
-      multiple: true,
-    }),
+    ...threadSelectionFlags,
     filter: Flags.string({ description: 'Only functions whose name matches this regular expression.' }),
     callers: Flags.string({
       description: 'Also list the callers of this function (exact name or regular expression).',
@@ -52,7 +46,7 @@ export default class Stats extends VizCommand {
     csv: Flags.boolean({ description: 'Output CSV (times in ns).', exclusive: ['json', 'md'] }),
     md: Flags.boolean({ description: 'Output a Markdown table.', exclusive: ['json', 'csv'] }),
     diff: Flags.boolean({ description: 'Compare two inputs: viz stats --diff BEFORE AFTER.' }),
-    strict: Flags.boolean({ description: 'Exit with status 1 when the input lost data.' }),
+    strict: strictFlag,
   };
   static strict = false;
 

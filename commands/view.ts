@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { VizCommand } from '../src/cli/base.js';
+import { strictFlag } from '../src/cli/flags.js';
 import { VIEW_MODES, type ViewMode } from '../src/view/modes.js';
 import { view } from '../src/view/session.js';
 
@@ -49,7 +50,7 @@ speedscope shows one thread at a time (pick it at the top). For one timeline of 
       description:
         'speedscope view to open: auto picks Left Heavy above 500,000 calls (Time Order lays out every call and takes longer), otherwise Time Order.',
     })(),
-    strict: Flags.boolean({ description: 'Exit with status 1 when the input lost data.' }),
+    strict: strictFlag,
   };
 
   override async init(): Promise<void> {
