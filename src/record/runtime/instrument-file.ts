@@ -32,7 +32,7 @@ export function instrumentFile(
   // A compiler's inline map (tsx) is the input map; its comment may stay: Node uses the last one.
   const inputMap = readInlineSourceMap(source);
   try {
-    const options = { filename, sourceType, inputMap, only: cfg.only };
+    const options = { filename, sourceType, inputMap, only: cfg.only, log: cfg.log };
     const result = cfg.cacheDir
       ? instrumentCached(source, options, cfg.cacheDir)
       : instrument(source, options);

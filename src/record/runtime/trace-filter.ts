@@ -27,6 +27,8 @@ export interface InstrumentConfig {
   base?: string;
   /** Sparse mode: only functions with these names are instrumented. */
   only?: string[];
+  /** Value logging (`--log-args`, `--log-return`, `--log-exceptions`); all off by default. */
+  log?: { args?: boolean; return?: boolean; exceptions?: boolean };
 }
 
 const JS_LIKE = /\.(?:[cm]?js|jsx|[cm]?ts|tsx)$/i;

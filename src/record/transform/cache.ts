@@ -30,6 +30,13 @@ function packageVersion(): string {
   return vizVersion;
 }
 
+/** The logging options as they affect the output ('' when none is on: the default key is unchanged). */
+function logKey(log: InstrumentOptions['log']): string {
+  if (!log) return '';
+  const on = (['args', 'return', 'exceptions'] as const).filter((k) => log[k] === true);
+  return on.length === 0 ? '' : `log:${on.join(',')}`;
+}
+
 /** sha-256 (hex) of everything the result depends on. */
 export function cacheKey(source: string, options: InstrumentOptions): string {
   const h = createHash('sha256');
@@ -46,6 +53,7 @@ export function cacheKey(source: string, options: InstrumentOptions): string {
     options.sourceType,
     inputMap,
     options.only ? JSON.stringify(options.only) : '',
+    logKey(options.log),
     source,
   ]) {
     h.update(`${part.length}:`);

@@ -21,6 +21,8 @@ export interface InstrumentOptions {
    * `Class.method`); the others are left alone (`skipped`, reason `not-selected`).
    */
   only?: readonly string[];
+  /** Value logging; all off by default (the output is then byte-identical to today's). */
+  log?: { args?: boolean; return?: boolean; exceptions?: boolean };
 }
 
 export interface SkippedFunction {
@@ -67,6 +69,8 @@ interface Ctx {
   line: number;
   column: number;
   file: string;
+  /** Parameter binding names, in source order (only collected with `log.args`). */
+  argNames: string[];
 }
 
 type EditKind =
@@ -84,7 +88,12 @@ type EditKind =
   | 'faOpen'
   | 'faClose'
   | 'faBodyOpen'
-  | 'faBodyClose';
+  | 'faBodyClose'
+  | 'logReturnOpen'
+  | 'logThrowOpen'
+  | 'logClose'
+  | 'logCloseAsi'
+  | 'logCatch';
 
 /** An insertion; `left` ones close (attached to the text before `pos`), the others open. */
 interface Edit {
@@ -92,18 +101,21 @@ interface Edit {
   left: boolean;
   kind: EditKind;
   ctx: Ctx;
+  /** logCatch: the catch parameter. */
+  name?: string;
 }
 
 function editText(e: Edit): string {
   const c = e.ctx;
   const k = c.k;
+  const la = F.logArgs(k, c.argNames);
   switch (e.kind) {
     case 'open':
-      return c.suspending ? F.openS(k) : F.open(k);
+      return c.suspending ? F.openS(k, la) : F.open(k, la);
     case 'close':
       return c.suspending ? F.closeS(k) : F.close(k);
     case 'arrowOpen':
-      return F.arrowOpen(c.suspending ? F.openS(k) : F.open(k));
+      return F.arrowOpen(c.suspending ? F.openS(k, la) : F.open(k, la));
     case 'arrowClose':
       return F.arrowClose(c.suspending ? F.closeS(k) : F.close(k));
     case 'suspOpen':
@@ -128,6 +140,16 @@ function editText(e: Edit): string {
       return F.forAwaitBodyOpen(k);
     case 'faBodyClose':
       return F.forAwaitBodyClose(k);
+    case 'logReturnOpen':
+      return F.logReturnOpen(k);
+    case 'logThrowOpen':
+      return F.LOG_THROW_OPEN;
+    case 'logClose':
+      return F.LOG_CLOSE;
+    case 'logCloseAsi':
+      return F.LOG_CLOSE_ASI;
+    case 'logCatch':
+      return F.logCatch(e.name!);
   }
 }
 
@@ -221,6 +243,9 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     throw inputError(filename, undefined, `unusable input source map: ${(err as Error).message}`);
   }
   const starts = lineStarts(source);
+  const logArgs = options.log?.args === true;
+  const logReturn = options.log?.return === true;
+  const logExceptions = options.log?.exceptions === true;
   const edits: Edit[] = [];
   const ctxs: Ctx[] = [];
   const src = source;
@@ -340,6 +365,7 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
       line: lc.line,
       column: lc.column + 1,
       file: filename,
+      argNames: [],
     };
     if (trace) {
       let o = originalPositionFor(trace, { line: lc.line, column: lc.column });
@@ -422,6 +448,11 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     const strict = outerStrict || (isBlock && isStrictBody(body.body));
     const c = newCtx(fn, name, kind, pos, strict);
     void outer;
+    if (logArgs) {
+      const names = new Set<string>();
+      for (const p of fn.params) addNames(names, p);
+      c.argNames = [...names];
+    }
     if (isBlock) {
       prepareBlockScope(c, body.body);
       if (c.topFns) {
@@ -432,10 +463,14 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
       }
       c.openPos = directiveEnd(body.body, body.start + 1);
       edits.push({ pos: c.openPos, left: false, kind: 'open', ctx: c });
+      registerClose(c);
     } else {
+      // an expression body: `{...try{return ` + [`__vzlr(id,(`] E [`)/*__vz*/)`] + `}finally{...};}`
       edits.push({ pos: body.start, left: false, kind: 'arrowOpen', ctx: c });
+      if (logReturn) edits.push({ pos: body.start, left: false, kind: 'logReturnOpen', ctx: c });
+      registerClose(c);
+      if (logReturn) edits.push({ pos: body.end, left: true, kind: 'logClose', ctx: c });
     }
-    registerClose(c);
     return c;
   }
 
@@ -516,6 +551,16 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
     edits.push({ pos: arg.end, left: true, kind: 'suspend', ctx: c });
   }
 
+  /** Top-level code (no frame): throw and catch logging only; always applied. */
+  const topCtx = { k: 0, argNames: [] as string[] } as unknown as Ctx;
+
+  // `return X` / `throw X` -> `return OPEN(X)/*__vz*/)`, with a `;` when the statement ended by ASI.
+  function logValue(n: any, kind: 'logReturnOpen' | 'logThrowOpen', c: Ctx): void {
+    const asi = src.charCodeAt(n.end - 1) !== 59; /* ; */
+    edits.push({ pos: n.argument.start, left: false, kind, ctx: c });
+    edits.push({ pos: n.argument.end, left: true, kind: asi ? 'logCloseAsi' : 'logClose', ctx: c });
+  }
+
   // Iterative depth-first walk (deep ASTs such as long `a + b + ...` chains must not
   // overflow the stack). The work stack holds triples: node, context, strict; a
   // LEAVE entry pops the ancestor stack and, for a function, finishes it.
@@ -583,7 +628,12 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
         suspension(c, n, n.argument);
         break;
       case 'ReturnStatement':
+        // the logging call wraps the whole argument: registered before the argument's own edits
+        if (c && n.argument && logReturn && !c.node.generator) logValue(n, 'logReturnOpen', c);
         if (c && n.argument && c.node.async && c.node.generator) suspension(c, n, n.argument);
+        break;
+      case 'ThrowStatement':
+        if (logExceptions) logValue(n, 'logThrowOpen', c ?? topCtx);
         break;
       case 'ForOfStatement':
         if (n.await && c) {
@@ -600,6 +650,14 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
         break;
       case 'CatchClause':
         if (c) edits.push({ pos: n.body.start + 1, left: false, kind: 'reenter', ctx: c });
+        if (logExceptions && n.param?.type === 'Identifier')
+          edits.push({
+            pos: n.body.start + 1,
+            left: false,
+            kind: 'logCatch',
+            ctx: c ?? topCtx,
+            name: n.param.name,
+          });
         break;
       case 'TryStatement':
         if (c && n.finalizer)
@@ -641,7 +699,8 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
       frames.push({ name: c.name, file: c.file, line: c.line, column: c.column, kind: c.kind });
     }
   }
-  if (frames.length === 0)
+  const topLogged = edits.some((e) => e.ctx === topCtx);
+  if (frames.length === 0 && !topLogged)
     return {
       code: source,
       map: options.inputMap == null ? null : parseMap(options.inputMap),
@@ -659,7 +718,8 @@ export function instrument(source: string, options: InstrumentOptions): Transfor
   // hashbang stays first; the prologue goes after the program's directive prologue
   const bodyStart = source.startsWith('#!') ? lineEnd(source) : 0;
   const ppos = directiveEnd(ast.body, bodyStart);
-  ms.appendLeft(ppos, F.prologue(packFrames(frames)));
+  const logOn = logArgs || logReturn || logExceptions;
+  ms.appendLeft(ppos, F.prologue(packFrames(frames), logOn));
 
   const own = ms.generateMap({ hires: false, source: path.basename(filename), includeContent: false });
   let map: object = {

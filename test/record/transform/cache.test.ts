@@ -48,8 +48,15 @@ describe('record/transform: on-disk cache', () => {
       cacheKey(src, { ...opts, filename: '/p/g.js' }),
       cacheKey(src, { ...opts, sourceType: 'module' }),
       cacheKey(src, { ...opts, inputMap: { version: 3, sources: [], names: [], mappings: '' } }),
+      cacheKey(src, { ...opts, log: { args: true } }),
+      cacheKey(src, { ...opts, log: { return: true } }),
+      cacheKey(src, { ...opts, log: { exceptions: true } }),
+      cacheKey(src, { ...opts, log: { args: true, return: true, exceptions: true } }),
     ]);
-    assert.equal(keys.size, 5);
+    assert.equal(keys.size, 9);
+    // no logging asked for: the key of the default output
+    assert.equal(cacheKey(src, opts), cacheKey(src, { ...opts, log: {} }));
+    assert.equal(cacheKey(src, opts), cacheKey(src, { ...opts, log: { args: false } }));
     assert.equal(cacheKey(src, opts), cacheKey(src, { ...opts }));
     assert.equal(typeof TRANSFORM_VERSION, 'string');
   });

@@ -10,8 +10,21 @@ import {
 
 export const BASE = 1000;
 
-/** A fake runtime that records `>name` / `<name` into `log`. */
-export function recordingRuntime(log: string[]): { rt: object; frames: () => FrameInfo[] } {
+/** Every value-logging option on. */
+export const LOG_ALL = { args: true, return: true, exceptions: true } as const;
+
+/** One call of a value-logging function: `['la', frame, names, values]`, `['lr', frame, value]`, `['lt', error]`, `['lc', error]`. */
+export type LogCall = unknown[];
+
+/**
+ * A fake runtime that records `>name` / `<name` into `log` and, when `calls` is given, the
+ * value-logging calls into `calls` (without it the runtime has no `la`/`lr`/`lt`/`lc`: the
+ * prologue's fallbacks are used).
+ */
+export function recordingRuntime(
+  log: string[],
+  calls?: LogCall[],
+): { rt: object; frames: () => FrameInfo[] } {
   let frames: FrameInfo[] = [];
   const name = (id: number): string => frames[id - BASE]?.name ?? `?${id}`;
   const rt = {
@@ -26,6 +39,24 @@ export function recordingRuntime(log: string[]): { rt: object; frames: () => Fra
       log.push('<' + name(id));
     },
   };
+  if (calls) {
+    Object.assign(rt, {
+      la(id: number, names: string, ...values: unknown[]): void {
+        calls.push(['la', name(id), names, values]);
+      },
+      lr(id: number, value: unknown): unknown {
+        calls.push(['lr', name(id), value]);
+        return value;
+      },
+      lt(error: unknown): unknown {
+        calls.push(['lt', error]);
+        return error;
+      },
+      lc(error: unknown): void {
+        calls.push(['lc', error]);
+      },
+    });
+  }
   return { rt, frames: () => frames };
 }
 
@@ -56,6 +87,8 @@ export interface Run {
   result: TransformResult;
   /** The same program, not instrumented. */
   orig: { value: unknown; error: unknown; marks: string[] };
+  /** The same program instrumented with every value-logging option on (`LOG_ALL`). */
+  logged: { value: unknown; error: unknown; log: string[]; calls: LogCall[]; result: TransformResult };
 }
 
 async function settle(f: () => unknown): Promise<{ value: unknown; error: unknown }> {
@@ -82,7 +115,15 @@ export async function run(
   const orig = await settle(() =>
     evalScript(src, undefined, { ...env, mark: (s: string) => void origMarks.push(s) }),
   );
-  // let stray microtasks settle before returning
+  // let stray microtasks settle before running the logging variant
+  await new Promise((r) => setImmediate(r));
+  const lresult = instrument(src, { filename: 'test.js', sourceType: 'script', ...opts, log: LOG_ALL });
+  const llog: string[] = [];
+  const calls: LogCall[] = [];
+  const lrt = recordingRuntime(llog, calls).rt;
+  const linst = await settle(() =>
+    evalScript(lresult.code, lrt, { ...env, mark: (s: string) => void llog.push(s) }),
+  );
   await new Promise((r) => setImmediate(r));
   return {
     value: inst.value,
@@ -91,6 +132,7 @@ export async function run(
     marks: log.filter((s) => !/^[<>]/.test(s)),
     result,
     orig: { ...orig, marks: origMarks },
+    logged: { ...linst, log: llog, calls, result: lresult },
   };
 }
 
@@ -111,10 +153,16 @@ export function assertNested(log: string[]): void {
   assert.deepEqual(stack, [], `frames left open: ${stack.join(', ')}`);
 }
 
-/** The run behaves like the original (value, error, marks) and its events nest. */
+/**
+ * The run behaves like the original (value, error, marks) and its events nest; so does the run
+ * with value logging, whose events are those of the run without it.
+ */
 export function assertSameBehaviour(r: Run): void {
   assert.deepEqual(r.marks, r.orig.marks, 'marks differ from the original program');
   assert.deepEqual(r.value, r.orig.value, 'value differs from the original program');
   assert.equal(String(r.error), String(r.orig.error), 'error differs from the original program');
   assertNested(r.log);
+  assert.deepEqual(r.logged.log, r.log, 'events or marks differ with value logging');
+  assert.deepEqual(r.logged.value, r.orig.value, 'value differs with value logging');
+  assert.equal(String(r.logged.error), String(r.orig.error), 'error differs with value logging');
 }

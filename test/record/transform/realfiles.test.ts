@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { parse } from 'acorn';
 import { instrument, stripInstrumentation } from '../../../src/record/transform/index.js';
-import { evalScript } from './helpers.js';
+import { evalScript, LOG_ALL } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 
@@ -114,6 +114,16 @@ describe('record/transform: large real files', function () {
       });
       assert.equal(r.code.split('\n').length, src.split('\n').length, file);
       assert.equal(stripInstrumentation(r.code), src, file);
+      // the same with every value-logging option on
+      const l = instrument(src, { filename: file, sourceType, log: LOG_ALL });
+      parse(l.code, {
+        ecmaVersion: 'latest',
+        sourceType,
+        allowHashBang: true,
+        allowReturnOutsideFunction: sourceType === 'script',
+      });
+      assert.equal(l.code.split('\n').length, src.split('\n').length, file);
+      assert.equal(stripInstrumentation(l.code), src, file);
     }
     assert.ok(frames > 4000, `${frames} frames`);
   });

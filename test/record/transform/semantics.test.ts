@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import MagicString from 'magic-string';
 import { instrument, stripInstrumentation } from '../../../src/record/transform/index.js';
-import { run, assertSameBehaviour, evalScript, recordingRuntime } from './helpers.js';
+import { run, assertSameBehaviour, evalScript, recordingRuntime, LOG_ALL, type LogCall } from './helpers.js';
 
 // One function of every kind; the program returns them all.
 const KINDS = `
@@ -103,6 +103,62 @@ describe('record/transform: semantics are preserved', () => {
     const r = instrument(src, { filename: 't.js', sourceType: 'script' });
     assert.notEqual(r.code, src);
     assert.equal(stripInstrumentation(r.code), src);
+    const logSrc = [
+      src,
+      'function m(a){return(a)}',
+      'function n(a){return a}function o(){throw(1)}',
+      'const p=a=>b=>(c)=>a;',
+      'function q(e){try{throw e}catch(e){throw(e)}}',
+      'function r(){return()=>{}',
+      '}',
+      'try{throw 0}catch(e){}try{}catch{}try{}catch({e}){}',
+      'async function s(x){try{return await x}catch(e){return}finally{}}',
+      'function t(...a){return a,1}',
+      'function u(a){return a;}function v(a){return a',
+      ';throw a;}',
+    ].join('\n');
+    for (const log of [LOG_ALL, { args: true }, { return: true }, { exceptions: true }]) {
+      const l = instrument(logSrc, { filename: 't.js', sourceType: 'script', log });
+      assert.notEqual(l.code, logSrc);
+      assert.equal(stripInstrumentation(l.code), logSrc, JSON.stringify(log));
+    }
+  });
+
+  it('with value logging: toString strips back, length, name and lines are unchanged, the kinds still run', () => {
+    const logged = instrument(KINDS, { filename: 'kinds.js', sourceType: 'script', log: LOG_ALL });
+    assert.equal(stripInstrumentation(logged.code), KINDS);
+    assert.equal(logged.code.split('\n').length, KINDS.split('\n').length);
+    assert.deepEqual(logged.frames, result.frames);
+    const calls: LogCall[] = [];
+    const linst = fns(logged.code, recordingRuntime([], calls).rt);
+    let changed = 0;
+    for (const [i, f] of linst.entries()) {
+      const o = orig[i]!;
+      if (f.toString() !== inst[i]!.toString()) changed++;
+      assert.equal(stripInstrumentation(f.toString()), o.toString(), `function ${i} (${o.name})`);
+      assert.equal(f.length, o.length, `length of ${o.name}`);
+      assert.equal(f.name, o.name, `name of function ${i}`);
+    }
+    assert.ok(changed >= 20, `only ${changed} functions differ from the output without logging`);
+    // the program itself ran: the derived constructor logs its arguments before super(), privRef its return
+    assert.deepEqual(calls.slice(0, 2), [
+      ['la', 'Derived.constructor', 'a,b', [1, 2]],
+      ['la', 'Base.constructor', 'x', [1]],
+    ]);
+    assert.equal(calls.length, 3);
+    assert.deepEqual(calls[2]!.slice(0, 2), ['lr', 'Derived.privRef']);
+    assert.equal(typeof calls[2]![2], 'function');
+  });
+
+  it('default output is unchanged by the log option when no logging is asked for', () => {
+    for (const log of [undefined, {}, { args: false, return: false, exceptions: false }]) {
+      const r = instrument(KINDS, { filename: 'kinds.js', sourceType: 'script', log });
+      assert.equal(r.code, result.code);
+      assert.deepEqual(r.map, result.map);
+    }
+    assert.ok(!result.code.includes('__vzl'));
+    const top = 'try { throw 1 } catch (e) {}';
+    assert.equal(instrument(top, { filename: 't.js', sourceType: 'script' }).code, top);
   });
 
   it('length and name are unchanged', () => {
@@ -212,12 +268,26 @@ describe('record/transform: semantics are preserved', () => {
     });
     assert.notEqual(r.code, 'function f() { return 42 } return f();');
     assert.equal(evalScript(r.code, undefined, {}), 42);
+    // the logging fallbacks return what the runtime's functions would
+    const src =
+      'function f(a) { try { throw a } catch (e) { return e + 1 } } try { throw f(41) } catch (e) { return e }';
+    const l = instrument(src, { filename: 'x.js', sourceType: 'script', log: LOG_ALL });
+    assert.ok(l.code.includes('__vzlr('));
+    assert.equal(evalScript(l.code, undefined, {}), 42);
+    // an older runtime without la/lr/lt/lc
+    const log: string[] = [];
+    assert.equal(evalScript(l.code, recordingRuntime(log).rt, {}), 42);
+    assert.deepEqual(log, ['>f', '<f']);
   });
 
   it('is idempotent: instrumented source comes back unchanged, with its frames', () => {
     const again = instrument(result.code, { filename: 'kinds.js', sourceType: 'script' });
     assert.equal(again.code, result.code);
     assert.deepEqual(again.frames, result.frames);
+    const logged = instrument(KINDS, { filename: 'kinds.js', sourceType: 'script', log: LOG_ALL });
+    const again2 = instrument(logged.code, { filename: 'kinds.js', sourceType: 'script', log: LOG_ALL });
+    assert.equal(again2.code, logged.code);
+    assert.deepEqual(again2.frames, logged.frames);
   });
 
   it('keeps a hashbang first and the prologue on line 1 after the directive prologue (ESM)', async () => {
