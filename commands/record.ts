@@ -1,6 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { VizCommand } from '../src/cli/base.js';
+import { VizError } from '../src/model/errors.js';
 import { exitLikeChild, parseDuration, record, splitRecordArgv } from '../src/record/index.js';
+import type { LogKind } from '../src/record/spawn.js';
 
 export default class RecordCommand extends VizCommand {
   static summary = 'Run a Node.js program and record every function call into a trace.';
@@ -27,6 +29,14 @@ export default class RecordCommand extends VizCommand {
     {
       command: '<%= config.bin %> record -o test.vizdump -- npm test',
       description: "Record an npm script; the dump is the test runner's.",
+    },
+    {
+      command: '<%= config.bin %> record --log-args --log-return --log-exceptions -o t.json app.js',
+      description: 'Keep arguments, return values and every thrown error with the calls.',
+    },
+    {
+      command: '<%= config.bin %> record --log-gc --log-memory --log-event-loop --log-interval 50ms -o t.json server.js',
+      description: 'Add GC slices and memory / event-loop counters sampled every 50 ms.',
     },
     {
       command: '<%= config.bin %> record --buffer-size 4000000 -- node --stack-size=2000 app.mjs',
@@ -82,7 +92,8 @@ export default class RecordCommand extends VizCommand {
         'drop slices and async spans shorter than this (ns, or with a unit: 50us, 1ms) when converting (not in .vizdump)',
     }),
     sparse: Flags.boolean({
-      description: 'trace only the functions named with --function (others are not instrumented)',
+      description:
+        'trace only the functions named with --function and those wrapped by the API\'s traced() (others are not instrumented)',
     }),
     function: Flags.string({
       multiple: true,
@@ -91,6 +102,31 @@ export default class RecordCommand extends VizCommand {
     }),
     stats: Flags.boolean({
       description: 'print the 10 functions that produced the most events after the run',
+    }),
+    'log-args': Flags.boolean({
+      description: 'store a bounded rendering of every call\'s arguments (slice args "func_args")',
+    }),
+    'log-return': Flags.boolean({
+      description: 'store a bounded rendering of every return value (slice args "return_value")',
+    }),
+    'log-exceptions': Flags.boolean({
+      description: 'an instant "exception" for every error thrown (caught ones included) with its type and message',
+    }),
+    'log-console': Flags.boolean({
+      description: 'console output as instants ("console.log", ...) with the text; the program still prints it',
+    }),
+    'log-gc': Flags.boolean({ description: 'garbage collections as slices on a "V8 GC" track, named by kind' }),
+    'log-event-loop': Flags.boolean({
+      description: 'event-loop delay (p50/p99/max) and utilization as counters, every --log-interval',
+    }),
+    'log-memory': Flags.boolean({
+      description: 'heap used, heap total, external and RSS as counters, every --log-interval',
+    }),
+    'log-interval': Flags.string({
+      description: 'sampling interval of --log-event-loop and --log-memory (default 100ms)',
+    }),
+    paused: Flags.boolean({
+      description: 'start with call recording stopped: the program turns it on with the API\'s start()',
     }),
   };
 
@@ -105,9 +141,6 @@ export default class RecordCommand extends VizCommand {
   async run(): Promise<void> {
     const split = splitRecordArgv(this.argv, RecordCommand.flags);
     const { flags } = await this.parse(RecordCommand, split.vizArgv);
-    if (flags.sparse && !flags.function?.length) {
-      this.error('--sparse needs at least one --function NAME', { exit: 2 });
-    }
     if (flags.function?.length && !flags.sparse) {
       this.error('--function applies to --sparse mode: add --sparse', { exit: 2 });
     }
@@ -120,7 +153,22 @@ export default class RecordCommand extends VizCommand {
       include: flags.include,
       exclude: flags.exclude,
       follow: !flags['no-follow'],
-      functions: flags.sparse ? flags.function : undefined,
+      functions: flags.sparse ? (flags.function ?? []) : undefined,
+      log: (
+        [
+          ['log-args', 'args'],
+          ['log-return', 'return'],
+          ['log-exceptions', 'exceptions'],
+          ['log-console', 'console'],
+          ['log-gc', 'gc'],
+          ['log-event-loop', 'event-loop'],
+          ['log-memory', 'memory'],
+        ] as const
+      )
+        .filter(([flag]) => flags[flag])
+        .map(([, kind]): LogKind => kind),
+      logIntervalMs: flags['log-interval'] ? logInterval(flags['log-interval']) : undefined,
+      paused: flags.paused,
       stats: flags.stats,
       filter: {
         maxDepth: flags['max-depth'],
@@ -130,4 +178,11 @@ export default class RecordCommand extends VizCommand {
     for (const line of result.messages) process.stderr.write(`${line}\n`);
     exitLikeChild(result.exit);
   }
+}
+
+/** `--log-interval`: a duration of at least 1 ms, in ms. */
+function logInterval(text: string): number {
+  const ms = parseDuration(text, '--log-interval') / 1e6;
+  if (!(ms >= 1)) throw new VizError('usage', `--log-interval ${text}: the interval must be at least 1ms`);
+  return ms;
 }

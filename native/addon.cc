@@ -44,10 +44,17 @@ inline bool ArgInt32(napi_env env, napi_callback_info info, size_t count, int32_
   return true;
 }
 
+// Calls (enter, exit, async spans) are what stop() pauses.
+template <RecordKind kind>
+constexpr bool kPausable = kind == kEnter || kind == kExit;
+
+inline bool Paused() { return g_paused.load(std::memory_order_relaxed); }
+
 template <RecordKind kind>
 napi_value NapiFrameEvent(napi_env env, napi_callback_info info) {
   ThreadRing* ring = tls_ring;
   int32_t args[1];
+  if (kPausable<kind> && Paused()) return nullptr;
   if (ring && ArgInt32(env, info, 1, args)) Append(ring, uint32_t(args[0]), Kind(kind));
   return nullptr;
 }
@@ -63,6 +70,7 @@ napi_value NapiValue(napi_env env, napi_callback_info info) {
 // Async spans: begin hands out the next span id of this thread (from 1) and records it;
 // end records the id it is given. a = span id, aux = frame id.
 inline int32_t SpanBegin(ThreadRing* ring, uint32_t frame) {
+  if (Paused()) return 0;
   uint32_t span = ++ring->next_span & 0x7FFFFFFF;
   if (span == 0) span = ring->next_span = 1;
   Append(ring, span, Kind(kAsyncBegin, frame & 0xFFFFFF));
@@ -93,7 +101,7 @@ napi_value NapiAsyncEnd(napi_env env, napi_callback_info info) {
 template <RecordKind kind>
 void FastFrameEvent(v8::Local<v8::Object> /*receiver*/, int32_t frame) {
   ThreadRing* ring = tls_ring;
-  if (!ring) return;
+  if (!ring || (kPausable<kind> && Paused())) return;
   Append(ring, uint32_t(frame), Kind(kind));
   ring->fast_calls++;
 }
@@ -130,7 +138,7 @@ int32_t V8Int32(const v8::FunctionCallbackInfo<v8::Value>& info, int i) {
 template <RecordKind kind>
 void SlowFrameEvent(const v8::FunctionCallbackInfo<v8::Value>& info) {
   ThreadRing* ring = tls_ring;
-  if (ring) Append(ring, uint32_t(V8Int32(info, 0)), Kind(kind));
+  if (ring && !(kPausable<kind> && Paused())) Append(ring, uint32_t(V8Int32(info, 0)), Kind(kind));
 }
 
 void SlowValue(const v8::FunctionCallbackInfo<v8::Value>& info) {
@@ -328,6 +336,77 @@ napi_value StatsJs(napi_env env, napi_callback_info) {
   return out;
 }
 
+// record(kind, a, aux): instants, counters, object events (their payload follows
+// through payload()). Kinds that carry a frame or span id only.
+napi_value RecordJs(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  uint32_t v[3] = {0, 0, 0};
+  for (size_t i = 0; i < argc && i < 3; i++) napi_get_value_uint32(env, argv[i], &v[i]);
+  ThreadRing* ring = tls_ring;
+  bool allowed = v[0] == kInstant || v[0] == kCounter || v[0] == kObject || v[0] == kValue;
+  if (ring && allowed) Append(ring, v[1], Kind(RecordKind(v[0]), v[2] & 0xFFFFFF));
+  return nullptr;
+}
+
+// timedSlice(startMonotonicNs, durationNs, nameFrameId): a slice measured by
+// someone else (V8's GC), on CLOCK_MONOTONIC.
+napi_value TimedSliceJs(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 3 || !tls_ring) return nullptr;
+  double start = 0, duration = 0;
+  uint32_t name = 0;
+  napi_get_value_double(env, argv[0], &start);
+  napi_get_value_double(env, argv[1], &duration);
+  napi_get_value_uint32(env, argv[2], &name);
+  if (!(start > 0) || !(duration >= 0)) return nullptr;
+  uint32_t d = duration > 4294967295.0 ? 0xFFFFFFFFu : uint32_t(duration);
+  AppendAt(tls_ring, uint64_t(start), d, Kind(kTimedSlice, name & 0xFFFFFF));
+  return nullptr;
+}
+
+// payload(role, jsonText) -> true when stored
+napi_value PayloadJs(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  bool ok = false;
+  ThreadRing* ring = tls_ring;
+  uint32_t role = 0;
+  if (ring && argc >= 2 && napi_get_value_uint32(env, argv[0], &role) == napi_ok) {
+    // Most payloads are short: one copy through a stack buffer (no thread_local: the
+    // static TLS block of a dlopen'ed addon is small).
+    char small[4096];
+    size_t len = 0;
+    if (napi_get_value_string_utf8(env, argv[1], small, sizeof small, &len) == napi_ok) {
+      if (len < sizeof small - 4) {
+        ok = AppendPayload(ring, role, small, len);
+      } else {
+        std::string text = GetString(env, argv[1]);
+        ok = AppendPayload(ring, role, text.data(), text.size());
+      }
+    }
+  }
+  napi_value out;
+  napi_get_boolean(env, ok, &out);
+  return out;
+}
+
+// setPaused(paused): stop()/start(); the change itself is recorded on this thread.
+napi_value SetPausedJs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  bool paused = false;
+  if (argc >= 1) napi_get_value_bool(env, argv[0], &paused);
+  bool was = g_paused.exchange(paused);
+  if (was != paused && tls_ring) Append(tls_ring, 0, Kind(paused ? kPause : kResume));
+  return nullptr;
+}
+
 // crash(): a real SIGSEGV (a fault, not a sent signal), for tests.
 napi_value CrashJs(napi_env, napi_callback_info) {
   volatile int* null_pointer = nullptr;
@@ -353,6 +432,10 @@ napi_value InitModule(napi_env env, napi_value exports) {
   SetFunction(env, exports, "reclaimSignal", ReclaimSignalJs);
   SetFunction(env, exports, "stats", StatsJs);
   SetFunction(env, exports, "crash", CrashJs);
+  SetFunction(env, exports, "record", RecordJs);
+  SetFunction(env, exports, "timedSlice", TimedSliceJs);
+  SetFunction(env, exports, "payload", PayloadJs);
+  SetFunction(env, exports, "setPaused", SetPausedJs);
   SetFunction(env, exports, "napiEnter", NapiFrameEvent<kEnter>);
   SetFunction(env, exports, "napiExit", NapiFrameEvent<kExit>);
   SetFunction(env, exports, "napiInstant", NapiFrameEvent<kInstant>);

@@ -18,6 +18,7 @@
 namespace viz {
 
 bool g_use_tsc = false;
+std::atomic<bool> g_paused{false};
 thread_local ThreadRing* tls_ring __attribute__((tls_model("initial-exec"))) = nullptr;
 
 // ---------------------------------------------------------------- clock
@@ -102,6 +103,11 @@ ThreadRing* CreateThreadRing(uint32_t capacity, int32_t node_thread_id, const ch
   ring->write_index.store(0, std::memory_order_relaxed);
   ring->fast_calls = 0;
   ring->next_span = 0;
+  ring->payload.store(nullptr, std::memory_order_relaxed);
+  // 32 bytes of payload per event slot: room for a logged argument list and a
+  // return value on most calls the ring keeps.
+  ring->payload_capacity = uint64_t(capacity) * 32;
+  ring->payload_pos.store(0, std::memory_order_relaxed);
   ring->capacity = capacity;
   ring->os_tid = pid_t(syscall(SYS_gettid));
   ring->node_thread_id = node_thread_id;
@@ -124,6 +130,32 @@ void SetThreadName(ThreadRing* ring, const char* name) {
 void RetireThreadRing(ThreadRing* ring) {
   ring->alive.store(false, std::memory_order_release);
   if (tls_ring == ring) tls_ring = nullptr;
+}
+
+bool AppendPayload(ThreadRing* ring, uint32_t role, const char* text, size_t len) {
+  char* buf = ring->payload.load(std::memory_order_relaxed);
+  if (!buf) {
+    void* mem = mmap(nullptr, ring->payload_capacity, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) return false;
+    buf = static_cast<char*>(mem);
+    ring->payload.store(buf, std::memory_order_release);
+  }
+  uint64_t cap = ring->payload_capacity;
+  if (len > cap / 4) return false;
+  uint64_t pos = ring->payload_pos.load(std::memory_order_relaxed);
+  uint32_t header[2] = {uint32_t(len), 0};
+  uint64_t mask = cap - 1;
+  // The header never wraps (positions are multiples of 8); the text may.
+  memcpy(buf + (pos & mask), header, 8);
+  uint64_t at = (pos + 8) & mask;
+  size_t first = len < cap - at ? len : size_t(cap - at);
+  memcpy(buf + at, text, first);
+  memcpy(buf, text + first, len - first);
+  uint64_t next = pos + 8 + ((len + 7) & ~uint64_t(7));
+  ring->payload_pos.store(next, std::memory_order_release);
+  Append(ring, uint32_t(pos >> 3), kPayload | (role << 8));
+  return true;
 }
 
 // --------------------------------------------------------------- frames
@@ -339,6 +371,7 @@ enum SectionType : uint32_t {
   kProcessSection = 1,
   kFramesSection = 2,
   kRingSection = 3,
+  kPayloadSection = 4,
   kEndSection = 0xFFFF,
 };
 
@@ -346,7 +379,30 @@ static size_t Pad8(size_t n) { return (n + 7) & ~size_t(7); }
 
 constexpr uint32_t kRingHeaderBytes = 88;
 
+// The thread's payload bytes, oldest first; written just before its RING.
+static void WritePayloads(Writer& w, ThreadRing* ring) {
+  char* buf = ring->payload.load(std::memory_order_acquire);
+  if (!buf) return;
+  uint64_t cap = ring->payload_capacity;
+  uint64_t before = ring->payload_pos.load(std::memory_order_acquire);
+  uint64_t count = before < cap ? before : cap;
+  uint64_t first = before - count;
+  w.Section(kPayloadSection, 40 + count + 8);
+  w.U32(uint32_t(ring->os_tid));
+  w.U32(uint32_t(ring->node_thread_id));
+  w.U64(cap);
+  w.U64(before);
+  w.U64(first);
+  w.U64(count);
+  uint64_t start = first & (cap - 1);
+  uint64_t head = count < cap - start ? count : cap - start;
+  w.Put(buf + start, head);
+  w.Put(buf, count - head);
+  w.U64(ring->payload_pos.load(std::memory_order_acquire));
+}
+
 static void WriteRing(Writer& w, ThreadRing* ring, bool from_js) {
+  WritePayloads(w, ring);
   uint64_t before = ring->write_index.load(std::memory_order_acquire);
   uint64_t count = before < ring->capacity ? before : ring->capacity;
   uint64_t first = before - count;

@@ -29,6 +29,18 @@ enum RecordKind : uint32_t {
   kValue = 4,
   kAsyncBegin = 5,  // a = span id, aux = frame id
   kAsyncEnd = 6,
+  kPayload = 7,     // a = payload position / 8 (low 32 bits), aux = PayloadRole
+  kTimedSlice = 8,  // ticks = CLOCK_MONOTONIC ns of the start, a = duration ns, aux = name frame id
+  kCounter = 9,     // a = name frame id; its series come in the next payload record
+  kObject = 10,     // a = name frame id, aux = phase (1 new, 2 snapshot, 3 delete) | object id << 2
+  kPause = 11,      // stop(): recording of calls pauses
+  kResume = 12,     // start(): ... and resumes
+};
+
+// What a payload record's JSON text belongs to.
+enum PayloadRole : uint32_t {
+  kPayloadOfPrevious = 1,  // args of the previous record of the thread (enter, instant, counter, object)
+  kPayloadReturn = 2,      // return value of the innermost open frame
 };
 
 // One event: 16 bytes, so a ring of 2^20 events is 16 MiB.
@@ -48,6 +60,11 @@ struct alignas(64) ThreadRing {
   std::atomic<uint64_t> write_index;
   uint64_t fast_calls;  // events recorded through the V8 fast call path
   uint32_t next_span;   // last async span id handed out on this thread
+  // Payloads (JSON text of logged arguments, return values, event args): a byte
+  // ring allocated on first use, entries `u32 length, u32 0, bytes, pad to 8`.
+  std::atomic<char*> payload;
+  uint64_t payload_capacity;  // bytes, power of two
+  std::atomic<uint64_t> payload_pos;  // bytes written since start (multiple of 8)
   // Cold: identity, read by the dump.
   uint32_t capacity;
   pid_t os_tid;
@@ -93,6 +110,19 @@ ClockPair TakeClockPair();
 // available and each access is one %fs-relative load instead of a call.
 extern thread_local ThreadRing* tls_ring __attribute__((tls_model("initial-exec")));
 
+// stop()/start() of the tracing API: calls (enter, exit, async spans) are not
+// recorded while paused; everything else is.
+extern std::atomic<bool> g_paused;
+
+inline void AppendAt(ThreadRing* ring, uint64_t ticks, uint32_t a, uint32_t kind_aux) {
+  uint64_t index = ring->write_index.load(std::memory_order_relaxed);
+  Record* rec = &ring->records[index & ring->mask];
+  rec->ticks = ticks;
+  rec->a = a;
+  rec->kind_aux = kind_aux;
+  ring->write_index.store(index + 1, std::memory_order_release);
+}
+
 inline void Append(ThreadRing* ring, uint32_t a, uint32_t kind_aux) {
   uint64_t index = ring->write_index.load(std::memory_order_relaxed);
   Record* rec = &ring->records[index & ring->mask];
@@ -110,6 +140,10 @@ ThreadRing* CreateThreadRing(uint32_t capacity, int32_t node_thread_id, const ch
 void SetThreadName(ThreadRing* ring, const char* name);
 // The thread is going away: its ring stays for the dump.
 void RetireThreadRing(ThreadRing* ring);
+// Copies `len` bytes of JSON text into the thread's payload ring and appends a
+// kPayload record pointing at them. False when the ring could not be
+// allocated or the text is larger than a quarter of it.
+bool AppendPayload(ThreadRing* ring, uint32_t role, const char* text, size_t len);
 
 // --- frames --------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { VizError } from '../model/errors.js';
 import { numberedDumpPath } from '../formats/ring/layout.js';
-import { planChild, runChild, type ChildExit } from './spawn.js';
+import { planChild, runChild, type ChildExit, type LogKind } from './spawn.js';
 import { dumpStats, type DumpStats } from './stats.js';
 import { conversionTarget, convertDump, DUMP_EXTENSION } from './output.js';
 import type { SliceFilter } from './slice-filter.js';
@@ -55,6 +55,11 @@ export interface RecordOptions {
   filter?: SliceFilter;
   /** Add the functions with the most events to the messages. */
   stats?: boolean;
+  /** `--log-*`: what else to record. */
+  log?: readonly LogKind[];
+  logIntervalMs?: number;
+  /** `--paused`: calls are recorded from the program's start() on. */
+  paused?: boolean;
 }
 
 export interface RecordResult {
@@ -164,6 +169,9 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       exclude: opts.exclude,
       noFollow: opts.follow === false,
       functions: opts.functions,
+      log: opts.log,
+      logIntervalMs: opts.logIntervalMs,
+      paused: opts.paused,
     });
     const exit = await runChild(plan, { cwd });
 
@@ -392,10 +400,10 @@ function signalNumber(sig: NodeJS.Signals): number | undefined {
 }
 
 /** `500` (ns), `50ns`, `20us`, `1.5ms`, `2s` -> ns. */
-export function parseDuration(text: string): number {
+export function parseDuration(text: string, flag = '--min-duration'): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)?$/.exec(text.trim());
   if (!m) {
-    throw new VizError('usage', `--min-duration ${text}: not a duration`, ['e.g. 500ns, 50us, 1.5ms, 2s']);
+    throw new VizError('usage', `${flag} ${text}: not a duration`, ['e.g. 500ns, 50us, 1.5ms, 2s']);
   }
   const scale = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9 }[(m[2] ?? 'ns') as 'ns'];
   return Math.round(Number(m[1]) * scale);

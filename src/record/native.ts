@@ -30,6 +30,14 @@ export interface NativeAddon {
   napiValue(nameFrameId: number, value: number): void;
   napiAsyncBegin(frameId: number): number;
   napiAsyncEnd(frameId: number, spanId: number): void;
+  /** An instant (kind 3, aux = scope), counter (9), object (10) or value (4) record. Absent in older builds. */
+  record?(kind: number, a: number, aux: number): void;
+  /** A slice timed by someone else (V8's GC), start in CLOCK_MONOTONIC ns. */
+  timedSlice?(startMonotonicNs: number, durationNs: number, nameFrameId: number): void;
+  /** JSON text for the previous record (role 1) or the innermost frame's return value (role 2). */
+  payload?(role: number, json: string): boolean;
+  /** stop()/start(): calls are not recorded while paused (process-wide). */
+  setPaused?(paused: boolean): void;
   /** Creates this thread's ring (idempotent); returns its capacity in events. */
   init(
     capacity: number,

@@ -32,7 +32,17 @@ export const ENV = {
   functions: 'VIZ_FUNCTIONS',
   /** `1`: child processes of the first traced process are not traced. */
   noFollow: 'VIZ_NO_FOLLOW',
+  /** What else to record, comma-separated: args, return, exceptions, console, gc, event-loop, memory. */
+  log: 'VIZ_LOG',
+  /** Sampling interval of the event-loop and memory counters, ms. */
+  logIntervalMs: 'VIZ_LOG_INTERVAL_MS',
+  /** `1`: calls are not recorded until the program calls the API's start(). */
+  paused: 'VIZ_PAUSED',
 } as const;
+
+/** The values `--log-*` flags add to VIZ_LOG. */
+export const LOG_KINDS = ['args', 'return', 'exceptions', 'console', 'gc', 'event-loop', 'memory'] as const;
+export type LogKind = (typeof LOG_KINDS)[number];
 
 /** Extensions that need tsx to run. */
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
@@ -117,6 +127,9 @@ export interface PlanOptions {
   noFollow?: boolean;
   /** Sparse mode: instrument only the functions with these names. */
   functions?: string[];
+  log?: readonly LogKind[];
+  logIntervalMs?: number;
+  paused?: boolean;
 }
 
 /** The command line and environment for the traced child. */
@@ -167,7 +180,16 @@ export function planChild(opts: PlanOptions): ChildPlan {
   };
   globs(ENV.include, opts.include);
   globs(ENV.exclude, opts.exclude);
-  globs(ENV.functions, opts.functions);
+  // sparse mode with no names is still sparse: only the API's traced() functions record
+  if (opts.functions) env[ENV.functions] = JSON.stringify(opts.functions);
+  else delete env[ENV.functions];
+  const set = (name: string, value: string | undefined) => {
+    if (value) env[name] = value;
+    else delete env[name];
+  };
+  set(ENV.log, opts.log?.join(','));
+  set(ENV.logIntervalMs, opts.logIntervalMs === undefined ? undefined : String(opts.logIntervalMs));
+  set(ENV.paused, opts.paused ? '1' : undefined);
   if (opts.noFollow) env[ENV.noFollow] = '1';
   else delete env[ENV.noFollow];
   return { file, args, env, label: opts.command ? opts.argv.join(' ') : first };

@@ -304,9 +304,12 @@ describe('viz record: filters', function () {
     const counts = countByName(await readTrace(out));
     assert.deepEqual(Object.keys(counts).sort(), ['Shape.get name', 'main']);
     assert.equal(counts.main, 1);
-    const bad = runViz(['--sparse', join(SAMPLES, 'fib.js'), '5']);
+    const bad = runViz(['--function', 'main', join(SAMPLES, 'fib.js'), '5']);
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /--sparse needs at least one --function/);
+    assert.match(bad.stderr, /--function applies to --sparse mode/);
+    // --sparse alone instruments nothing (only the tracing API's traced() functions record)
+    const none = both('classes.js', [], ['--sparse']);
+    assert.deepEqual(countByName(await readTrace(none.out)), {});
   });
 
   it('parseDuration', () => {

@@ -20,6 +20,8 @@ export const Section = {
   process: 1,
   frames: 2,
   ring: 3,
+  /** a thread's payload bytes (logged values, event args), just before its RING */
+  payload: 4,
   end: 0xffff,
 } as const;
 
@@ -34,7 +36,27 @@ export const Kind = {
   /** a = span id (per thread, from 1), aux = frame id */
   asyncBegin: 5,
   asyncEnd: 6,
+  /** a = payload position / 8 (low 32 bits), aux = PayloadRole */
+  payload: 7,
+  /** ticks = CLOCK_MONOTONIC ns of the start (not ticks), a = duration ns, aux = name frame id */
+  timedSlice: 8,
+  /** a = name frame id; the series are the payload that follows */
+  counter: 9,
+  /** a = name frame id, aux = ObjectPhase | object id << 2; the snapshot is the payload that follows */
+  object: 10,
+  /** stop(): calls are not recorded until the next resume */
+  pause: 11,
+  resume: 12,
 } as const;
+
+/** What a payload record's JSON text belongs to (its aux). */
+export const PayloadRole = { ofPrevious: 1, returnValue: 2 } as const;
+/** Low 2 bits of an object record's aux: Chrome's N, O, D. */
+export const ObjectPhase = { created: 1, snapshot: 2, destroyed: 3 } as const;
+/** Instant records' aux: the Chrome scope. */
+export const InstantScope = { thread: 0, process: 1, global: 2 } as const;
+export const PAYLOAD_HEADER_BYTES = 40;
+export const PAYLOAD_TRAILER_BYTES = 8;
 
 export const RingFlag = { writerMayBeActive: 1 } as const;
 

@@ -37,8 +37,13 @@ import {
   FrameEntry,
   HEADER_BYTES,
   HeaderFlag,
+  InstantScope,
   Kind,
   MAGIC,
+  ObjectPhase,
+  PAYLOAD_HEADER_BYTES,
+  PAYLOAD_TRAILER_BYTES,
+  PayloadRole,
   RECORD_BYTES,
   RING_HEADER_BYTES,
   RING_TRAILER_BYTES,
@@ -118,6 +123,9 @@ interface Frame {
 interface Clock {
   startTicksHi: number;
   startTicksLo: number;
+  /** The start pair's CLOCK_MONOTONIC ns, split the same way (timed slices carry monotonic ns). */
+  startMonoHi: number;
+  startMonoLo: number;
   /** ns per tick. */
   slope: number;
   /** ns from `baseUs` to the start pair. */
@@ -127,9 +135,28 @@ interface Clock {
 }
 
 const UNCLOSED_ARGS = '{"unclosed":true}';
+/** Frames open when `stop()` paused the recording end there with these args. */
+const STOPPED_ARGS = '{"stopped":true}';
 /** Category of async span events (`b`/`e`). */
 export const ASYNC_CAT = 'async';
 const INSTANT_EXTRA = Object.freeze({ s: '"t"' });
+const SCOPE_EXTRA = [INSTANT_EXTRA, Object.freeze({ s: '"p"' }), Object.freeze({ s: '"g"' })];
+/** Category of the V8 garbage collection slices (`--log-gc`). */
+export const GC_CAT = 'gc';
+/** The GC slices of thread T go on a track of their own: tid GC_TID_BASE | (T & 0xffffff). */
+export const GC_TID_BASE = 0x7f000000;
+const OBJECT_PHASES = ['', 'N', 'O', 'D'];
+
+/** A thread's payload bytes (see the schema's PAYLOAD section). */
+interface Payloads {
+  tid: number;
+  bytes: Uint8Array;
+  /** Byte positions: of bytes[0], the writer's position before and after the copy, ring size. */
+  first: number;
+  before: number;
+  after: number;
+  capacity: number;
+}
 
 export class RingDumpReader implements TraceSource {
   readonly meta: TraceMeta = emptyMeta(FORMAT_NAME);
@@ -142,6 +169,9 @@ export class RingDumpReader implements TraceSource {
   private originMono: bigint | undefined;
   /** Rings of the dump being read: [tid, name]. */
   private dumpThreads: [number, string][] = [];
+  /** The PAYLOAD section just read: it belongs to the RING that follows. */
+  private payloads: Payloads | undefined;
+  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
 
   constructor(
     private readonly name: string,
@@ -272,8 +302,11 @@ export class RingDumpReader implements TraceSource {
       }
       if (type === Section.process) await this.readProcess(src, body, length, proc);
       else if (type === Section.frames) await this.readFrames(src, body, length);
-      else if (type === Section.ring) yield* this.readRing(src, body, length, clock);
-      else
+      else if (type === Section.payload) await this.readPayloads(src, body, length);
+      else if (type === Section.ring) {
+        yield* this.readRing(src, body, length, clock);
+        this.payloads = undefined;
+      } else
         this.diagnostics.add(
           'ring_unknown_section',
           'info',
@@ -322,6 +355,8 @@ export class RingDumpReader implements TraceSource {
     return {
       startTicksHi: Number(startTicks >> 32n),
       startTicksLo: Number(startTicks & 0xffffffffn),
+      startMonoHi: Number(startMono >> 32n),
+      startMonoLo: Number(startMono & 0xffffffffn),
       slope,
       startOffsetNs,
       dumpTs: startOffsetNs + Math.max(0, dNs),
@@ -366,13 +401,15 @@ export class RingDumpReader implements TraceSource {
       } else if (tag === FrameEntry.frame) {
         if (p + 28 > bytes.length) break;
         const id = v.getUint32(p + 4, true);
-        const file = this.files.get(v.getUint32(p + 8, true)) ?? '?';
+        const fileId = v.getUint32(p + 8, true);
+        const file = this.files.get(fileId) ?? '?';
         const line = v.getUint32(p + 12, true);
         const column = v.getUint32(p + 16, true);
         const len = v.getUint32(p + 24, true);
         if (p + 28 + len > bytes.length) break;
         const name = text.toString('utf8', p + 28, p + 28 + len);
-        this.frames[id] = { name, display: `${name} (${file}:${line}:${column})` };
+        // file 0: a name with no source position (the tracing API's spans, instants, counters)
+        this.frames[id] = { name, display: fileId === 0 ? name : `${name} (${file}:${line}:${column})` };
         p += 28 + ((len + 3) & ~3);
       } else if (tag === 0) {
         break; // padding
@@ -384,6 +421,49 @@ export class RingDumpReader implements TraceSource {
         );
         break;
       }
+    }
+  }
+
+  private async readPayloads(src: ByteSource, offset: number, length: number): Promise<void> {
+    const bytes = await src.read(offset, length);
+    if (bytes.length < PAYLOAD_HEADER_BYTES) return this.truncated(offset, 'a payload section');
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const count = Number(v.getBigUint64(32, true));
+    const trailer = PAYLOAD_HEADER_BYTES + count;
+    const before = Number(v.getBigUint64(16, true));
+    this.payloads = {
+      tid: v.getUint32(0, true),
+      capacity: Number(v.getBigUint64(8, true)),
+      before,
+      first: Number(v.getBigUint64(24, true)),
+      after:
+        bytes.length >= trailer + PAYLOAD_TRAILER_BYTES ? Number(v.getBigUint64(trailer, true)) : before,
+      bytes: bytes.subarray(PAYLOAD_HEADER_BYTES, Math.min(bytes.length, trailer)),
+    };
+    if (bytes.length < length) this.truncated(offset + bytes.length, 'a payload section');
+  }
+
+  /**
+   * The JSON text a payload record points at (`a`: its byte position / 8, low 32 bits), or
+   * undefined when the payload ring has overwritten it (or it is not valid JSON: a torn copy).
+   */
+  private payloadText(tid: number, a: number): string | undefined {
+    const p = this.payloads;
+    if (p === undefined || p.tid !== tid) return undefined;
+    const beforeUnits = p.before / 8;
+    const delta = (((beforeUnits % TWO_32) - a) % TWO_32 + TWO_32) % TWO_32;
+    const pos = (beforeUnits - delta) * 8;
+    const validFrom = Math.max(p.first, p.after - p.capacity);
+    const at = pos - p.first;
+    if (pos < validFrom || at + 8 > p.bytes.length) return undefined;
+    const len = p.bytes[at]! | (p.bytes[at + 1]! << 8) | (p.bytes[at + 2]! << 16) | (p.bytes[at + 3]! << 24);
+    if (len < 0 || at + 8 + len > p.bytes.length) return undefined;
+    try {
+      const text = this.utf8.decode(p.bytes.subarray(at + 8, at + 8 + len));
+      JSON.parse(text);
+      return text;
+    } catch {
+      return undefined;
     }
   }
 
@@ -468,7 +548,29 @@ export class RingDumpReader implements TraceSource {
 
     if (this.headersOnly) return;
     const stack: number[] = [];
+    /** Return values logged for the open frames (parallel to `stack`). */
+    const returns: (string | undefined)[] = [];
     let batch: TraceEvent[] = [];
+    /**
+     * The event of the previous record, held back from the batch: a payload record that
+     * follows it fills in its args.
+     */
+    let held: TraceEvent | undefined;
+    let lostPayloads = 0;
+    let stoppedExits = 0;
+    /** stop() was called: exits with no open frame are expected from then on. */
+    let stopped = false;
+    const gcTid = GC_TID_BASE | (tid & 0xffffff);
+    let gcTrack = false;
+    const emit = (e: TraceEvent): void => {
+      if (held !== undefined) batch.push(held);
+      held = e;
+    };
+    const exitEvent = (frameId: number, ts: number, args: string): TraceEvent => {
+      const ret = returns.pop();
+      const a = ret === undefined ? args : args === '' ? `{"return_value":${ret}}` : args;
+      return ev('E', this.frame(frameId).display, ts, pid, tid, a, undefined);
+    };
     let orphans = 0;
     let lastTs = 0;
     let index = first;
@@ -490,19 +592,20 @@ export class RingDumpReader implements TraceSource {
         const a = u32[o + 2]!;
         const kindAux = u32[o + 3]!;
         const kind = kindAux & 0xff;
-        lastTs = ts;
+        if (kind !== Kind.timedSlice) lastTs = ts;
         if (kind === Kind.enter) {
           stack.push(a);
-          batch.push(ev('B', this.frame(a).display, ts, pid, tid, '', undefined));
+          returns.push(undefined);
+          emit(ev('B', this.frame(a).display, ts, pid, tid, '', undefined));
         } else if (kind === Kind.exit) {
           if (stack.length > 0 && stack[stack.length - 1] === a) {
             stack.pop();
-            batch.push(ev('E', this.frame(a).display, ts, pid, tid, '', undefined));
+            emit(exitEvent(a, ts, ''));
           } else if (stack.lastIndexOf(a) >= 0) {
             // An exit skipped inner exits: close them here so B/E stay nested.
             while (stack.length > 0) {
               const top = stack.pop()!;
-              batch.push(ev('E', this.frame(top).display, ts, pid, tid, '', undefined));
+              emit(exitEvent(top, ts, ''));
               if (top === a) break;
               this.diagnostics.add(
                 'ring_unbalanced',
@@ -511,7 +614,8 @@ export class RingDumpReader implements TraceSource {
               );
             }
           } else if (stack.length === 0) {
-            orphans++;
+            if (stopped) stoppedExits++;
+            else orphans++;
           } else {
             this.diagnostics.add(
               'ring_unbalanced',
@@ -519,10 +623,22 @@ export class RingDumpReader implements TraceSource {
               `thread ${tid}: exit of frame ${a} that is not open`,
             );
           }
+        } else if (kind === Kind.payload) {
+          const text = this.payloadText(tid, a);
+          const role = kindAux >>> 8;
+          if (text === undefined) lostPayloads++;
+          else if (role === PayloadRole.returnValue) {
+            if (returns.length > 0) returns[returns.length - 1] = text;
+          } else if (role === PayloadRole.ofPrevious && held !== undefined) {
+            if (held.ph === 'B') held.args = `{"func_args":${text}}`;
+            else if (held.ph === 'O') held.args = `{"snapshot":${text}}`;
+            else if (held.args === '') held.args = text;
+          }
+          continue; // produces no event
         } else if (kind === Kind.asyncBegin || kind === Kind.asyncEnd) {
           const id = `"${tid}.${a}"`;
           const ph = kind === Kind.asyncBegin ? 'b' : 'e';
-          batch.push({
+          emit({
             ph,
             name: this.frame(kindAux >>> 8).display,
             cat: ASYNC_CAT,
@@ -535,10 +651,35 @@ export class RingDumpReader implements TraceSource {
             extra: undefined,
           });
         } else if (kind === Kind.instant) {
-          batch.push(ev('i', this.frame(a).name, ts, pid, tid, '', INSTANT_EXTRA));
+          const scope = SCOPE_EXTRA[(kindAux >>> 8) & 3] ?? INSTANT_EXTRA;
+          emit(ev('i', this.frame(a).name, ts, pid, tid, '', scope));
         } else if (kind === Kind.value) {
           const name = this.frame(kindAux >>> 8).name;
-          batch.push(ev('C', name, ts, pid, tid, `{"value":${a | 0}}`, undefined));
+          emit(ev('C', name, ts, pid, tid, `{"value":${a | 0}}`, undefined));
+        } else if (kind === Kind.counter) {
+          emit(ev('C', this.frame(a).name, ts, pid, tid, '', undefined));
+        } else if (kind === Kind.object) {
+          const aux = kindAux >>> 8;
+          const ph = OBJECT_PHASES[aux & 3] ?? 'O';
+          const e = ev(ph === '' ? 'O' : ph, this.frame(a).name, ts, pid, tid, '', undefined);
+          e.id = `"${tid}.${aux >>> 2}"`;
+          emit(e);
+        } else if (kind === Kind.timedSlice) {
+          // ticks hold CLOCK_MONOTONIC ns, not ticks
+          const start =
+            startOffsetNs + ((u32[o + 1]! - clock.startMonoHi) * TWO_32 + (u32[o]! - clock.startMonoLo));
+          const e = ev('X', this.frame(kindAux >>> 8).name, start, pid, gcTid, '', undefined);
+          e.cat = GC_CAT;
+          e.dur = a;
+          emit(e);
+          gcTrack = true;
+          continue; // its ticks are not the thread's clock: lastTs stays
+        } else if (kind === Kind.pause) {
+          stopped = true;
+          // frames open now end here: their exits are not recorded while stopped
+          while (stack.length > 0) emit(exitEvent(stack.pop()!, ts, STOPPED_ARGS));
+        } else if (kind === Kind.resume) {
+          // exits of frames entered before the stop follow: expected, and dropped
         } else {
           this.diagnostics.add('ring_unknown_kind', 'error', `thread ${tid}: record kind ${kind}`);
         }
@@ -552,6 +693,28 @@ export class RingDumpReader implements TraceSource {
         this.truncated(at + bytes.length, `the ring of thread ${tid}`);
         break;
       }
+    }
+    if (held !== undefined) batch.push(held);
+    if (gcTrack) {
+      const gcName = `V8 GC (${threadName})`;
+      this.meta.threadNames.set(threadKey(pid, gcTid), gcName);
+      this.dumpThreads.push([gcTid, gcName]);
+    }
+    if (lostPayloads > 0) {
+      this.diagnostics.add(
+        'ring_payload_overwritten',
+        'info',
+        `thread ${tid}: ${lostPayloads} logged values (args, return values) were overwritten in the payload ring; their events are kept without them`,
+        lostPayloads,
+      );
+    }
+    if (stoppedExits > 0) {
+      this.diagnostics.add(
+        'ring_exit_after_stop',
+        'info',
+        `thread ${tid}: ${stoppedExits} exits of frames entered before stop() were dropped (those frames end at the stop)`,
+        stoppedExits,
+      );
     }
     if (orphans > 0) {
       this.diagnostics.add(
@@ -569,9 +732,7 @@ export class RingDumpReader implements TraceSource {
         `thread ${tid}: ${stack.length} frames still open at the dump, closed at the dump time (args.unclosed)`,
         stack.length,
       );
-      while (stack.length > 0) {
-        batch.push(ev('E', this.frame(stack.pop()!).display, closeTs, pid, tid, UNCLOSED_ARGS, undefined));
-      }
+      while (stack.length > 0) batch.push(exitEvent(stack.pop()!, closeTs, UNCLOSED_ARGS));
     }
     if (batch.length > 0) yield batch;
   }

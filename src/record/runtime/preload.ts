@@ -46,14 +46,18 @@ const { isMainThread } = workerThreads;
 const isInternalThread = (workerThreads as { isInternalThread?: boolean }).isInternalThread === true;
 
 async function start(outDir: string): Promise<void> {
+  const log = logOptionsFromEnv(env);
   const cfg: InstrumentConfig = {
     root: env.VIZ_ROOT ?? '',
     cacheDir: env.VIZ_CACHE_DIR ?? '',
     ...filterConfigFromEnv(env),
+    log: { args: log.has('args'), return: log.has('return'), exceptions: log.has('exceptions') },
   };
-  const [{ startRecorder }, fragments] = await Promise.all([
+  const [{ startRecorder }, fragments, { threadEvents }, { startMonitors }] = await Promise.all([
     import('./recorder.js'),
     import('../transform/fragments.js'),
+    import('./events.js'),
+    import('./monitors.js'),
   ]);
   const { PROLOGUE_MARK, RUNTIME_GLOBAL, stripInstrumentation } = fragments;
   // The transform (acorn, magic-string, source maps) loads on the first file to instrument: an ES
@@ -78,13 +82,33 @@ async function start(outDir: string): Promise<void> {
     exitHooks: !isMainThread,
     signals: isMainThread,
   });
-  if (isMainThread) dumpAfterExitListeners(() => recorder.dump(dumpPath));
+  const events = threadEvents(recorder, { sparse: (cfg.only?.length ?? 0) > 0 || env.VIZ_SPARSE === '1' });
+  const beforeDump = startMonitors(events, {
+    console: log.has('console'),
+    gc: log.has('gc'),
+    eventLoop: log.has('event-loop'),
+    memory: log.has('memory'),
+    intervalMs: Number(env.VIZ_LOG_INTERVAL_MS) || 100,
+  });
+  if (log.has('exceptions')) process.on('uncaughtExceptionMonitor', (err) => events.logUncaught(err));
+  if (isMainThread)
+    dumpAfterExitListeners(() => {
+      beforeDump();
+      recorder.dump(dumpPath);
+    });
+  else process.on('exit', beforeDump);
+  if (env.VIZ_PAUSED === '1') events.api.setPaused(true);
   g[RUNTIME_GLOBAL] = {
     reg: (packed: Parameters<typeof recorder.registerPacked>[0]) => recorder.registerPacked(packed),
     e: recorder.enter,
     x: recorder.exit,
     ab: recorder.asyncBegin,
     ae: recorder.asyncEnd,
+    la: events.logArgs,
+    lr: events.logReturn,
+    lt: events.logThrow,
+    lc: events.logCatch,
+    api: events.api,
   };
 
   // Workers and child processes (`--no-follow`: none of the children).
@@ -170,6 +194,11 @@ function dumpAfterExitListeners(dump: () => void): void {
       return reallyExit.call(this, code);
     } as typeof reallyExit;
   }
+}
+
+/** `VIZ_LOG=args,return,exceptions,console,gc,event-loop,memory`: what `viz record --log-*` asked for. */
+function logOptionsFromEnv(e: NodeJS.ProcessEnv): Set<string> {
+  return new Set((e.VIZ_LOG ?? '').split(',').filter((x) => x !== ''));
 }
 
 const requireHere = nodeModule.createRequire(import.meta.url);

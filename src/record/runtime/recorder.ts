@@ -26,6 +26,8 @@ import {
   numberedDumpPath,
   pad4,
   pad8,
+  PAYLOAD_HEADER_BYTES,
+  PAYLOAD_TRAILER_BYTES,
   RECORD_BYTES,
   RING_HEADER_BYTES,
   RING_TRAILER_BYTES,
@@ -100,6 +102,14 @@ export interface Recorder {
   asyncBegin(frameId: number): number;
   /** ... and settles. */
   asyncEnd(frameId: number, spanId: number): void;
+  /** An instant (Kind.instant, aux = scope), counter (Kind.counter) or object (Kind.object) record. */
+  record(kind: number, a: number, aux: number): void;
+  /** JSON text for the previous record (PayloadRole.ofPrevious) or the innermost frame's return value. */
+  payload(role: number, json: string): boolean;
+  /** A slice measured elsewhere (V8's GC): start in CLOCK_MONOTONIC ns. */
+  timedSlice(startMonotonicNs: number, durationNs: number, nameFrameId: number): void;
+  /** stop()/start() of the tracing API: calls are not recorded while paused. */
+  setPaused(paused: boolean): void;
   registerFrames(frames: readonly FrameSpec[]): number;
   registerPacked(packed: PackedFrames): number;
   /** Writes a dump now; returns the bytes written. Throws when the dump could not be written. */
@@ -157,6 +167,9 @@ function workerDumpPath(path: string | undefined): string | undefined {
   return path.endsWith('.vizdump') ? `${path.slice(0, -8)}.t${threadId}.vizdump` : `${path}.t${threadId}`;
 }
 
+/** A file index past the list: the frame gets file id 0 (no source position). */
+const NO_FILE = 0xffffffff;
+
 function splitPacked(frames: readonly FrameSpec[]): Parameters<NativeAddon['registerFrames']> {
   const files: string[] = [];
   const fileIndex = new Map<string, number>();
@@ -166,7 +179,7 @@ function splitPacked(frames: readonly FrameSpec[]): Parameters<NativeAddon['regi
   const columns: number[] = [];
   const kinds: number[] = [];
   for (const f of frames) {
-    let fi = fileIndex.get(f.file);
+    let fi = f.file === '' ? NO_FILE : fileIndex.get(f.file);
     if (fi === undefined) {
       fi = files.length;
       files.push(f.file);
@@ -217,6 +230,11 @@ function nativeRecorder(
     // An addon built before async spans existed has neither: spans are then not recorded.
     asyncBegin: (napi ? addon.napiAsyncBegin : addon.asyncBegin) ?? (() => 0),
     asyncEnd: (napi ? addon.napiAsyncEnd : addon.asyncEnd) ?? (() => {}),
+    // Absent from an addon built before they existed: those events are then not recorded.
+    record: addon.record ?? (() => {}),
+    payload: addon.payload ?? (() => false),
+    timedSlice: addon.timedSlice ?? (() => {}),
+    setPaused: addon.setPaused ?? (() => {}),
     registerFrames: (frames) => addon.registerFrames(...splitPacked(frames)),
     registerPacked: (packed) => addon.registerFrames(...unpack(packed)),
     dump(path) {
@@ -280,9 +298,13 @@ function jsRecorder(requested: number, initialName: string, defaultPath: string 
   let nextFileId = 1;
   let usr2Sequence = 0;
   let nextSpan = 0;
+  let paused = false;
+  // Payload byte ring (see the schema's PAYLOAD section), allocated on first use.
+  const payloadCapacity = capacity * 32;
+  let payloadBytes: Buffer | undefined;
+  let payloadPos = 0;
 
-  const put = (a: number, kindAux: number): void => {
-    const t = jsTicks();
+  const putAt = (t: number, a: number, kindAux: number): void => {
     const o = (written & mask) << 2;
     const hi = Math.floor(t / TWO_32);
     words[o] = t - hi * TWO_32;
@@ -290,6 +312,25 @@ function jsRecorder(requested: number, initialName: string, defaultPath: string 
     words[o + 2] = a;
     words[o + 3] = kindAux;
     written++;
+  };
+  const put = (a: number, kindAux: number): void => putAt(jsTicks(), a, kindAux);
+
+  const putPayload = (role: number, json: string): boolean => {
+    const text = Buffer.from(json, 'utf8');
+    if (text.length > payloadCapacity / 4) return false;
+    const buf = (payloadBytes ??= Buffer.alloc(payloadCapacity));
+    const pmask = payloadCapacity - 1;
+    const at = payloadPos & pmask;
+    buf.writeUInt32LE(text.length, at);
+    buf.writeUInt32LE(0, at + 4);
+    const from = (payloadPos + 8) & pmask;
+    const head = Math.min(text.length, payloadCapacity - from);
+    text.copy(buf, from, 0, head);
+    text.copy(buf, 0, head);
+    const ref = (payloadPos / 8) % TWO_32;
+    payloadPos += 8 + pad8(text.length);
+    put(ref, Kind.payload | (role << 8));
+    return true;
   };
 
   const register = (args: Parameters<NativeAddon['registerFrames']>): number => {
@@ -352,6 +393,28 @@ function jsRecorder(requested: number, initialName: string, defaultPath: string 
     const frameBytes = frameEntries.reduce((n, b) => n + b.length, 0);
     section(Section.frames, pad8(frameBytes));
     out.push(...frameEntries, Buffer.alloc(pad8(frameBytes) - frameBytes));
+    if (payloadBytes !== undefined) {
+      const pcount = Math.min(payloadPos, payloadCapacity);
+      const pfirst = payloadPos - pcount;
+      section(Section.payload, PAYLOAD_HEADER_BYTES + pcount + PAYLOAD_TRAILER_BYTES);
+      const ph2 = Buffer.alloc(PAYLOAD_HEADER_BYTES);
+      ph2.writeUInt32LE(jsThreadTid(), 0);
+      ph2.writeInt32LE(threadId, 4);
+      ph2.writeBigUInt64LE(BigInt(payloadCapacity), 8);
+      ph2.writeBigUInt64LE(BigInt(payloadPos), 16);
+      ph2.writeBigUInt64LE(BigInt(pfirst), 24);
+      ph2.writeBigUInt64LE(BigInt(pcount), 32);
+      const pstart = pfirst % payloadCapacity;
+      const phead = Math.min(pcount, payloadCapacity - pstart);
+      const ptrailer = Buffer.alloc(PAYLOAD_TRAILER_BYTES);
+      ptrailer.writeBigUInt64LE(BigInt(payloadPos), 0);
+      out.push(
+        ph2,
+        payloadBytes.subarray(pstart, pstart + phead),
+        payloadBytes.subarray(0, pcount - phead),
+        ptrailer,
+      );
+    }
     const count = Math.min(written, capacity);
     const first = written - count;
     section(Section.ring, RING_HEADER_BYTES + count * RECORD_BYTES + RING_TRAILER_BYTES);
@@ -401,18 +464,40 @@ function jsRecorder(requested: number, initialName: string, defaultPath: string 
     backend: 'js',
     capacity,
     clock: 'hrtime',
-    enter: (frameId: number) => put(frameId, Kind.enter),
-    exit: (frameId: number) => put(frameId, Kind.exit),
+    enter: (frameId: number) => {
+      if (!paused) put(frameId, Kind.enter);
+    },
+    exit: (frameId: number) => {
+      if (!paused) put(frameId, Kind.exit);
+    },
     instant: (frameId: number) => put(frameId, Kind.instant),
     value: (nameFrameId: number, value: number) =>
       put(value >>> 0, Kind.value | ((nameFrameId & MAX_AUX) << 8)),
     asyncBegin: (frameId: number) => {
+      if (paused) return 0;
       nextSpan = nextSpan >= 0x7fffffff ? 1 : nextSpan + 1;
       put(nextSpan, Kind.asyncBegin | ((frameId & MAX_AUX) << 8));
       return nextSpan;
     },
     asyncEnd: (frameId: number, spanId: number) => {
       if (spanId) put(spanId >>> 0, Kind.asyncEnd | ((frameId & MAX_AUX) << 8));
+    },
+    record: (kind: number, a: number, aux: number) => {
+      if (kind === Kind.instant || kind === Kind.counter || kind === Kind.object || kind === Kind.value)
+        put(a >>> 0, kind | ((aux & MAX_AUX) << 8));
+    },
+    payload: putPayload,
+    timedSlice: (startMonotonicNs: number, durationNs: number, nameFrameId: number) => {
+      if (startMonotonicNs > 0 && durationNs >= 0)
+        putAt(
+          startMonotonicNs,
+          Math.min(durationNs, 0xffffffff) >>> 0,
+          Kind.timedSlice | ((nameFrameId & MAX_AUX) << 8),
+        );
+    },
+    setPaused: (p: boolean) => {
+      if (p !== paused) put(0, p ? Kind.pause : Kind.resume);
+      paused = p;
     },
     registerFrames: (frames) => register(splitPacked(frames)),
     registerPacked: (packed) => register(unpack(packed)),
