@@ -109,8 +109,8 @@ function sampleEventLoop(events: ThreadEvents): () => void {
     if (delay.count > 0) {
       const ms = (ns: number) => Math.round(ns / 1e3) / 1e3;
       events.counterJson(
-        'event loop delay (ms)',
-        `{"p50":${ms(delay.percentile(50))},"p99":${ms(delay.percentile(99))},"max":${ms(delay.max)}}`,
+        'event loop delay',
+        `{"p50_ms":${ms(delay.percentile(50))},"p99_ms":${ms(delay.percentile(99))},"max_ms":${ms(delay.max)}}`,
       );
       delay.reset();
     }
@@ -122,7 +122,7 @@ function sampleMemory(events: ThreadEvents): () => void {
   return () => {
     const m = process.memoryUsage();
     events.counterJson(
-      'memory (bytes)',
+      'memory',
       `{"heapUsed":${m.heapUsed},"heapTotal":${m.heapTotal},"rss":${m.rss},"external":${m.external}}`,
     );
   };

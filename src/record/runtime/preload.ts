@@ -82,7 +82,7 @@ async function start(outDir: string): Promise<void> {
     exitHooks: !isMainThread,
     signals: isMainThread,
   });
-  const events = threadEvents(recorder, { sparse: (cfg.only?.length ?? 0) > 0 || env.VIZ_SPARSE === '1' });
+  const events = threadEvents(recorder, { sparse: cfg.only !== undefined });
   const beforeDump = startMonitors(events, {
     console: log.has('console'),
     gc: log.has('gc'),
