@@ -35,7 +35,8 @@ export default class RecordCommand extends VizCommand {
       description: 'Keep arguments, return values and every thrown error with the calls.',
     },
     {
-      command: '<%= config.bin %> record --log-gc --log-memory --log-event-loop --log-interval 50ms -o t.json server.js',
+      command:
+        '<%= config.bin %> record --log-gc --log-memory --log-event-loop --log-interval 50ms -o t.json server.js',
       description: 'Add GC slices and memory / event-loop counters sampled every 50 ms.',
     },
     {
@@ -93,7 +94,7 @@ export default class RecordCommand extends VizCommand {
     }),
     sparse: Flags.boolean({
       description:
-        'trace only the functions named with --function and those wrapped by the API\'s traced() (others are not instrumented)',
+        "trace only the functions named with --function and those wrapped by the API's traced() (others are not instrumented)",
     }),
     function: Flags.string({
       multiple: true,
@@ -110,12 +111,16 @@ export default class RecordCommand extends VizCommand {
       description: 'store a bounded rendering of every return value (slice args "return_value")',
     }),
     'log-exceptions': Flags.boolean({
-      description: 'an instant "exception" for every error thrown (caught ones included) with its type and message',
+      description:
+        'an instant "exception" for every error thrown (caught ones included) with its type and message',
     }),
     'log-console': Flags.boolean({
-      description: 'console output as instants ("console.log", ...) with the text; the program still prints it',
+      description:
+        'console output as instants ("console.log", ...) with the text; the program still prints it',
     }),
-    'log-gc': Flags.boolean({ description: 'garbage collections as slices on a "V8 GC" track, named by kind' }),
+    'log-gc': Flags.boolean({
+      description: 'garbage collections as slices on a "V8 GC" track, named by kind',
+    }),
     'log-event-loop': Flags.boolean({
       description: 'event-loop delay (p50/p99/max) and utilization as counters, every --log-interval',
     }),
@@ -126,7 +131,7 @@ export default class RecordCommand extends VizCommand {
       description: 'sampling interval of --log-event-loop and --log-memory (default 100ms)',
     }),
     paused: Flags.boolean({
-      description: 'start with call recording stopped: the program turns it on with the API\'s start()',
+      description: "start with call recording stopped: the program turns it on with the API's start()",
     }),
   };
 

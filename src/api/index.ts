@@ -146,7 +146,10 @@ type AnyFunction = (this: unknown, ...args: never[]) => unknown;
  * is instrumented already) and untraced, it returns `fn` itself. Works as a wrapper,
  * `traced(fn)` / `traced(fn, 'name')`, and as a TypeScript 5 / TC39 method decorator, `@traced`.
  */
-export function traced<F extends AnyFunction>(fn: F, nameOrContext?: string | { kind: string; name: string | symbol }): F {
+export function traced<F extends AnyFunction>(
+  fn: F,
+  nameOrContext?: string | { kind: string; name: string | symbol },
+): F {
   const api = rt();
   if (api === undefined || !api.sparse || typeof fn !== 'function') return fn;
   const name =

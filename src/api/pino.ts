@@ -8,7 +8,14 @@
  * const logger = pino(pinoDestination());            // or pinoDestination(pino.destination('app.log'))
  * ```
  */
-const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const LEVELS: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
 
 interface Writable {
   write(chunk: string): unknown;
@@ -26,7 +33,10 @@ export function pinoDestination(next: Writable = process.stdout): Writable {
       if (api !== undefined) {
         try {
           const record = JSON.parse(line) as { level?: number | string } & Record<string, unknown>;
-          const level = typeof record.level === 'number' ? (LEVELS[record.level] ?? String(record.level)) : String(record.level ?? 'log');
+          const level =
+            typeof record.level === 'number'
+              ? (LEVELS[record.level] ?? String(record.level))
+              : String(record.level ?? 'log');
           api.instant(`log.${level}`, record, 'thread');
         } catch {
           // not JSON (a custom formatter): the line is still passed on

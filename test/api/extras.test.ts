@@ -185,7 +185,10 @@ function checkAll(events: Ev[], label: string): void {
   // --log-gc: slices on their own track
   const gc = events.filter((e) => e.ph === 'X' && e.name.startsWith('GC: '));
   assert.ok(gc.length > 0, `${label}: no GC slices`);
-  assert.ok(gc.every((e) => e.tid !== main && e.cat === 'gc'), `${label}: GC slices on the GC track`);
+  assert.ok(
+    gc.every((e) => e.tid !== main && e.cat === 'gc'),
+    `${label}: GC slices on the GC track`,
+  );
 
   // --log-memory / --log-event-loop: several samples, plausible values
   const mem = events.filter((e) => e.ph === 'C' && e.name === 'memory');
@@ -196,7 +199,10 @@ function checkAll(events: Ev[], label: string): void {
   }
   const elu = events.filter((e) => e.ph === 'C' && e.name === 'event loop utilization');
   assert.ok(elu.length >= 3 && elu.every((e) => (e.args.utilization as number) >= 0), label);
-  assert.ok(events.some((e) => e.ph === 'C' && e.name === 'event loop delay'), label);
+  assert.ok(
+    events.some((e) => e.ph === 'C' && e.name === 'event loop delay'),
+    label,
+  );
   for (const e of [begin, end, work[0]!, add, thrown, log]) assert.equal(e.tid, main, `${label}: ${e.name}`);
 }
 
@@ -240,7 +246,7 @@ describe('viz record: everything beyond calls (samples/api/extras.mjs)', functio
     checkAll(simplify(await readAll(source)), 'vizdump');
   });
 
-  it("dump(path) wrote the rings as they were at the call", async function () {
+  it('dump(path) wrote the rings as they were at the call', async function () {
     assert.ok(existsSync(snapshotDump));
     const { source } = await openTrace(snapshotDump);
     const events = simplify(await readAll(source));
@@ -291,7 +297,13 @@ describe('the tracing API untraced', function () {
       42,
     );
     assert.equal(await api.span('s', async () => 43), 43);
-    assert.throws(() => api.span('s', () => { throw new Error('boom'); }), /boom/);
+    assert.throws(
+      () =>
+        api.span('s', () => {
+          throw new Error('boom');
+        }),
+      /boom/,
+    );
     const f = (x: number) => x + 1;
     assert.equal(api.traced(f), f);
     api.stop();

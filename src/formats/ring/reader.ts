@@ -37,10 +37,8 @@ import {
   FrameEntry,
   HEADER_BYTES,
   HeaderFlag,
-  InstantScope,
   Kind,
   MAGIC,
-  ObjectPhase,
   PAYLOAD_HEADER_BYTES,
   PAYLOAD_TRAILER_BYTES,
   PayloadRole,
@@ -436,8 +434,7 @@ export class RingDumpReader implements TraceSource {
       capacity: Number(v.getBigUint64(8, true)),
       before,
       first: Number(v.getBigUint64(24, true)),
-      after:
-        bytes.length >= trailer + PAYLOAD_TRAILER_BYTES ? Number(v.getBigUint64(trailer, true)) : before,
+      after: bytes.length >= trailer + PAYLOAD_TRAILER_BYTES ? Number(v.getBigUint64(trailer, true)) : before,
       bytes: bytes.subarray(PAYLOAD_HEADER_BYTES, Math.min(bytes.length, trailer)),
     };
     if (bytes.length < length) this.truncated(offset + bytes.length, 'a payload section');
@@ -451,7 +448,7 @@ export class RingDumpReader implements TraceSource {
     const p = this.payloads;
     if (p === undefined || p.tid !== tid) return undefined;
     const beforeUnits = p.before / 8;
-    const delta = (((beforeUnits % TWO_32) - a) % TWO_32 + TWO_32) % TWO_32;
+    const delta = ((((beforeUnits % TWO_32) - a) % TWO_32) + TWO_32) % TWO_32;
     const pos = (beforeUnits - delta) * 8;
     const validFrom = Math.max(p.first, p.after - p.capacity);
     const at = pos - p.first;

@@ -104,7 +104,11 @@ export function threadEvents(rec: Recorder, options: { sparse: boolean }): Threa
     },
     object(name, phase, id, state) {
       const p =
-        phase === 'new' ? ObjectPhase.created : phase === 'delete' ? ObjectPhase.destroyed : ObjectPhase.snapshot;
+        phase === 'new'
+          ? ObjectPhase.created
+          : phase === 'delete'
+            ? ObjectPhase.destroyed
+            : ObjectPhase.snapshot;
       rec.record(Kind.object, nameFrame(String(name)), p | ((id & 0x3fffff) << 2));
       if (phase === 'snapshot') withArgs(renderValue(state));
     },
@@ -167,4 +171,3 @@ export function threadEvents(rec: Recorder, options: { sparse: boolean }): Threa
     },
   };
 }
-

@@ -59,7 +59,10 @@ function logConsole(events: ThreadEvents): void {
         const text =
           typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
         const trimmed = text.endsWith('\n') ? text.slice(0, -1) : text;
-        events.instant(name, `{"text":${renderValue(trimmed, { depth: 1, string: TEXT_LIMIT, items: 1, total: TEXT_LIMIT + 64 })}}`);
+        events.instant(
+          name,
+          `{"text":${renderValue(trimmed, { depth: 1, string: TEXT_LIMIT, items: 1, total: TEXT_LIMIT + 64 })}}`,
+        );
       }
       return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
     } as typeof stream.write;
@@ -114,7 +117,10 @@ function sampleEventLoop(events: ThreadEvents): () => void {
       );
       delay.reset();
     }
-    events.counterJson('event loop utilization', `{"utilization":${Math.round(elu.utilization * 1e4) / 1e4}}`);
+    events.counterJson(
+      'event loop utilization',
+      `{"utilization":${Math.round(elu.utilization * 1e4) / 1e4}}`,
+    );
   };
 }
 
