@@ -121,20 +121,21 @@ export function span<T>(name: string, fn: () => T, args?: Record<string, unknown
   if (api === undefined) return fn();
   const isAsync = (fn as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === 'AsyncFunction';
   const [asyncFrame, spanId] = isAsync ? api.asyncBegin(name) : [0, 0];
+  const endAsync = () => {
+    if (isAsync) api.asyncEnd(asyncFrame, spanId);
+  };
   const frame = api.enter(name, args);
   let result: T;
   try {
     result = fn();
   } catch (err) {
     api.leave(frame, undefined, false);
-    api.asyncEnd(asyncFrame, spanId);
+    endAsync();
     throw err;
   }
   api.leave(frame, undefined, false);
-  if (isThenable(result)) {
-    const end = () => api.asyncEnd(asyncFrame, spanId);
-    Promise.resolve(result).then(end, end);
-  } else api.asyncEnd(asyncFrame, spanId);
+  if (isThenable(result)) Promise.resolve(result).then(endAsync, endAsync);
+  else endAsync();
   return result;
 }
 
