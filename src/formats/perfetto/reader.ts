@@ -7,11 +7,14 @@
  * categories, annotation names, source locations, TrackEventDefaults) and honours
  * SEQ_INCREMENTAL_STATE_CLEARED / SEQ_NEEDS_INCREMENTAL_STATE / previous_packet_dropped as
  * trace_processor does. Mapping:
- * - SLICE_BEGIN/END on a thread track -> `B`/`E` on that pid/tid (slices come back as B/E pairs);
+ * - SLICE_BEGIN/END on a thread track -> `B`/`E` on that pid/tid (slices come back as B/E pairs,
+ *   an `E` named after the slice it closes);
  *   on any other track -> nestable async `b`/`e` with `id` = the track uuid in hex, under the
  *   track's process (pid 0 when it has none);
  * - INSTANT -> `i` (`s` = `t` on a thread track, `p` on a process track, `g` elsewhere);
  *   instants carrying viz's `viz.flow_phase` annotation -> the original `s`/`t`/`f` flow event;
+ *   instants in category `object` with a `phase` annotation (`new`/`snapshot`/`delete`) -> the
+ *   object event `N`/`O`/`D` (`id` from the `id` annotation, the other annotations as `args`);
  * - COUNTER -> `C` named after the counter track (`name.series` split back via y_axis_share_key);
  * - debug annotations -> `args` JSON; flow ids -> flow v2 `bind_id`/`flow_in`/`flow_out`;
  * - process/thread names from descriptors -> `M` events and `meta.processNames/threadNames`.
@@ -35,7 +38,15 @@ import {
   TYPE_SLICE_BEGIN,
   TYPE_SLICE_END,
 } from './schema.js';
-import { VIZ_FLOW_BP, VIZ_FLOW_ID, VIZ_FLOW_PHASE } from './writer.js';
+import {
+  OBJECT_CATEGORY,
+  OBJECT_ID,
+  OBJECT_PHASE,
+  OBJECT_PHASES,
+  VIZ_FLOW_BP,
+  VIZ_FLOW_ID,
+  VIZ_FLOW_PHASE,
+} from './writer.js';
 
 export const FORMAT_NAME = 'perfetto';
 
@@ -119,7 +130,7 @@ interface TrackInfo {
   pid: number | undefined;
   tid: number | undefined;
   shareKey: string | undefined;
-  /** Names of open slices (to name `e` events and match them). */
+  /** Names of open slices (to name `E`/`e` events and match them). */
   open: string[];
 }
 
@@ -564,12 +575,37 @@ export class PerfettoReader implements TraceSource {
       return;
     }
 
+    // Object events (written by viz as instants in category `object`) give back N/O/D.
+    if (type === TYPE_INSTANT && cat === OBJECT_CATEGORY && args) {
+      const ph = OBJECT_PHASE_TO_PH.get(args[OBJECT_PHASE]);
+      if (ph !== undefined) {
+        const id = args[OBJECT_ID];
+        delete args[OBJECT_PHASE];
+        delete args[OBJECT_ID];
+        const ev = makeEvent({
+          ph,
+          name,
+          ts,
+          pid,
+          tid,
+          id: id === undefined ? '' : JSON.stringify(id),
+          args: argsText(args),
+        });
+        this.flows(te, ev);
+        this.batch.push(ev);
+        return;
+      }
+    }
+
     let ev: TraceEvent;
     if (kind === 'thread') {
       const ph = type === TYPE_SLICE_BEGIN ? 'B' : type === TYPE_SLICE_END ? 'E' : 'i';
+      // An end is named after the slice it closes (as Chrome JSON writers name their `E` events).
+      if (type === TYPE_SLICE_BEGIN) track.open.push(name);
+      else if (type === TYPE_SLICE_END) name = track.open.pop() ?? '';
       ev = makeEvent({
         ph,
-        name: type === TYPE_SLICE_END ? '' : name,
+        name,
         cat: type === TYPE_SLICE_END ? '' : cat,
         ts,
         pid,
@@ -713,6 +749,11 @@ export class PerfettoReader implements TraceSource {
     return null;
   }
 }
+
+/** `phase` annotation value of an object instant -> its Chrome phase. */
+const OBJECT_PHASE_TO_PH = new Map<unknown, string>(
+  Object.entries(OBJECT_PHASES).map(([ph, phase]) => [phase, ph]),
+);
 
 function bigToJs(v: bigint, signed: boolean): number | string {
   const n = signed ? BigInt.asIntN(64, v) : BigInt.asUintN(64, v);

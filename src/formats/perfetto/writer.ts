@@ -54,6 +54,13 @@ export const VIZ_END_REASON = 'viz.end_reason';
 export const VIZ_FLOW_PHASE = 'viz.flow_phase';
 export const VIZ_FLOW_ID = 'viz.flow_id';
 export const VIZ_FLOW_BP = 'viz.flow_bp';
+/** Object events (`N`/`O`/`D`) are instants in this category (unless they have their own)... */
+export const OBJECT_CATEGORY = 'object';
+/** ...carrying these debug annotations: the phase (`new`/`snapshot`/`delete`) and the object's id. */
+export const OBJECT_PHASE = 'phase';
+export const OBJECT_ID = 'id';
+/** Chrome phase -> `phase` annotation value of an object event. */
+export const OBJECT_PHASES: Readonly<Record<string, string>> = { N: 'new', O: 'snapshot', D: 'delete' };
 
 export interface PerfettoWriteOptions {
   /** Reorder window handed to `timeOrdered`. */
@@ -235,6 +242,11 @@ export class PerfettoEncoder implements SliceHandler {
       case 'f':
         this.flowV1(ev, th);
         return;
+      case 'N':
+      case 'O':
+      case 'D':
+        this.object(ev, th);
+        return;
       default:
         this.diagnostics.add(
           'perfetto_unsupported_phase',
@@ -355,6 +367,25 @@ export class PerfettoEncoder implements SliceHandler {
     const bp = ev.extra?.bp;
     if (bp !== undefined) this.stringAnnotation(seq, VIZ_FLOW_BP, safeParse(bp));
     this.w.fieldFixed64(ev.ph === 'f' ? F.terminatingFlowIds : F.flowIds, flowId);
+    this.endEvent(seq, rec);
+  }
+
+  /**
+   * Object events (`N` new, `O` snapshot, `D` delete): TrackEvent has no object snapshots, so each
+   * becomes an instant on its thread, named after the object, in category `object` (or the
+   * event's own), with the annotations `phase` (`new`/`snapshot`/`delete`) and `id` (the id as
+   * written: a string or a number). Args are annotated as on any event, so an `O` event's
+   * `snapshot` becomes one `snapshot` annotation holding its fields as nested entries.
+   */
+  private object(ev: TraceEvent, th: ThreadStack): void {
+    if (!Number.isFinite(ev.ts)) return this.missingTs(ev);
+    const seq = this.seqFor(th);
+    const track = this.threadTrack(th, seq);
+    const rec = this.beginEvent(seq, ev.ts, track, TYPE_INSTANT);
+    this.nameAndCat(seq, ev.name, ev.cat !== '' ? ev.cat : OBJECT_CATEGORY);
+    if (ev.args !== '') this.annotations(seq, ev.args, ev);
+    this.stringAnnotation(seq, OBJECT_PHASE, OBJECT_PHASES[ev.ph]);
+    if (ev.id !== '') this.stringAnnotation(seq, OBJECT_ID, safeParse(ev.id));
     this.endEvent(seq, rec);
   }
 
