@@ -17,6 +17,12 @@
 // realistic ones (acorn, typescript) run once, cold JIT included.
 //   dump share = (traced exit tail - untraced exit tail) / traced run   bar <= 25 %
 //
+// Value logging (fib, classes): the same workload also runs traced with `--log-args --log-return`
+// (every argument and return value rendered into the trace, render.ts limits), and a second table
+// shows what that adds:
+//   log ns/call = (logged - traced work CPU time) / calls per run   (calls = traced events / 2)
+//   slow-down   = logged work CPU time / untraced, beside traced / untraced
+//
 // The traced child is started exactly as `viz record` starts it (planChild: the preload in
 // NODE_OPTIONS); the CLI's own start-up is reported once at the end. The instrumentation cache
 // is warmed by one traced run per workload first (that cold run is reported separately).
@@ -231,9 +237,10 @@ function run(file, args, env) {
 }
 
 let seq = 0;
-async function traced(name) {
+/** `log`: the `--log-*` kinds, e.g. ['args', 'return'] for `--log-args --log-return`. */
+async function traced(name, log) {
   const outDir = mkdtempSync(join(work, `out-${seq++}-`));
-  const plan = planChild({ argv: [`${name}.mjs`], command: false, outDir, cacheDir, cwd: work });
+  const plan = planChild({ argv: [`${name}.mjs`], command: false, outDir, cacheDir, cwd: work, log });
   const r = await run(plan.file, plan.args, { ...plan.env, VIZ_DEBUG: '1' });
   const backend = /: ([\w-]+) recorder, /.exec(r.stderr)?.[1] ?? '?';
   const dump = readdirSync(outDir).find((f) => /^\d+\.vizdump$/.test(f));
@@ -250,7 +257,9 @@ function plain(name) {
 }
 
 const MICRO = new Set(['fib', 'classes']);
+const LOG = ['args', 'return'];
 const rows = [];
+const logRows = [];
 let allOk = true;
 process.stderr.write(
   `inputs: acorn corpus ${(corpus.bytes / 1e6).toFixed(2)} MB in ${corpus.files.length} files; ` +
@@ -258,14 +267,20 @@ process.stderr.write(
 );
 for (const name of ONLY) {
   const cold = await traced(name); // fills the instrumentation cache
+  const logging = MICRO.has(name);
+  if (logging) await traced(name, LOG); // the logging transform is cached apart
   const p = [];
   const t = [];
+  const l = [];
   for (let i = 0; i < RUNS; i++) {
     p.push(await plain(name));
     t.push(await traced(name));
+    if (logging) l.push(await traced(name, LOG));
   }
   if (p[0].check !== t[0].check)
     throw new Error(`${name}: traced result ${t[0].check} != untraced ${p[0].check}`);
+  if (logging && p[0].check !== l[0].check)
+    throw new Error(`${name}: traced with logging result ${l[0].check} != untraced ${p[0].check}`);
   // CPU time of the work decides (other processes on the machine stretch wall time, not CPU
   // time); wall time is shown beside it.
   const pw = median(p.map((r) => r.cpuMs));
@@ -294,8 +309,27 @@ for (const name of ONLY) {
     'dump share': `${(dumpShare * 100).toFixed(1)}% ${verdict(okDump)}`,
     'wall ms (untraced/traced/cold)': `${median(p.map((r) => r.wallMs)).toFixed(0)} / ${median(t.map((r) => r.wallMs)).toFixed(0)} / ${cold.wallMs.toFixed(0)}`,
   });
+  if (logging) {
+    const lw = median(l.map((r) => r.cpuMs));
+    const lwWall = median(l.map((r) => r.workMs));
+    const calls = perRun / 2;
+    logRows.push({
+      workload: name,
+      recorder: [...new Set(l.map((r) => r.backend))].join(','),
+      'calls/run': Math.round(calls).toLocaleString('en-US'),
+      'cpu ms (untraced/traced/logged)': `${pw.toFixed(1)} / ${tw.toFixed(1)} / ${lw.toFixed(1)}`,
+      'slow-down (traced, logged)': `${slowdown.toFixed(2)}x, ${(lw / pw).toFixed(2)}x`,
+      'log ns/call': (((lw - tw) * 1e6) / calls).toFixed(1),
+      'wall ms (untraced/traced/logged)': `${pwWall.toFixed(1)} / ${twWall.toFixed(1)} / ${lwWall.toFixed(1)}`,
+      'wall log ns/call': (((lwWall - twWall) * 1e6) / calls).toFixed(1),
+    });
+  }
 }
 console.log(table(rows, Object.keys(rows[0])));
+if (logRows.length > 0) {
+  console.log(`\nvalue logging (--log-args --log-return) over plain tracing:`);
+  console.log(table(logRows, Object.keys(logRows[0])));
+}
 
 // The CLI around it: oclif start-up, spawning, reading the dump back for the summary.
 {
