@@ -139,7 +139,7 @@ export function span<T>(name: string, fn: () => T, args?: Record<string, unknown
   return result;
 }
 
-type AnyFunction = (this: unknown, ...args: never[]) => unknown;
+type AnyFunction = (this: never, ...args: never[]) => unknown;
 
 /**
  * Marks a function for `viz record --sparse`: in sparse mode only listed functions are
@@ -162,7 +162,7 @@ export function traced<F extends AnyFunction>(
   const wrapped = function (this: unknown, ...args: never[]) {
     const frame = api.enter(name, undefined);
     try {
-      return fn.apply(this, args);
+      return Reflect.apply(fn, this, args);
     } finally {
       api.leave(frame, undefined, false);
     }

@@ -183,7 +183,8 @@ function checkAll(events: Ev[], label: string): void {
   assert.equal((log.args as { user: string }).user, 'ada');
 
   // --log-gc: slices on their own track
-  const gc = events.filter((e) => e.ph === 'X' && e.name.startsWith('GC: '));
+  // (Perfetto gives slices back as B/E pairs)
+  const gc = events.filter((e) => (e.ph === 'X' || e.ph === 'B') && e.name.startsWith('GC: '));
   assert.ok(gc.length > 0, `${label}: no GC slices`);
   assert.ok(
     gc.every((e) => e.tid !== main && e.cat === 'gc'),

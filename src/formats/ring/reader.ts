@@ -142,7 +142,7 @@ const SCOPE_EXTRA = [INSTANT_EXTRA, Object.freeze({ s: '"p"' }), Object.freeze({
 /** Category of the V8 garbage collection slices (`--log-gc`). */
 export const GC_CAT = 'gc';
 /** The GC slices of thread T go on a track of their own: tid GC_TID_BASE | (T & 0xffffff). */
-export const GC_TID_BASE = 0x7f000000;
+export const GC_TID_BASE = 0x20000000;
 const OBJECT_PHASES = ['', 'N', 'O', 'D'];
 
 /** A thread's payload bytes (see the schema's PAYLOAD section). */
