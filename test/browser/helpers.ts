@@ -106,10 +106,25 @@ export async function sandwichNames(page: Page): Promise<string[]> {
   await page.waitForFunction(() => document.body.innerText.includes('Symbol Name'), undefined, {
     timeout: 10_000,
   });
-  const text = await page.evaluate(() => document.body.innerText);
+  // The table's rows render after its header: read until two reads 100 ms apart agree on a
+  // non-empty list (or 10 s pass: a profile with no functions lists none).
+  const read = async () => symbolRows(await page.evaluate(() => document.body.innerText));
+  let names = await read();
+  for (const start = Date.now(); Date.now() - start < 10_000;) {
+    await new Promise((r) => setTimeout(r, 100));
+    const again = await read();
+    if (again.length > 0 && again.join('\n') === names.join('\n')) break;
+    names = again;
+  }
   await page.getByText('Time Order', { exact: false }).first().click();
-  const after = text.slice(text.indexOf('Symbol Name') + 'Symbol Name'.length);
-  return after
+  return names;
+}
+
+function symbolRows(text: string): string[] {
+  const at = text.indexOf('Symbol Name');
+  if (at < 0) return [];
+  return text
+    .slice(at + 'Symbol Name'.length)
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !/^[\d.]+\s*(ns|µs|ms|s)\b/.test(l));
