@@ -34,9 +34,10 @@ inline uint32_t Kind(RecordKind kind, uint32_t aux = 0) { return uint32_t(kind) 
 
 // ------------------------------------------------ per-event, plain N-API
 
+// Reads up to 3 int32 arguments (missing or non-numeric ones are 0).
 inline bool ArgInt32(napi_env env, napi_callback_info info, size_t count, int32_t* out) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return false;
   for (size_t i = 0; i < count; i++) {
     if (i >= argc || napi_get_value_int32(env, argv[i], &out[i]) != napi_ok) out[i] = 0;
@@ -339,14 +340,12 @@ napi_value StatsJs(napi_env env, napi_callback_info) {
 // record(kind, a, aux): instants, counters, object events (their payload follows
 // through payload()). Kinds that carry a frame or span id only.
 napi_value RecordJs(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  uint32_t v[3] = {0, 0, 0};
-  for (size_t i = 0; i < argc && i < 3; i++) napi_get_value_uint32(env, argv[i], &v[i]);
+  int32_t v[3];
   ThreadRing* ring = tls_ring;
-  bool allowed = v[0] == kInstant || v[0] == kCounter || v[0] == kObject || v[0] == kValue;
-  if (ring && allowed) Append(ring, v[1], Kind(RecordKind(v[0]), v[2] & 0xFFFFFF));
+  if (!ring || !ArgInt32(env, info, 3, v)) return nullptr;
+  uint32_t kind = uint32_t(v[0]);
+  bool allowed = kind == kInstant || kind == kCounter || kind == kObject || kind == kValue;
+  if (allowed) Append(ring, uint32_t(v[1]), Kind(RecordKind(kind), uint32_t(v[2]) & 0xFFFFFF));
   return nullptr;
 }
 

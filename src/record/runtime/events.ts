@@ -77,6 +77,9 @@ export function threadEvents(rec: Recorder, options: { sparse: boolean }): Threa
     if (json !== '' && json !== '{}') rec.payload(PayloadRole.ofPrevious, json);
   };
   const argsJson = (args: unknown): string => (args === undefined ? '' : renderValue(args));
+  const storeReturn = (value: unknown): void => {
+    if (!paused) rec.payload(PayloadRole.returnValue, renderValue(value));
+  };
 
   const instant = (name: string, json: string, scope: Scope = 'thread'): void => {
     rec.record(Kind.instant, nameFrame(name), SCOPES[scope] ?? 0);
@@ -119,7 +122,7 @@ export function threadEvents(rec: Recorder, options: { sparse: boolean }): Threa
       return id;
     },
     leave(frameId, returned, logReturn) {
-      if (logReturn && !paused) rec.payload(PayloadRole.returnValue, renderValue(returned));
+      if (logReturn) storeReturn(returned);
       rec.exit(frameId);
     },
     asyncBegin(name) {
@@ -150,7 +153,7 @@ export function threadEvents(rec: Recorder, options: { sparse: boolean }): Threa
     },
     logReturn(frameId, value) {
       void frameId;
-      if (!paused) rec.payload(PayloadRole.returnValue, renderValue(value));
+      storeReturn(value);
       return value;
     },
     logThrow(error) {
