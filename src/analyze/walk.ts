@@ -54,7 +54,10 @@ export async function walkTrace(
   options: WalkOptions = {},
 ): Promise<WalkResult> {
   const { input, format } = typeof from === 'string' ? await openDetected(from) : from;
-  const source = format.read!(input);
+  const source = format.read!(input, {
+    argsNeeded: handler.argsNeeded?.bind(handler),
+    categoriesNeeded: handler.categoriesNeeded ?? true,
+  });
   const progress = options.progress === false ? undefined : startProgress('reading', input.size);
   try {
     return await walkSource(source, handler, {
@@ -81,6 +84,10 @@ export class ThreadNames {
 export interface AnalysisHandler extends SliceHandler {
   readonly names: ThreadNames;
   other(ev: TraceEvent, thread: ThreadStack): void;
+  /** Which events' `args` the handler reads (`ReadOptions.argsNeeded`); all when absent. */
+  argsNeeded?(ph: string, name: string): boolean;
+  /** False when the handler never reads categories (`ReadOptions.categoriesNeeded`). */
+  readonly categoriesNeeded?: boolean;
 }
 
 export async function walkSource(

@@ -7,7 +7,7 @@
 import type { Input } from '../io/input.js';
 import type { Output } from '../io/output.js';
 import { VizError } from '../model/errors.js';
-import type { TraceSource } from '../model/source.js';
+import type { ReadOptions, TraceSource } from '../model/source.js';
 import { readChrome, sniffChrome } from './chrome/reader.js';
 import { readChromeGeneric } from './chrome/reader-generic.js';
 import { writeChrome } from './chrome/writer.js';
@@ -47,7 +47,7 @@ export interface FormatSpec {
   binary?: boolean;
   /** Content detection on the first (decompressed) bytes. */
   sniff?(head: Buffer): boolean;
-  read?(input: Input): TraceSource;
+  read?(input: Input, options?: ReadOptions): TraceSource;
   write?(source: TraceSource, out: Output, options: WriteOptions): Promise<WriteResult>;
 }
 
@@ -75,8 +75,8 @@ const formats: FormatSpec[] = [
     gzipExtensions: ['.json.gz'],
     sniff: sniffChrome,
     // VIZ_CHROME_READER=generic selects the stream-json reference reader (troubleshooting).
-    read: (input) =>
-      process.env.VIZ_CHROME_READER === 'generic' ? readChromeGeneric(input) : readChrome(input),
+    read: (input, options) =>
+      process.env.VIZ_CHROME_READER === 'generic' ? readChromeGeneric(input) : readChrome(input, options),
     write: (source, out) => writeChrome(source, out),
   },
   {

@@ -43,6 +43,10 @@ export interface OpenSlice {
 }
 
 export interface SliceHandler {
+  /**
+   * A slice opens. The `OpenSlice` object is the nester's and is reused for a later slice once
+   * `exit` has returned for it: keep what you need from it, not the object.
+   */
   enter(slice: OpenSlice): void;
   /** `endEvent` is the `E` that closed a `B` slice (its args belong to the slice), if any. */
   exit(slice: OpenSlice, endTs: number, reason: EndReason, endEvent: TraceEvent | undefined): void;
@@ -52,6 +56,8 @@ export interface SliceHandler {
 
 export class ThreadStack {
   readonly open: OpenSlice[] = [];
+  /** Slice objects by depth, reused once closed (one allocation per depth, not per call). */
+  readonly spare: OpenSlice[] = [];
   /** Stack index of the innermost open `X` slice (the earliest known end), -1 if none. */
   innerX = -1;
   /** Latest timestamp seen on this thread (including ends of `X` slices). */
@@ -67,8 +73,6 @@ export class ThreadStack {
     return this.open[this.open.length - 1];
   }
 }
-
-const SLICE_PHASES = new Set(['B', 'E', 'X']);
 
 export class SliceNester {
   private readonly threads = new Map<Ident, Map<Ident, ThreadStack>>();
@@ -110,11 +114,12 @@ export class SliceNester {
       this.closeCompleted(th, t);
       if (t > th.lastTs) th.lastTs = t;
     }
-    if (!SLICE_PHASES.has(ev.ph)) {
+    const ph = ev.ph;
+    if (ph !== 'X' && ph !== 'B' && ph !== 'E') {
       this.handler.other?.(ev, th);
       return;
     }
-    if (ev.ph === 'E') this.end(th, ev);
+    if (ph === 'E') this.end(th, ev);
     else {
       if (th.deferred.length > 0) this.settleDeferred(th, true);
       this.begin(th, ev);
@@ -160,17 +165,20 @@ export class SliceNester {
       }
       if (end > th.lastTs) th.lastTs = end;
     }
-    const slice: OpenSlice = {
-      name: ev.name,
-      cat: ev.cat,
-      ts: ev.ts,
-      end,
-      begin: ev,
-      depth: th.open.length,
-      thread: th,
-      outerX: th.innerX,
-    };
-    if (ev.ph === 'X') th.innerX = th.open.length;
+    const depth = th.open.length;
+    let slice = th.spare[depth];
+    if (slice === undefined) {
+      slice = { name: ev.name, cat: ev.cat, ts: ev.ts, end, begin: ev, depth, thread: th, outerX: th.innerX };
+      th.spare[depth] = slice;
+    } else {
+      slice.name = ev.name;
+      slice.cat = ev.cat;
+      slice.ts = ev.ts;
+      slice.end = end;
+      slice.begin = ev;
+      slice.outerX = th.innerX;
+    }
+    if (ev.ph === 'X') th.innerX = depth;
     th.open.push(slice);
     this.handler.enter(slice);
   }

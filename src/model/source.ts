@@ -25,6 +25,18 @@ export function emptyMeta(format: string): TraceMeta {
   return { format, baseUs: 0, topLevel: {}, processNames: new Map(), threadNames: new Map() };
 }
 
+/** What a consumer tells a reader it can do without (readers that gain nothing ignore it). */
+export interface ReadOptions {
+  /**
+   * Whether the consumer needs the `args` text of an event with this phase and name. When it
+   * returns false the reader may leave `args` empty instead of copying the text out of the input
+   * (the text is still checked). Analysers need args only on a few events (thread names).
+   */
+  argsNeeded?: (ph: string, name: string) => boolean;
+  /** False when the consumer never reads `cat`: readers may leave it empty. */
+  categoriesNeeded?: boolean;
+}
+
 /**
  * What every reader returns. Iterate `batches()` once; `meta` and `diagnostics`
  * are filled in as reading proceeds and are final when the iteration ends.

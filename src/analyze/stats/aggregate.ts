@@ -61,6 +61,7 @@ export interface AggregateOptions {
 
 export class StatsAggregator implements AnalysisHandler {
   readonly names = new ThreadNames();
+  readonly categoriesNeeded = false;
   readonly functionNames: string[] = [];
   private readonly ids = new Map<string, number>();
   private readonly locations: Array<{ file?: string; line?: number } | undefined> = [];
@@ -117,6 +118,14 @@ export class StatsAggregator implements AnalysisHandler {
 
   other(ev: TraceEvent): void {
     if (ev.ph === 'M') this.names.note(ev);
+  }
+
+  /**
+   * Args are read for thread names (`M`) and for the location of a function not seen yet (its
+   * first call's args; the reader runs ahead of the calls, so it keeps every candidate).
+   */
+  argsNeeded(ph: string, name: string): boolean {
+    return ph === 'M' || !this.ids.has(name);
   }
 
   exit(slice: OpenSlice, endTs: number, _reason: EndReason): void {

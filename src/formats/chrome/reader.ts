@@ -12,7 +12,7 @@ import { ChunkPuller } from '../../io/input.js';
 import { Diagnostics } from '../../model/diagnostics.js';
 import { inputError, VizError } from '../../model/errors.js';
 import { NO_DUR, type EventBatch, type TraceEvent } from '../../model/event.js';
-import { emptyMeta, type TraceMeta, type TraceSource } from '../../model/source.js';
+import { emptyMeta, type ReadOptions, type TraceMeta, type TraceSource } from '../../model/source.js';
 import { BYTES, EventScanner, JsonSyntaxError, NEED_MORE } from './scanner.js';
 
 /** Phases of the format reference; anything else is counted as `unknown_phase`. */
@@ -38,7 +38,7 @@ export function sniffChrome(head: Buffer): boolean {
   return false;
 }
 
-export interface ChromeReadOptions {
+export interface ChromeReadOptions extends ReadOptions {
   batchSize?: number;
   /** Largest single value kept waiting for its end (default 64 MiB, or $VIZ_MAX_VALUE_MB). */
   maxValueBytes?: number;
@@ -86,6 +86,8 @@ export class ChromeJsonReader implements TraceSource {
     options: ChromeReadOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 4096;
+    this.sc.argsNeeded = options.argsNeeded;
+    this.sc.categoriesNeeded = options.categoriesNeeded ?? true;
     const envMb = Number(process.env.VIZ_MAX_VALUE_MB);
     this.maxValueBytes = options.maxValueBytes ?? (envMb > 0 ? envMb : DEFAULT_MAX_VALUE_MB) * (1 << 20);
   }

@@ -61,6 +61,10 @@ export class EventScanner {
   tsInt = 0;
   tsFracNs = 0;
   hasTs = false;
+  /** `ReadOptions.argsNeeded`: events it turns down get no `args` text. */
+  argsNeeded: ((ph: string, name: string) => boolean) | undefined;
+  /** `ReadOptions.categoriesNeeded`: when false, `cat` is checked and skipped. */
+  categoriesNeeded = true;
 
   reset(buf: Buffer, base: number): void {
     this.buf = buf;
@@ -395,6 +399,8 @@ export class EventScanner {
     let tid: number | string = 0;
     let id = '';
     let args = '';
+    let argsStart = -1;
+    let argsEnd = -1;
     let extra: Record<string, string> | undefined;
     this.hasTs = false;
     let c = this.peek();
@@ -440,7 +446,8 @@ export class EventScanner {
         ) {
           name = v === QUOTE ? this.readCachedString() : this.rawValue();
         } else if (klen === 3 && k0 === 0x63 && buf[ks + 1] === 0x61 && buf[ks + 2] === 0x74) {
-          cat = v === QUOTE ? this.readCachedString() : this.rawValue();
+          if (this.categoriesNeeded) cat = v === QUOTE ? this.readCachedString() : this.rawValue();
+          else this.skipValue();
         } else if (klen === 3 && k0 === 0x64 && buf[ks + 1] === 0x75 && buf[ks + 2] === 0x72) {
           dur = this.readDur(v);
         } else if (klen === 3 && k0 === 0x70 && buf[ks + 1] === 0x69 && buf[ks + 2] === 0x64) {
@@ -456,7 +463,8 @@ export class EventScanner {
           buf[ks + 2] === 0x67 &&
           buf[ks + 3] === 0x73
         ) {
-          args = this.rawValue();
+          argsStart = this.skipValue();
+          argsEnd = this.pos;
         } else {
           if (klen >= 0) key = buf.toString('utf8', ks, ks + klen);
           (extra ??= {})[key] = this.rawValue();
@@ -476,6 +484,9 @@ export class EventScanner {
         this.fail(`expected ',' or '}' in event, found ${this.describe(c)}`);
       }
     }
+    // Args are copied out once the phase and name are known: a consumer may not need them.
+    if (argsStart >= 0 && (this.argsNeeded === undefined || this.argsNeeded(ph, name)))
+      args = buf.utf8Slice(argsStart, argsEnd);
     return { ph, name, cat, ts: NO_TS, dur, pid, tid, id, args, extra };
   }
 
