@@ -88,6 +88,8 @@ export interface AnalysisHandler extends SliceHandler {
   argsNeeded?(ph: string, name: string): boolean;
   /** False when the handler never reads categories (`ReadOptions.categoriesNeeded`). */
   readonly categoriesNeeded?: boolean;
+  /** Called once after the last slice has closed. */
+  finish?(): void;
 }
 
 export async function walkSource(
@@ -107,6 +109,7 @@ export async function walkSource(
     tick?.();
   }
   nester.finish();
+  handler.finish?.();
   const { threads, processNames } = handler.names;
   for (const th of nester.allThreads()) {
     const key = threadKey(th.pid, th.tid);

@@ -10,6 +10,8 @@ import { readChrome } from '../../src/formats/chrome/reader.js';
 import { openInput } from '../../src/io/input.js';
 import { chromeJson, exactQuantile, generate, oracle, writeTemp, type Emission } from './oracle.js';
 import { join } from 'node:path';
+import { StatsAggregator } from '../../src/analyze/stats/aggregate.js';
+import { walkTrace } from '../../src/analyze/walk.js';
 import { readFileSync } from 'node:fs';
 
 function byName(rows: StatsRow[]): Map<string, StatsRow> {
@@ -346,4 +348,34 @@ describe('viz stats', () => {
       assert.equal(renderStatsDiff(d, 'csv').trim().split('\n').length, 1 + d.rows.length);
     });
   });
+});
+
+describe('stats aggregation: durations buffered before their histograms', () => {
+  for (const name of ['viztracer-generated/fib15.json', 'viztracer-generated/threads.json']) {
+    it(`${name}: flushing every 3 durations gives the histograms of one flush at the end`, async () => {
+      const path = join(FIXTURES, name);
+      const summary = async (pendingDurations: number | undefined): Promise<unknown[]> => {
+        const agg = new StatsAggregator({ pendingDurations });
+        await walkTrace(path, agg, { progress: false });
+        const out: unknown[] = [];
+        for (const t of agg.threads.values())
+          for (const f of t.funcs.values())
+            out.push([
+              t.key,
+              f.name,
+              f.calls,
+              f.hist.count,
+              f.hist.min,
+              f.hist.max,
+              ...[0.1, 0.5, 0.9, 0.99].map((q) => f.hist.quantile(q)),
+            ]);
+        return out;
+      };
+      const often = await summary(3);
+      assert.ok(often.length > 0);
+      assert.deepEqual(often, await summary(undefined));
+      // ...and the counts are every call's.
+      for (const row of often as number[][]) assert.equal(row[2], row[3]);
+    });
+  }
 });

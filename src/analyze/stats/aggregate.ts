@@ -45,6 +45,8 @@ interface ThreadAgg {
   funcs: Map<number, FunctionStats>;
   /** The same records, indexed by function id (the hot path's lookup). */
   byId: Array<FunctionStats | undefined>;
+  /** Slot of each function's histogram in the pending durations, by function id. */
+  histSlot: number[];
   /** Per function id: how many of its calls are on this thread's stack now. */
   active: Int32Array;
   ids: number[];
@@ -57,7 +59,17 @@ export interface AggregateOptions {
   /** Keep caller/callee edges (for `--callers` / `--callees`). */
   edges?: boolean;
   relativeAccuracy?: number;
+  /** Durations buffered before they go into their histograms (default 262,144). */
+  pendingDurations?: number;
 }
+
+/**
+ * Durations waiting to go into their histograms. A histogram's bucket array is touched at a
+ * random place per call, and with thousands of functions those arrays are not in cache while a
+ * trace streams through: durations are appended here (sequential writes) and put in per
+ * histogram in bulk, so each array is brought into cache once per flush rather than once per call.
+ */
+const PENDING = 1 << 18;
 
 export class StatsAggregator implements AnalysisHandler {
   readonly names = new ThreadNames();
@@ -68,8 +80,17 @@ export class StatsAggregator implements AnalysisHandler {
   readonly threads = new Map<ThreadStack, ThreadAgg>();
   private last: ThreadAgg | undefined;
   negativeSelf = 0;
+  /** Histograms by slot (the `pendingSlot` values). */
+  private readonly hists: LogHistogram[] = [];
+  private readonly pendingSlot: Int32Array;
+  private readonly pendingValue: Float64Array;
+  private pending = 0;
 
-  constructor(private readonly options: AggregateOptions = {}) {}
+  constructor(private readonly options: AggregateOptions = {}) {
+    const n = options.pendingDurations ?? PENDING;
+    this.pendingSlot = new Int32Array(n);
+    this.pendingValue = new Float64Array(n);
+  }
 
   private intern(slice: OpenSlice): number {
     let id = this.ids.get(slice.name);
@@ -91,6 +112,7 @@ export class StatsAggregator implements AnalysisHandler {
         key: threadKey(th.pid, th.tid),
         funcs: new Map(),
         byId: [],
+        histSlot: [],
         active: new Int32Array(64),
         ids: [],
         childSums: [0],
@@ -152,11 +174,15 @@ export class StatsAggregator implements AnalysisHandler {
       };
       s.funcs.set(id, f);
       s.byId[id] = f;
+      s.histSlot[id] = this.hists.length;
+      this.hists.push(f.hist);
     }
     f.calls++;
     f.self += self;
     f.sumDurations += dur;
-    f.hist.add(dur);
+    this.pendingSlot[this.pending] = s.histSlot[id]!;
+    this.pendingValue[this.pending] = dur;
+    if (++this.pending === this.pendingSlot.length) this.flushDurations();
     const outermost = --s.active[id]! === 0;
     if (outermost) {
       f.primitive++;
@@ -172,6 +198,29 @@ export class StatsAggregator implements AnalysisHandler {
       e.self += self;
       if (outermost) e.total += dur;
     }
+  }
+
+  finish(): void {
+    this.flushDurations();
+  }
+
+  /** Puts the pending durations into their histograms, grouped by histogram (a counting sort). */
+  private flushDurations(): void {
+    const n = this.pending;
+    if (n === 0) return;
+    const slots = this.pendingSlot;
+    const values = this.pendingValue;
+    const starts = new Int32Array(this.hists.length + 1);
+    for (let i = 0; i < n; i++) starts[slots[i]! + 1]!++;
+    for (let k = 1; k < starts.length; k++) starts[k]! += starts[k - 1]!;
+    const sorted = new Float64Array(n);
+    const at = starts.slice(0, -1);
+    for (let i = 0; i < n; i++) sorted[at[slots[i]!]!++] = values[i]!;
+    for (let k = 0; k < this.hists.length; k++) {
+      const h = this.hists[k]!;
+      for (let i = starts[k]!; i < starts[k + 1]!; i++) h.add(sorted[i]!);
+    }
+    this.pending = 0;
   }
 
   location(id: number): { file?: string; line?: number } | undefined {
