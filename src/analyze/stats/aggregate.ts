@@ -39,20 +39,41 @@ export interface EdgeStats {
   total: number;
 }
 
+/**
+ * One thread's aggregates. While the trace is walked they are columns indexed by a per-thread
+ * local function index (contiguous numbers: the per-call updates touch a few cache lines);
+ * `funcs` is filled from them by `finish()`.
+ */
 interface ThreadAgg {
   th: ThreadStack;
   key: string;
+  /** Per function id, after `finish()`. */
   funcs: Map<number, FunctionStats>;
-  /** The same records, indexed by function id (the hot path's lookup). */
-  byId: Array<FunctionStats | undefined>;
-  /** Slot of each function's histogram in the pending durations, by function id. */
-  histSlot: number[];
-  /** Per function id: how many of its calls are on this thread's stack now. */
+  /** Local index + 1 of each function id called on this thread (0: not called here). */
+  localOf: Int32Array;
+  /** Function id of each local index. */
+  funcIds: number[];
+  calls: Float64Array;
+  primitive: Float64Array;
+  self: Float64Array;
+  total: Float64Array;
+  sumDurations: Float64Array;
+  hists: LogHistogram[];
+  /** Slot of each local function's histogram in the pending durations. */
+  histSlot: Int32Array;
+  /** Per local function: how many of its calls are on this thread's stack now. */
   active: Int32Array;
-  ids: number[];
+  /** Local function index of each open slice, by depth. */
+  locals: number[];
   childSums: number[];
-  /** Caller -> callee -> edge, only when edges are requested. */
+  /** Caller -> callee -> edge (function ids), only when edges are requested. */
   edges: Map<number, Map<number, EdgeStats>> | undefined;
+}
+
+function grown<T extends Float64Array | Int32Array>(a: T, size: number): T {
+  const b = new (a.constructor as new (n: number) => T)(size);
+  b.set(a);
+  return b;
 }
 
 export interface AggregateOptions {
@@ -107,14 +128,22 @@ export class StatsAggregator implements AnalysisHandler {
     if (this.last?.th === th) return this.last;
     let s = this.threads.get(th);
     if (!s) {
+      const n = 16;
       s = {
         th,
         key: threadKey(th.pid, th.tid),
         funcs: new Map(),
-        byId: [],
-        histSlot: [],
-        active: new Int32Array(64),
-        ids: [],
+        localOf: new Int32Array(64),
+        funcIds: [],
+        calls: new Float64Array(n),
+        primitive: new Float64Array(n),
+        self: new Float64Array(n),
+        total: new Float64Array(n),
+        sumDurations: new Float64Array(n),
+        hists: [],
+        histSlot: new Int32Array(n),
+        active: new Int32Array(n),
+        locals: [],
         childSums: [0],
         edges: this.options.edges ? new Map() : undefined,
       };
@@ -127,15 +156,35 @@ export class StatsAggregator implements AnalysisHandler {
   enter(slice: OpenSlice): void {
     const s = this.state(slice.thread);
     const id = this.intern(slice);
-    if (id >= s.active.length) {
-      const grown = new Int32Array(Math.max(id + 1, s.active.length * 2));
-      grown.set(s.active);
-      s.active = grown;
-    }
-    s.active[id]!++;
+    if (id >= s.localOf.length) s.localOf = grown(s.localOf, Math.max(id + 1, s.localOf.length * 2));
+    let local = s.localOf[id]! - 1;
+    if (local < 0) local = this.addLocal(s, id);
+    s.active[local]!++;
     const d = slice.depth;
-    s.ids[d] = id;
+    s.locals[d] = local;
     s.childSums[d + 1] = 0;
+  }
+
+  /** A function's first call on a thread: its local index and histogram. */
+  private addLocal(s: ThreadAgg, id: number): number {
+    const local = s.funcIds.length;
+    if (local === s.calls.length) {
+      const n = local * 2;
+      s.calls = grown(s.calls, n);
+      s.primitive = grown(s.primitive, n);
+      s.self = grown(s.self, n);
+      s.total = grown(s.total, n);
+      s.sumDurations = grown(s.sumDurations, n);
+      s.histSlot = grown(s.histSlot, n);
+      s.active = grown(s.active, n);
+    }
+    s.funcIds.push(id);
+    const hist = new LogHistogram(this.options.relativeAccuracy);
+    s.hists.push(hist);
+    s.histSlot[local] = this.hists.length;
+    this.hists.push(hist);
+    s.localOf[id] = local + 1;
+    return local;
   }
 
   other(ev: TraceEvent): void {
@@ -153,7 +202,7 @@ export class StatsAggregator implements AnalysisHandler {
   exit(slice: OpenSlice, endTs: number, _reason: EndReason): void {
     const s = this.state(slice.thread);
     const d = slice.depth;
-    const id = s.ids[d]!;
+    const local = s.locals[d]!;
     const dur = endTs > slice.ts ? endTs - slice.ts : 0;
     let self = dur - s.childSums[d + 1]!;
     if (self < 0) {
@@ -161,47 +210,47 @@ export class StatsAggregator implements AnalysisHandler {
       self = 0;
     }
     s.childSums[d]! += dur;
-    let f = s.byId[id];
-    if (f === undefined) {
-      f = {
-        name: this.functionNames[id]!,
-        calls: 0,
-        primitive: 0,
-        self: 0,
-        total: 0,
-        sumDurations: 0,
-        hist: new LogHistogram(this.options.relativeAccuracy),
-      };
-      s.funcs.set(id, f);
-      s.byId[id] = f;
-      s.histSlot[id] = this.hists.length;
-      this.hists.push(f.hist);
-    }
-    f.calls++;
-    f.self += self;
-    f.sumDurations += dur;
-    this.pendingSlot[this.pending] = s.histSlot[id]!;
+    s.calls[local]!++;
+    s.self[local]! += self;
+    s.sumDurations[local]! += dur;
+    this.pendingSlot[this.pending] = s.histSlot[local]!;
     this.pendingValue[this.pending] = dur;
     if (++this.pending === this.pendingSlot.length) this.flushDurations();
-    const outermost = --s.active[id]! === 0;
+    const outermost = --s.active[local]! === 0;
     if (outermost) {
-      f.primitive++;
-      f.total += dur;
+      s.primitive[local]!++;
+      s.total[local]! += dur;
     }
     if (s.edges && d > 0) {
-      const caller = s.ids[d - 1]!;
+      const caller = s.funcIds[s.locals[d - 1]!]!;
+      const callee = s.funcIds[local]!;
       let m = s.edges.get(caller);
       if (!m) s.edges.set(caller, (m = new Map()));
-      let e = m.get(id);
-      if (!e) m.set(id, (e = { calls: 0, self: 0, total: 0 }));
+      let e = m.get(callee);
+      if (!e) m.set(callee, (e = { calls: 0, self: 0, total: 0 }));
       e.calls++;
       e.self += self;
       if (outermost) e.total += dur;
     }
   }
 
+  /** Puts the last durations in their histograms and fills each thread's `funcs`. */
   finish(): void {
     this.flushDurations();
+    for (const s of this.threads.values()) {
+      s.funcs = new Map();
+      s.funcIds.forEach((id, local) => {
+        s.funcs.set(id, {
+          name: this.functionNames[id]!,
+          calls: s.calls[local]!,
+          primitive: s.primitive[local]!,
+          self: s.self[local]!,
+          total: s.total[local]!,
+          sumDurations: s.sumDurations[local]!,
+          hist: s.hists[local]!,
+        });
+      });
+    }
   }
 
   /** Puts the pending durations into their histograms, grouped by histogram (a counting sort). */
