@@ -10,7 +10,7 @@ import type { Diagnostics } from '../model/diagnostics.js';
 import { parseArgs, threadKey, type Ident, type TraceEvent } from '../model/event.js';
 import { SliceNester, type SliceHandler, type ThreadStack } from '../model/nesting.js';
 import { timeOrdered } from '../model/order.js';
-import type { TraceSource } from '../model/source.js';
+import type { ArgsWanted, TraceSource } from '../model/source.js';
 import { openInput, type Input } from '../io/input.js';
 import { detectFormat, type FormatSpec } from '../formats/registry.js';
 
@@ -55,7 +55,7 @@ export async function walkTrace(
 ): Promise<WalkResult> {
   const { input, format } = typeof from === 'string' ? await openDetected(from) : from;
   const source = format.read!(input, {
-    argsNeeded: handler.argsNeeded?.bind(handler),
+    args: handler.argsWanted ?? 'all',
     categoriesNeeded: handler.categoriesNeeded ?? true,
   });
   const progress = options.progress === false ? undefined : startProgress('reading', input.size);
@@ -84,8 +84,8 @@ export class ThreadNames {
 export interface AnalysisHandler extends SliceHandler {
   readonly names: ThreadNames;
   other(ev: TraceEvent, thread: ThreadStack): void;
-  /** Which events' `args` the handler reads (`ReadOptions.argsNeeded`); all when absent. */
-  argsNeeded?(ph: string, name: string): boolean;
+  /** Which events' `args` the handler reads (`ReadOptions.args`); all when absent. */
+  readonly argsWanted?: ArgsWanted;
   /** False when the handler never reads categories (`ReadOptions.categoriesNeeded`). */
   readonly categoriesNeeded?: boolean;
   /** Called once after the last slice has closed. */

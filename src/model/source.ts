@@ -25,14 +25,21 @@ export function emptyMeta(format: string): TraceMeta {
   return { format, baseUs: 0, topLevel: {}, processNames: new Map(), threadNames: new Map() };
 }
 
+/**
+ * - `all`: every event's args;
+ * - `metadata`: only `M` events' (thread and process names);
+ * - `first-per-name`: `M` events' and at least the first event of each name (where a producer put
+ *   a function's source location).
+ */
+export type ArgsWanted = 'all' | 'metadata' | 'first-per-name';
+
 /** What a consumer tells a reader it can do without (readers that gain nothing ignore it). */
 export interface ReadOptions {
   /**
-   * Whether the consumer needs the `args` text of an event with this phase and name. When it
-   * returns false the reader may leave `args` empty instead of copying the text out of the input
-   * (the text is still checked). Analysers need args only on a few events (thread names).
+   * Which events' `args` text the consumer reads; the others may get `args` '' instead of a copy
+   * of the text (which is still checked). Default 'all'. Analysers need args only on a few events.
    */
-  argsNeeded?: (ph: string, name: string) => boolean;
+  args?: ArgsWanted;
   /** False when the consumer never reads `cat`: readers may leave it empty. */
   categoriesNeeded?: boolean;
 }

@@ -120,6 +120,8 @@ function slotOf(parent: number, name: number): number {
 export class Folder implements AnalysisHandler {
   readonly names = new ThreadNames();
   readonly categoriesNeeded = false;
+  /** Only thread and process names (`M` events) are read from args. */
+  readonly argsWanted = 'metadata';
   readonly threads = new Map<ThreadStack, ThreadFold>();
   /** Slices whose children summed to more than their duration (should not happen after clipping). */
   negativeSelf = 0;
@@ -146,11 +148,6 @@ export class Folder implements AnalysisHandler {
 
   other(ev: TraceEvent): void {
     if (ev.ph === 'M') this.names.note(ev);
-  }
-
-  /** Only thread and process names (`M` events) are read from args. */
-  argsNeeded(ph: string): boolean {
-    return ph === 'M';
   }
 
   exit(slice: OpenSlice, endTs: number, _reason: EndReason): void {

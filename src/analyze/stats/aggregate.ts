@@ -95,6 +95,8 @@ const PENDING = 1 << 18;
 export class StatsAggregator implements AnalysisHandler {
   readonly names = new ThreadNames();
   readonly categoriesNeeded = false;
+  /** Args are read for thread names (`M`) and for a function's location (its first call's args). */
+  readonly argsWanted = 'first-per-name';
   readonly functionNames: string[] = [];
   private readonly ids = new Map<string, number>();
   private readonly locations: Array<{ file?: string; line?: number } | undefined> = [];
@@ -189,14 +191,6 @@ export class StatsAggregator implements AnalysisHandler {
 
   other(ev: TraceEvent): void {
     if (ev.ph === 'M') this.names.note(ev);
-  }
-
-  /**
-   * Args are read for thread names (`M`) and for the location of a function not seen yet (its
-   * first call's args; the reader runs ahead of the calls, so it keeps every candidate).
-   */
-  argsNeeded(ph: string, name: string): boolean {
-    return ph === 'M' || !this.ids.has(name);
   }
 
   exit(slice: OpenSlice, endTs: number, _reason: EndReason): void {

@@ -86,7 +86,7 @@ export class ChromeJsonReader implements TraceSource {
     options: ChromeReadOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 4096;
-    this.sc.argsNeeded = options.argsNeeded;
+    this.sc.argsWanted = options.args ?? 'all';
     this.sc.categoriesNeeded = options.categoriesNeeded ?? true;
     const envMb = Number(process.env.VIZ_MAX_VALUE_MB);
     this.maxValueBytes = options.maxValueBytes ?? (envMb > 0 ? envMb : DEFAULT_MAX_VALUE_MB) * (1 << 20);

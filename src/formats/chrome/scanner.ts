@@ -10,6 +10,7 @@
  * reference it is tested against.
  */
 import { NO_DUR, NO_TS, type TraceEvent } from '../../model/event.js';
+import type { ArgsWanted } from '../../model/source.js';
 
 /** Thrown when the buffer ends inside the value being read. */
 export const NEED_MORE = Symbol('need more input');
@@ -61,8 +62,8 @@ export class EventScanner {
   tsInt = 0;
   tsFracNs = 0;
   hasTs = false;
-  /** `ReadOptions.argsNeeded`: events it turns down get no `args` text. */
-  argsNeeded: ((ph: string, name: string) => boolean) | undefined;
+  /** `ReadOptions.args`: which events keep their `args` text. */
+  argsWanted: ArgsWanted = 'all';
   /** `ReadOptions.categoriesNeeded`: when false, `cat` is checked and skipped. */
   categoriesNeeded = true;
 
@@ -114,6 +115,7 @@ export class EventScanner {
    * of their bytes, so repeated names cost no allocation.
    */
   readCachedString(): string {
+    this.lastSlot = -1;
     const buf = this.buf;
     const start = this.pos + 1;
     let p = start;
@@ -135,12 +137,21 @@ export class EventScanner {
     if (cached !== undefined && cached.length === n) {
       let i = 0;
       while (i < n && cached.charCodeAt(i) === buf[start + i]) i++;
-      if (i === n) return cached;
+      if (i === n) {
+        this.lastSlot = slot;
+        return cached;
+      }
     }
     const str = buf.latin1Slice(start, p);
     this.cache[slot] = str;
+    this.argsKept[slot] = 0;
+    this.lastSlot = slot;
     return str;
   }
+  /** Cache slot of the string `readCachedString` returned last, -1 when it was not cached. */
+  private lastSlot = -1;
+  /** Per cache slot: an event named by the slot's string has kept its args (`args: 'first-per-name'`). */
+  private readonly argsKept = new Uint8Array(CACHE_MASK + 1);
   private readonly cache: (string | undefined)[] = new Array<string | undefined>(CACHE_MASK + 1).fill(
     undefined,
   );
@@ -401,6 +412,7 @@ export class EventScanner {
     let args = '';
     let argsStart = -1;
     let argsEnd = -1;
+    let nameSlot = -1;
     let extra: Record<string, string> | undefined;
     this.hasTs = false;
     let c = this.peek();
@@ -444,7 +456,10 @@ export class EventScanner {
           buf[ks + 2] === 0x6d &&
           buf[ks + 3] === 0x65
         ) {
-          name = v === QUOTE ? this.readCachedString() : this.rawValue();
+          if (v === QUOTE) {
+            name = this.readCachedString();
+            nameSlot = this.lastSlot;
+          } else name = this.rawValue();
         } else if (klen === 3 && k0 === 0x63 && buf[ks + 1] === 0x61 && buf[ks + 2] === 0x74) {
           if (this.categoriesNeeded) cat = v === QUOTE ? this.readCachedString() : this.rawValue();
           else this.skipValue();
@@ -485,8 +500,19 @@ export class EventScanner {
       }
     }
     // Args are copied out once the phase and name are known: a consumer may not need them.
-    if (argsStart >= 0 && (this.argsNeeded === undefined || this.argsNeeded(ph, name)))
-      args = buf.utf8Slice(argsStart, argsEnd);
+    if (argsStart >= 0) {
+      let keep = true;
+      const wanted = this.argsWanted;
+      if (wanted !== 'all' && ph !== 'M') {
+        if (wanted === 'metadata') keep = false;
+        else if (nameSlot >= 0 && this.cache[nameSlot] === name) {
+          // 'first-per-name': kept once per cached name (again after an eviction: more, never fewer).
+          keep = this.argsKept[nameSlot] === 0;
+          this.argsKept[nameSlot] = 1;
+        }
+      }
+      if (keep) args = buf.utf8Slice(argsStart, argsEnd);
+    }
     return { ph, name, cat, ts: NO_TS, dur, pid, tid, id, args, extra };
   }
 

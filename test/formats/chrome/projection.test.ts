@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { readChrome } from '../../../src/formats/chrome/reader.js';
 import { openInput } from '../../../src/io/input.js';
 import { VizError } from '../../../src/model/errors.js';
+import type { ArgsWanted } from '../../../src/model/source.js';
 import { readPath, traceFixtures } from '../../support/fixtures.js';
 
 // ReadOptions: a consumer that needs no categories and only some args gets the same events with
@@ -13,40 +14,61 @@ describe('Chrome reader: fields a consumer does not need', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'viz-projection-'));
 
   for (const fx of traceFixtures()) {
-    it(`${fx.name}: same events, args only where asked, no categories`, async () => {
+    it(`${fx.name}: same events, args as asked, no categories`, async () => {
       const full = await readPath(fx.path, (i) => readChrome(i));
-      const asked: Array<[string, string]> = [];
-      const lean = await readPath(fx.path, (i) =>
-        readChrome(i, {
-          categoriesNeeded: false,
-          argsNeeded: (ph, name) => {
-            asked.push([ph, name]);
-            return ph === 'M';
-          },
-        }),
-      );
-      assert.equal(lean.events.length, full.events.length);
-      assert.equal(lean.source.meta.baseUs, full.source.meta.baseUs);
-      assert.deepEqual(lean.source.diagnostics.list(), full.source.diagnostics.list());
-      let withArgs = 0;
+      const lean = async (args: ArgsWanted) =>
+        readPath(fx.path, (i) => readChrome(i, { categoriesNeeded: false, args }));
+      const metadata = await lean('metadata');
+      const first = await lean('first-per-name');
+      for (const r of [metadata, first]) {
+        assert.equal(r.events.length, full.events.length);
+        assert.equal(r.source.meta.baseUs, full.source.meta.baseUs);
+        assert.deepEqual(r.source.diagnostics.list(), full.source.diagnostics.list());
+      }
+      const named = new Set<string>();
       full.events.forEach((f, i) => {
-        const l = lean.events[i]!;
-        assert.equal(l.cat, '');
-        assert.equal(l.args, f.ph === 'M' ? f.args : '');
-        if (f.args !== '') withArgs++;
-        assert.deepEqual({ ...l, cat: f.cat, args: f.args }, f);
+        const m = metadata.events[i]!;
+        const p = first.events[i]!;
+        assert.equal(m.cat, '');
+        assert.deepEqual({ ...m, cat: f.cat, args: f.args }, f);
+        assert.deepEqual({ ...p, cat: f.cat, args: f.args }, f);
+        // metadata: exactly the M events' args.
+        assert.equal(m.args, f.ph === 'M' ? f.args : '');
+        // first-per-name: M events and the first event of every name keep theirs; any kept args are
+        // the event's own.
+        if (f.ph === 'M' || (f.args !== '' && !named.has(f.name))) assert.equal(p.args, f.args);
+        else assert.ok(p.args === '' || p.args === f.args);
+        if (f.args !== '' && f.ph !== 'M') named.add(f.name);
       });
-      // Asked once per event that has args, with its phase and name.
-      assert.equal(asked.length, withArgs);
     });
   }
+
+  it("'first-per-name' keeps the first event's args of each name and drops the repeats", async () => {
+    const path = join(tmp, 'repeats.json');
+    writeFileSync(
+      path,
+      JSON.stringify([
+        { ph: 'M', name: 'thread_name', pid: 1, tid: 1, args: { name: 'main' } },
+        { ph: 'X', name: 'fetch', ts: 1, dur: 1, pid: 1, tid: 1, args: { file: 'a.js', line: 3 } },
+        { ph: 'X', name: 'render', ts: 2, dur: 1, pid: 1, tid: 1, args: { n: 1 } },
+        { ph: 'X', name: 'fetch', ts: 3, dur: 1, pid: 1, tid: 1, args: { file: 'a.js', line: 3 } },
+        { ph: 'X', name: 'render', ts: 4, dur: 1, pid: 1, tid: 1, args: { n: 2 } },
+        { ph: 'M', name: 'thread_name', pid: 1, tid: 2, args: { name: 'worker' } },
+      ]),
+    );
+    const { events } = await readPath(path, (i) => readChrome(i, { args: 'first-per-name' }));
+    assert.deepEqual(
+      events.map((e) => e.args),
+      ['{"name":"main"}', '{"file":"a.js","line":3}', '{"n":1}', '', '', '{"name":"worker"}'],
+    );
+  });
 
   it('still rejects malformed args it does not copy, naming the byte', async () => {
     const text = '[{"ph":"X","name":"a","ts":1,"dur":1,"args":{"k":tru}}]';
     const path = join(tmp, 'bad-args.json');
     writeFileSync(path, text);
     await assert.rejects(
-      readPath(path, (i) => readChrome(i, { argsNeeded: () => false, categoriesNeeded: false })),
+      readPath(path, (i) => readChrome(i, { args: 'metadata', categoriesNeeded: false })),
       (err: unknown) => err instanceof VizError && /byte \d+/.test(err.message),
     );
   });
