@@ -80,7 +80,7 @@ export interface AggregateOptions {
   /** Keep caller/callee edges (for `--callers` / `--callees`). */
   edges?: boolean;
   relativeAccuracy?: number;
-  /** Durations buffered before they go into their histograms (default 262,144). */
+  /** Durations buffered before they go into their histograms (default 65,536). */
   pendingDurations?: number;
 }
 
@@ -90,7 +90,7 @@ export interface AggregateOptions {
  * trace streams through: durations are appended here (sequential writes) and put in per
  * histogram in bulk, so each array is brought into cache once per flush rather than once per call.
  */
-const PENDING = 1 << 18;
+const PENDING = 1 << 16;
 
 export class StatsAggregator implements AnalysisHandler {
   readonly names = new ThreadNames();
