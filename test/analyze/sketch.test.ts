@@ -59,4 +59,41 @@ describe('LogHistogram (quantile sketch)', () => {
     for (let i = 0; i < 200_000; i++) h.add(1 + ((i * 7919) % 1_000_000_000));
     assert.ok(h.buckets < 2200, String(h.buckets));
   });
+
+  it('addRun gives the same histogram as adding the values one by one (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.constant(0),
+            fc.integer({ min: 1, max: 2e9 }),
+            fc.double({ min: 0, max: 1e6, noNaN: true }),
+          ),
+          {
+            maxLength: 300,
+          },
+        ),
+        fc.integer({ min: 0, max: 40 }),
+        (values, before) => {
+          const one = new LogHistogram();
+          const run = new LogHistogram();
+          // Some values first, so runs start in the exact phase or past it.
+          for (let i = 0; i < Math.min(before, values.length); i++) {
+            one.add(values[i]!);
+            run.add(values[i]!);
+          }
+          const rest = values.slice(Math.min(before, values.length));
+          for (const v of rest) one.add(v);
+          run.addRun(Float64Array.from([-1, ...rest, -1]), 1, rest.length + 1);
+          for (const h of [one, run]) assert.equal(h.count, values.length);
+          assert.deepEqual(
+            [run.min, run.max, run.zeros, run.buckets],
+            [one.min, one.max, one.zeros, one.buckets],
+          );
+          for (const q of [0, 0.1, 0.5, 0.9, 0.95, 0.99, 1]) assert.equal(run.quantile(q), one.quantile(q));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });

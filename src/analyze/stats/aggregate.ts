@@ -260,8 +260,7 @@ export class StatsAggregator implements AnalysisHandler {
     const at = starts.slice(0, -1);
     for (let i = 0; i < n; i++) sorted[at[slots[i]!]!++] = values[i]!;
     for (let k = 0; k < this.hists.length; k++) {
-      const h = this.hists[k]!;
-      for (let i = starts[k]!; i < starts[k + 1]!; i++) h.add(sorted[i]!);
+      if (starts[k + 1]! > starts[k]!) this.hists[k]!.addRun(sorted, starts[k]!, starts[k + 1]!);
     }
     this.pending = 0;
   }
