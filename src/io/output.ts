@@ -94,13 +94,13 @@ export function openOutput(path: string, options: { gzip?: boolean } = {}): Outp
       target = realpathSync(path);
     }
     if (direct) {
-      file = createWriteStream(path, { flags: 'w', highWaterMark: 1 << 20 });
+      file = createWriteStream(path, { flags: 'w', highWaterMark: 4 << 20 });
     } else {
       tmp = join(dirname(target), `.${basename(target)}.viz-tmp-${process.pid}-${Date.now().toString(36)}`);
       try {
         // Open synchronously so an unwritable directory is reported before any work is done.
         const fd = openSync(tmp, 'wx');
-        file = createWriteStream(tmp, { fd, highWaterMark: 1 << 20 });
+        file = createWriteStream(tmp, { fd, highWaterMark: 4 << 20 });
       } catch (err) {
         const cause =
           (err as NodeJS.ErrnoException).code === 'ENOENT'

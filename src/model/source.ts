@@ -74,3 +74,46 @@ export function withBatches(
     batches,
   };
 }
+
+/**
+ * A thread's calls as columns: what a ring dump's rings hold when they contain nothing but
+ * function enters and exits (the default recording). Writers that can encode calls without an
+ * object per event take these from `CallRunSource.batchesOrRuns`; everything else reads the
+ * same calls as `B`/`E` events from `batches()`.
+ *
+ * Entries are balanced and in time order per thread, across the runs of that thread: the reader
+ * has already applied its rules (orphan exits dropped, frames still open at the dump closed).
+ * A run's arrays are the reader's: valid until the next item is asked for.
+ */
+export interface CallRun {
+  pid: number;
+  tid: number;
+  count: number;
+  /** Per entry: `CALL_ENTER`, `CALL_EXIT`, or `CALL_EXIT_UNCLOSED` (the `E` with `{"unclosed":true}`). */
+  kind: Uint8Array;
+  /** Frame id per entry; its display name is `frames.name(id)`. */
+  frame: Uint32Array;
+  /** ns after `meta.baseUs`, as event `ts`. */
+  ts: Float64Array;
+  /** The frame table the ids refer to (one per dump: its identity tells tables apart). */
+  frames: { name(id: number): string };
+}
+
+export const CALL_ENTER = 1;
+export const CALL_EXIT = 2;
+export const CALL_EXIT_UNCLOSED = 3;
+/** Args of the `E` event of a `CALL_EXIT_UNCLOSED` entry. */
+export const UNCLOSED_ARGS = '{"unclosed":true}';
+
+/** A source that can hand over calls as `CallRun`s, interleaved with its other event batches. */
+export interface CallRunSource extends TraceSource {
+  batchesOrRuns(): AsyncGenerator<EventBatch | CallRun, void, undefined>;
+}
+
+export function hasCallRuns(source: TraceSource): source is CallRunSource {
+  return typeof (source as Partial<CallRunSource>).batchesOrRuns === 'function';
+}
+
+export function isCallRun(item: EventBatch | CallRun): item is CallRun {
+  return !Array.isArray(item);
+}

@@ -1,7 +1,8 @@
 import { openOutput } from '../io/output.js';
 import type { Diagnostics } from '../model/diagnostics.js';
 import { VizError } from '../model/errors.js';
-import { withBatches, type TraceSource } from '../model/source.js';
+import { hasCallRuns, withBatches, type CallRun, type TraceSource } from '../model/source.js';
+import type { EventBatch } from '../model/event.js';
 import { outputFormat, wantsGzip } from '../formats/registry.js';
 import { startProgress } from '../cli/progress.js';
 import { openTrace } from './open.js';
@@ -51,12 +52,21 @@ export async function convert(inputPath: string, options: ConvertOptions): Promi
   }
 }
 
-/** Wraps a source so that each batch reports progress. */
+/** Wraps a source so that each batch (or run of calls) reports progress. */
 export function withProgress(source: TraceSource, tick: () => void): TraceSource {
-  return withBatches(source, async function* () {
+  const wrapped = withBatches(source, async function* () {
     for await (const batch of source.batches()) {
       tick();
       yield batch;
     }
+  });
+  if (!hasCallRuns(source)) return wrapped;
+  return Object.assign(wrapped, {
+    async *batchesOrRuns(): AsyncGenerator<EventBatch | CallRun, void, undefined> {
+      for await (const item of source.batchesOrRuns()) {
+        tick();
+        yield item;
+      }
+    },
   });
 }

@@ -34,7 +34,18 @@ import {
   type ThreadStack,
 } from '../../model/nesting.js';
 import { timeOrdered } from '../../model/order.js';
-import type { TraceMeta, TraceSource } from '../../model/source.js';
+import {
+  CALL_ENTER,
+  CALL_EXIT,
+  CALL_EXIT_UNCLOSED,
+  hasCallRuns,
+  isCallRun,
+  UNCLOSED_ARGS,
+  type CallRun,
+  type TraceMeta,
+  type TraceSource,
+} from '../../model/source.js';
+import type { EventBatch } from '../../model/event.js';
 import { encodeValue, NotSimple, transcodeArgs } from './args.js';
 import { encodeVarintField, hash64, ProtoWriter, WT } from './encoder.js';
 import {
@@ -126,6 +137,11 @@ class Sequence {
   /** The thread track of this sequence: written as TrackEventDefaults.track_uuid, then omitted. */
   thread: Track | undefined;
   defaultsSet = false;
+  /** `callRun`: open calls on this thread, and the packet tail of each frame's begin by frame id. */
+  callDepth = 0;
+  frameTable: CallRun['frames'] | undefined;
+  beginTails: (Uint8Array | undefined)[] = [];
+  endTail: Uint8Array | undefined;
   constructor(readonly id: number) {
     this.idField = encodeVarintField(F.trustedPacketSequenceId, id);
   }
@@ -138,10 +154,33 @@ class Sequence {
     this.size = 0;
     this.clearPending = true;
     this.defaultsSet = false;
+    this.beginTails = [];
   }
 }
 
 const SOURCE_LOCATION = /^(.*) \(([^()]+?):(\d+)(?::\d+)?\)$/;
+
+/** The track event of a slice-end packet on the sequence's default track. */
+const END_TRACK_EVENT = (() => {
+  const t = new ProtoWriter(16);
+  const m = t.begin(F.trackEvent);
+  t.fieldVarint(F.type, TYPE_SLICE_END);
+  t.end(m);
+  return Uint8Array.from(t.buf.subarray(0, t.pos));
+})();
+/** The `E` of a frame still open at the dump, for `annotations`' fallback path. */
+const UNCLOSED_EVENT: TraceEvent = {
+  ph: 'E',
+  name: '',
+  cat: '',
+  ts: 0,
+  dur: -1,
+  pid: 0,
+  tid: 0,
+  id: '',
+  args: UNCLOSED_ARGS,
+  extra: undefined,
+};
 
 export class PerfettoEncoder implements SliceHandler {
   readonly w = new ProtoWriter();
@@ -177,13 +216,8 @@ export class PerfettoEncoder implements SliceHandler {
   enter(slice: OpenSlice): void {
     if (slice.depth >= MAX_DEPTH || !Number.isFinite(slice.ts)) {
       this.skipped.add(slice);
-      if (slice.depth >= MAX_DEPTH) {
-        this.diagnostics.add(
-          'slice_depth_truncated',
-          'data_loss',
-          `slices nested deeper than ${MAX_DEPTH} on one thread are not written (Perfetto drops them); first: "${slice.name}" on thread ${slice.thread.pid}/${slice.thread.tid}`,
-        );
-      } else this.missingTs(slice.begin);
+      if (slice.depth >= MAX_DEPTH) this.tooDeep(slice.name, slice.thread);
+      else this.missingTs(slice.begin);
       return;
     }
     const ev = slice.begin;
@@ -254,6 +288,109 @@ export class PerfettoEncoder implements SliceHandler {
           `phase "${ev.ph}" events (first: "${ev.name}") have no TrackEvent equivalent; not written`,
         );
     }
+  }
+
+  private tooDeep(name: string, th: ThreadStack): void {
+    this.diagnostics.add(
+      'slice_depth_truncated',
+      'data_loss',
+      `slices nested deeper than ${MAX_DEPTH} on one thread are not written (Perfetto drops them); first: "${name}" on thread ${th.pid}/${th.tid}`,
+    );
+  }
+
+  // ---------------------------------------------------------------- calls as columns
+
+  /**
+   * The packets `enter` and `exit` write for the `B`/`E` events of a `CallRun`'s calls, without
+   * an event or slice object per call. Once a frame's name is interned on the sequence (and the
+   * sequence's defaults are set), a packet is fixed bytes around the timestamp. A thread's calls
+   * come either all as runs or all as events, so the depth kept here is the thread's nesting.
+   */
+  callRun(run: CallRun, th: ThreadStack): void {
+    const seq = this.seqFor(th);
+    const track = this.threadTrack(th, seq);
+    if (seq.frameTable !== run.frames) {
+      seq.frameTable = run.frames;
+      seq.beginTails = [];
+    }
+    const { kind, frame, ts } = run;
+    // Re-checked after every packet written the general way (it may intern, set defaults, clear).
+    let steady = this.steady(seq, track);
+    for (let i = 0; i < run.count; i++) {
+      const k = kind[i]!;
+      const t = ts[i]!;
+      if (k === CALL_ENTER) {
+        const f = frame[i]!;
+        if (seq.callDepth++ >= MAX_DEPTH) {
+          this.tooDeep(run.frames.name(f), th);
+          continue;
+        }
+        const tail = seq.beginTails[f];
+        if (tail !== undefined && steady && this.fixedPacket(t, tail)) continue;
+        const name = run.frames.name(f);
+        const rec = this.beginEvent(seq, t, track, TYPE_SLICE_BEGIN);
+        this.nameAndCat(seq, name, '');
+        this.endEvent(seq, rec);
+        seq.beginTails[f] = packetTail(seq, beginTrackEvent(seq.names.get(name)!));
+        steady = this.steady(seq, track);
+      } else {
+        if (--seq.callDepth >= MAX_DEPTH) continue;
+        if (
+          k === CALL_EXIT &&
+          steady &&
+          this.fixedPacket(t, (seq.endTail ??= packetTail(seq, END_TRACK_EVENT)))
+        )
+          continue;
+        const rec = this.beginEvent(seq, t, track, TYPE_SLICE_END);
+        if (k === CALL_EXIT_UNCLOSED) this.annotations(seq, UNCLOSED_ARGS, UNCLOSED_EVENT);
+        this.endEvent(seq, rec);
+        steady = this.steady(seq, track);
+      }
+    }
+  }
+
+  /** Whether the next packet on `track` needs nothing beyond its fixed bytes (see `endEvent`). */
+  private steady(seq: Sequence, track: Track): boolean {
+    return (
+      track === seq.thread &&
+      seq.defaultsSet &&
+      seq.started &&
+      !seq.clearPending &&
+      seq.size < this.maxInterned
+    );
+  }
+
+  /**
+   * A packet: the timestamp, then `tail` (sequence id, track event, sequence flags), written as
+   * `timestamp` would. False, writing nothing, when the time needs `timestamp`'s rarer cases.
+   */
+  private fixedPacket(ts: number, tail: Uint8Array): boolean {
+    if (!this.baseKnown) return false;
+    let lo = this.baseLo + ts;
+    const carry = Math.floor(lo / TWO32);
+    const hi = this.baseHi + carry;
+    lo = (lo - carry * TWO32) >>> 0;
+    const upper = hi * 16 + (lo >>> 28);
+    if (hi < 0 || upper === 0) return false;
+    if (upper !== this.tsUpper) this.setUpper(upper);
+    if (ts > this.maxTs) this.maxTs = ts;
+    const w = this.w;
+    w.ensure(32 + tail.length);
+    const b = w.buf;
+    const start = w.pos;
+    b[start] = 0x0a; // field 1 (packet), length-delimited; its length byte follows
+    b[start + 2] = 0x40; // TracePacket.timestamp, varint: low 28 bits, then the cached upper bytes
+    b[start + 3] = (lo & 0x7f) | 0x80;
+    b[start + 4] = ((lo >>> 7) & 0x7f) | 0x80;
+    b[start + 5] = ((lo >>> 14) & 0x7f) | 0x80;
+    b[start + 6] = ((lo >>> 21) & 0x7f) | 0x80;
+    let p = start + 7;
+    const upperBytes = this.tsTail;
+    for (let i = 0; i < upperBytes.length; i++) b[p++] = upperBytes[i]!;
+    for (let i = 0; i < tail.length; i++) b[p++] = tail[i]!;
+    b[start + 1] = p - start - 2;
+    w.pos = p;
+    return true;
   }
 
   // ---------------------------------------------------------------- events
@@ -588,12 +725,7 @@ export class PerfettoEncoder implements SliceHandler {
       this.w.varint(lo);
       return;
     }
-    if (upper !== this.tsUpper) {
-      this.tsUpper = upper;
-      const t = new ProtoWriter(16);
-      t.varint(upper);
-      this.tsTail = Uint8Array.from(t.buf.subarray(0, t.pos));
-    }
+    if (upper !== this.tsUpper) this.setUpper(upper);
     const w = this.w;
     w.ensure(14);
     const b = w.buf;
@@ -608,6 +740,14 @@ export class PerfettoEncoder implements SliceHandler {
 
   private tsUpper = -1;
   private tsTail: Uint8Array = new Uint8Array(0);
+
+  /** Caches the varint bytes of a timestamp's bits 28 and up. */
+  private setUpper(upper: number): void {
+    this.tsUpper = upper;
+    const t = new ProtoWriter(16);
+    t.varint(upper);
+    this.tsTail = Uint8Array.from(t.buf.subarray(0, t.pos));
+  }
 
   private nameAndCat(seq: Sequence, name: string, cat: string): void {
     const w = this.w;
@@ -884,6 +1024,26 @@ export class PerfettoEncoder implements SliceHandler {
   }
 }
 
+/** The track event of a slice-begin packet of the interned name `e` on the default track. */
+function beginTrackEvent(e: NameEntry): Uint8Array {
+  const t = new ProtoWriter(32);
+  const m = t.begin(F.trackEvent);
+  t.fieldVarint(F.type, TYPE_SLICE_BEGIN);
+  t.fieldVarint(F.nameIid, e.iid);
+  if (e.loc !== 0) t.fieldVarint(F.sourceLocationIid, e.loc);
+  t.end(m);
+  return Uint8Array.from(t.buf.subarray(0, t.pos));
+}
+
+/** What follows the timestamp in a steady packet of `seq`: its id, `trackEvent`, the flags. */
+function packetTail(seq: Sequence, trackEvent: Uint8Array): Uint8Array {
+  const t = new ProtoWriter(48);
+  t.raw(seq.idField);
+  t.raw(trackEvent);
+  t.fieldVarint(F.sequenceFlags, SEQ_NEEDS_INCREMENTAL_STATE);
+  return Uint8Array.from(t.buf.subarray(0, t.pos));
+}
+
 function processKey(pid: Ident): string {
   return `p${typeof pid}:${pid}`;
 }
@@ -919,7 +1079,15 @@ export async function writePerfetto(
     else await out.write(chunk);
   };
   let events = 0;
-  for await (const batch of timeOrdered(source.batches(), {
+  // Calls that come as columns are encoded as they arrive; the other events go through ordering.
+  const batches = hasCallRuns(source)
+    ? eventsBeside(source.batchesOrRuns(), async (run) => {
+        enc.callRun(run, nester.thread(run.pid, run.tid));
+        events += run.count;
+        if (enc.w.pos >= flushBytes) await flush();
+      })
+    : source.batches();
+  for await (const batch of timeOrdered(batches, {
     diagnostics,
     window: options.window,
     perThread: true,
@@ -933,6 +1101,17 @@ export async function writePerfetto(
   if (enc.w.pos > 0) await flush();
   await sink?.finish();
   return { events };
+}
+
+/** The event batches of `items`; each `CallRun` among them goes to `onRun` instead. */
+async function* eventsBeside(
+  items: AsyncIterable<EventBatch | CallRun>,
+  onRun: (run: CallRun) => Promise<void>,
+): AsyncGenerator<EventBatch, void, undefined> {
+  for await (const item of items) {
+    if (isCallRun(item)) await onRun(item);
+    else yield item;
+  }
 }
 
 /**

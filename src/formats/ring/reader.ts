@@ -30,7 +30,17 @@
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { Diagnostics } from '../../model/diagnostics.js';
 import { inputError, VizError } from '../../model/errors.js';
-import { emptyMeta, type TraceMeta, type TraceSource } from '../../model/source.js';
+import {
+  CALL_ENTER,
+  CALL_EXIT,
+  CALL_EXIT_UNCLOSED,
+  emptyMeta,
+  UNCLOSED_ARGS,
+  type CallRun,
+  type CallRunSource,
+  type TraceMeta,
+  type TraceSource,
+} from '../../model/source.js';
 import { NO_DUR, NO_TS, threadKey, type EventBatch, type TraceEvent } from '../../model/event.js';
 import type { Input } from '../../io/input.js';
 import {
@@ -54,8 +64,8 @@ import {
 
 export const FORMAT_NAME = 'ring';
 const BATCH = 4096;
-/** Records read per positional read (1 MiB). */
-const RECORDS_PER_READ = 65536;
+/** Records read per positional read (4 MiB). */
+const RECORDS_PER_READ = 262144;
 const TWO_32 = 4294967296;
 
 /** True when the first bytes are a ring dump's magic. */
@@ -132,7 +142,6 @@ interface Clock {
   dumpTs: number;
 }
 
-const UNCLOSED_ARGS = '{"unclosed":true}';
 /** Frames open when `stop()` paused the recording end there with these args. */
 const STOPPED_ARGS = '{"stopped":true}';
 /** Category of async span events (`b`/`e`). */
@@ -156,7 +165,57 @@ interface Payloads {
   capacity: number;
 }
 
-export class RingDumpReader implements TraceSource {
+/** Entries per `CallRun`. */
+const RUN_ENTRIES = 65536;
+
+/** Collects a thread's call entries into `CallRun`s. */
+class CallRunBuilder {
+  count = 0;
+  private kind = new Uint8Array(RUN_ENTRIES);
+  private frame = new Uint32Array(RUN_ENTRIES);
+  private ts = new Float64Array(RUN_ENTRIES);
+  constructor(
+    private readonly pid: number,
+    private readonly tid: number,
+    private readonly frames: CallRun['frames'],
+  ) {}
+
+  add(kind: number, frame: number, ts: number): void {
+    const n = this.count;
+    if (n === this.kind.length) {
+      // Only an exit closing very many open frames at once gets here.
+      const grow = <T extends Uint8Array | Uint32Array | Float64Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.kind = grow(this.kind);
+      this.frame = grow(this.frame);
+      this.ts = grow(this.ts);
+    }
+    this.kind[n] = kind;
+    this.frame[n] = frame;
+    this.ts[n] = ts;
+    this.count = n + 1;
+  }
+
+  take(): CallRun {
+    const run: CallRun = {
+      pid: this.pid,
+      tid: this.tid,
+      count: this.count,
+      kind: this.kind,
+      frame: this.frame,
+      ts: this.ts,
+      frames: this.frames,
+    };
+    // The arrays are reused: a run is valid until the next item is asked for.
+    this.count = 0;
+    return run;
+  }
+}
+
+export class RingDumpReader implements CallRunSource {
   readonly meta: TraceMeta = emptyMeta(FORMAT_NAME);
   readonly diagnostics = new Diagnostics();
   private consumed = 0;
@@ -170,6 +229,10 @@ export class RingDumpReader implements TraceSource {
   /** The PAYLOAD section just read: it belongs to the RING that follows. */
   private payloads: Payloads | undefined;
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
+  /** Hand rings of calls only over as `CallRun`s (`batchesOrRuns`). */
+  private wantRuns = false;
+  /** Display names of the current dump's frames, for its `CallRun`s. */
+  private frameNames: CallRun['frames'] = { name: (id) => this.frame(id).display };
 
   constructor(
     private readonly name: string,
@@ -182,7 +245,17 @@ export class RingDumpReader implements TraceSource {
     return this.consumed;
   }
 
-  async *batches(): AsyncGenerator<EventBatch, void, undefined> {
+  batches(): AsyncGenerator<EventBatch, void, undefined> {
+    return this.items() as AsyncGenerator<EventBatch, void, undefined>;
+  }
+
+  /** `batches()`, except that rings holding nothing but enters and exits come as `CallRun`s. */
+  batchesOrRuns(): AsyncGenerator<EventBatch | CallRun, void, undefined> {
+    this.wantRuns = true;
+    return this.items();
+  }
+
+  private async *items(): AsyncGenerator<EventBatch | CallRun, void, undefined> {
     const src = await this.openBytes();
     try {
       yield* this.readAll(src);
@@ -199,7 +272,7 @@ export class RingDumpReader implements TraceSource {
     );
   }
 
-  private async *readAll(src: ByteSource): AsyncGenerator<EventBatch, void, undefined> {
+  private async *readAll(src: ByteSource): AsyncGenerator<EventBatch | CallRun, void, undefined> {
     let at = 0;
     for (let index = 0; ; index++) {
       const end = yield* this.readDump(src, at, index);
@@ -217,6 +290,7 @@ export class RingDumpReader implements TraceSource {
       }
       this.frames = [];
       this.files = new Map();
+      this.frameNames = { name: (id) => this.frame(id).display };
       at = end;
     }
   }
@@ -226,7 +300,7 @@ export class RingDumpReader implements TraceSource {
     src: ByteSource,
     at: number,
     index: number,
-  ): AsyncGenerator<EventBatch, number | undefined, undefined> {
+  ): AsyncGenerator<EventBatch | CallRun, number | undefined, undefined> {
     const head = await src.read(at, HEADER_BYTES);
     if (!sniff(head)) throw inputError(this.name, at, 'not a viz ring dump (no VIZDUMP magic)');
     if (head.length < HEADER_BYTES) {
@@ -483,7 +557,7 @@ export class RingDumpReader implements TraceSource {
     offset: number,
     length: number,
     clock: Clock,
-  ): AsyncGenerator<EventBatch> {
+  ): AsyncGenerator<EventBatch | CallRun> {
     const hb = await src.read(offset, RING_HEADER_BYTES);
     if (hb.length < RING_HEADER_BYTES) return this.truncated(offset, 'a ring header');
     const hv = new DataView(hb.buffer, hb.byteOffset, hb.byteLength);
@@ -544,6 +618,10 @@ export class RingDumpReader implements TraceSource {
     }
 
     if (this.headersOnly) return;
+    if (this.wantRuns && (await onlyCalls(src, recordsAt, first, Math.max(first, validFrom), before))) {
+      yield* this.callRuns(src, recordsAt, first, validFrom, before, clock, pid, tid);
+      return;
+    }
     const stack: number[] = [];
     /** Return values logged for the open frames (parallel to `stack`). */
     const returns: (string | undefined)[] = [];
@@ -598,28 +676,10 @@ export class RingDumpReader implements TraceSource {
           if (stack.length > 0 && stack[stack.length - 1] === a) {
             stack.pop();
             emit(exitEvent(a, ts, ''));
-          } else if (stack.lastIndexOf(a) >= 0) {
-            // An exit skipped inner exits: close them here so B/E stay nested.
-            while (stack.length > 0) {
-              const top = stack.pop()!;
-              emit(exitEvent(top, ts, ''));
-              if (top === a) break;
-              this.diagnostics.add(
-                'ring_unbalanced',
-                'error',
-                `thread ${tid}: exit of a frame with inner frames still open`,
-              );
-            }
           } else if (stack.length === 0) {
             if (stopped) stoppedExits++;
             else orphans++;
-          } else {
-            this.diagnostics.add(
-              'ring_unbalanced',
-              'error',
-              `thread ${tid}: exit of frame ${a} that is not open`,
-            );
-          }
+          } else this.unbalancedExit(stack, a, tid, (frame) => emit(exitEvent(frame, ts, '')));
         } else if (kind === Kind.payload) {
           const text = this.payloadText(tid, a);
           const role = kindAux >>> 8;
@@ -713,26 +773,148 @@ export class RingDumpReader implements TraceSource {
         stoppedExits,
       );
     }
-    if (orphans > 0) {
-      this.diagnostics.add(
-        'ring_orphan_exit',
-        'info',
-        `thread ${tid}: ${orphans} exits whose enters were overwritten were dropped`,
-        orphans,
-      );
-    }
+    this.noteOrphans(tid, orphans);
     if (stack.length > 0) {
-      const closeTs = Math.max(lastTs, clock.dumpTs);
-      this.diagnostics.add(
-        'ring_unclosed_at_dump',
-        'info',
-        `thread ${tid}: ${stack.length} frames still open at the dump, closed at the dump time (args.unclosed)`,
-        stack.length,
-      );
+      const closeTs = this.noteUnclosed(tid, stack.length, lastTs, clock);
       while (stack.length > 0) batch.push(exitEvent(stack.pop()!, closeTs, UNCLOSED_ARGS));
     }
     if (batch.length > 0) yield batch;
   }
+
+  /**
+   * The record loop of `readRing` for a ring of enters and exits only: the same rules, the calls
+   * as columns instead of events.
+   */
+  private async *callRuns(
+    src: ByteSource,
+    recordsAt: number,
+    first: number,
+    validFrom: number,
+    end: number,
+    clock: Clock,
+    pid: number,
+    tid: number,
+  ): AsyncGenerator<CallRun> {
+    const run = new CallRunBuilder(pid, tid, this.frameNames);
+    const stack: number[] = [];
+    let orphans = 0;
+    let lastTs = 0;
+    const { startTicksHi, startTicksLo, slope, startOffsetNs } = clock;
+    for (let index = first; index < end;) {
+      const n = Math.min(RECORDS_PER_READ, end - index);
+      const at = recordsAt + (index - first) * RECORD_BYTES;
+      const bytes = await src.read(at, n * RECORD_BYTES);
+      const got = Math.floor(bytes.length / RECORD_BYTES);
+      const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset, got * 4);
+      this.consumed = at + bytes.length;
+      for (let i = Math.max(0, Math.min(got, validFrom - index)); i < got; i++) {
+        const o = i * 4;
+        const ts =
+          startOffsetNs +
+          Math.round(((u32[o + 1]! - startTicksHi) * TWO_32 + (u32[o]! - startTicksLo)) * slope);
+        const a = u32[o + 2]!;
+        lastTs = ts;
+        if ((u32[o + 3]! & 0xff) === Kind.enter) {
+          stack.push(a);
+          run.add(CALL_ENTER, a, ts);
+        } else if (stack.length > 0 && stack[stack.length - 1] === a) {
+          stack.pop();
+          run.add(CALL_EXIT, a, ts);
+        } else if (stack.length === 0) orphans++;
+        else this.unbalancedExit(stack, a, tid, (frame) => run.add(CALL_EXIT, frame, ts));
+        if (run.count >= RUN_ENTRIES) yield run.take();
+      }
+      index += got;
+      if (got < n) {
+        this.truncated(at + bytes.length, `the ring of thread ${tid}`);
+        break;
+      }
+    }
+    this.noteOrphans(tid, orphans);
+    if (stack.length > 0) {
+      const closeTs = this.noteUnclosed(tid, stack.length, lastTs, clock);
+      while (stack.length > 0) run.add(CALL_EXIT_UNCLOSED, stack.pop()!, closeTs);
+    }
+    if (run.count > 0) yield run.take();
+  }
+
+  /**
+   * An exit that is not the innermost open frame's: when its frame is open deeper, the inner
+   * frames and it are closed (`close` per frame) so calls stay nested; otherwise it is dropped.
+   */
+  private unbalancedExit(stack: number[], frame: number, tid: number, close: (frame: number) => void): void {
+    if (stack.lastIndexOf(frame) < 0) {
+      this.diagnostics.add(
+        'ring_unbalanced',
+        'error',
+        `thread ${tid}: exit of frame ${frame} that is not open`,
+      );
+      return;
+    }
+    while (stack.length > 0) {
+      const top = stack.pop()!;
+      close(top);
+      if (top === frame) break;
+      this.diagnostics.add(
+        'ring_unbalanced',
+        'error',
+        `thread ${tid}: exit of a frame with inner frames still open`,
+      );
+    }
+  }
+
+  private noteOrphans(tid: number, orphans: number): void {
+    if (orphans === 0) return;
+    this.diagnostics.add(
+      'ring_orphan_exit',
+      'info',
+      `thread ${tid}: ${orphans} exits whose enters were overwritten were dropped`,
+      orphans,
+    );
+  }
+
+  /** Frames still open at the dump: counted; returns the time they are closed at. */
+  private noteUnclosed(tid: number, open: number, lastTs: number, clock: Clock): number {
+    this.diagnostics.add(
+      'ring_unclosed_at_dump',
+      'info',
+      `thread ${tid}: ${open} frames still open at the dump, closed at the dump time (args.unclosed)`,
+      open,
+    );
+    return Math.max(lastTs, clock.dumpTs);
+  }
+}
+
+/**
+ * Whether the valid records of a ring (indices `from .. end`) are all enters and exits, in time
+ * order (a ring out of order goes through the event path, which puts it back in order).
+ */
+async function onlyCalls(
+  src: ByteSource,
+  recordsAt: number,
+  first: number,
+  from: number,
+  end: number,
+): Promise<boolean> {
+  let lastHi = 0;
+  let lastLo = 0;
+  for (let index = from; index < end;) {
+    const n = Math.min(RECORDS_PER_READ, end - index);
+    const bytes = await src.read(recordsAt + (index - first) * RECORD_BYTES, n * RECORD_BYTES);
+    const got = Math.floor(bytes.length / RECORD_BYTES);
+    const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset, got * 4);
+    for (let o = 0; o < got * 4; o += 4) {
+      const kind = u32[o + 3]! & 0xff;
+      if (kind !== Kind.enter && kind !== Kind.exit) return false;
+      const hi = u32[o + 1]!;
+      if (hi < lastHi || (hi === lastHi && u32[o]! < lastLo)) return false;
+      lastHi = hi;
+      lastLo = u32[o]!;
+    }
+    if (got < n) break;
+    index += got;
+  }
+  return true;
 }
 
 /**

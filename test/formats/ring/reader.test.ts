@@ -3,113 +3,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRingDump, ringSourceFromBytes, sniff } from '../../../src/formats/ring/reader.js';
 import { VizError } from '../../../src/model/errors.js';
-import { parseArgs, type TraceEvent } from '../../../src/model/event.js';
+import { parseArgs, type EventBatch, type TraceEvent } from '../../../src/model/event.js';
+import {
+  CALL_ENTER,
+  CALL_EXIT_UNCLOSED,
+  isCallRun,
+  UNCLOSED_ARGS,
+  type CallRun,
+  type CallRunSource,
+} from '../../../src/model/source.js';
 import { readAll, tempDir } from '../../record/recorder-helpers.js';
 
-/** Builds a dump byte by byte from the schema (independently of both writers). */
-interface RingSpec {
-  tid: number;
-  name: string;
-  capacity: number;
-  /** [ticks, a, kind, aux] in write order, oldest first: the dumped records. */
-  records: [number, number, number, number?][];
-  /** Write index when the dump started; default first + records.length. */
-  before?: number;
-  /** Index of the first dumped record; default 0. */
-  first?: number;
-  /** Write index after the records were written; default before. */
-  after?: number;
-  writerMayBeActive?: boolean;
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0);
-  return b;
-}
-function u64(n: number | bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(BigInt(n));
-  return b;
-}
-function padTo(b: Buffer, m: number): Buffer {
-  return Buffer.concat([b, Buffer.alloc((m - (b.length % m)) % m)]);
-}
-function section(type: number, body: Buffer): Buffer {
-  return Buffer.concat([u32(type), u32(0), u64(body.length), body]);
-}
-
-const PID = 4242;
-const START_TICKS = 1_000_000_000n;
-const START_NS = 5_000_000_000n;
-const REALTIME = 1_763_700_000_123_456_789n;
-
-interface ProcessSpec {
-  pid?: number;
-  ppid?: number;
-  /** CLOCK_MONOTONIC and realtime ns added to the defaults (a process that started later). */
-  laterNs?: bigint;
-  argv?: string[];
-}
-
-function buildDump(
-  rings: RingSpec[],
-  frames: Array<[id: number, name: string, line: number, col: number]>,
-  proc: ProcessSpec = {},
-): Buffer {
-  // 2 ticks per ns: dump pair 10 s of ticks later = 5 s.
-  const later = proc.laterNs ?? 0n;
-  const header = Buffer.concat([
-    Buffer.from('VIZDUMP\0', 'latin1'),
-    Buffer.from([1, 0, 64, 0]),
-    u32(1),
-    u32(proc.pid ?? PID),
-    u32(0),
-    u64(START_TICKS),
-    u64(START_NS + later),
-    u64(START_TICKS + 10_000_000_000n),
-    u64(START_NS + later + 5_000_000_000n),
-    u64(REALTIME + later + (later > 0n ? 3n : 0n)), // a later process's wall clock is read a little apart
-  ]);
-  const argv = Buffer.from((proc.argv ?? ['node', '/app/main.js']).map((a) => `${a}\0`).join(''), 'utf8');
-  const procSection = padTo(Buffer.concat([u32(argv.length), u32(proc.ppid ?? 0), argv]), 8);
-  const file = Buffer.from('/app/main.js');
-  const entries = [Buffer.concat([u32(1), u32(1), u32(file.length), padTo(file, 4)])];
-  for (const [id, name, line, col] of frames) {
-    const n = Buffer.from(name);
-    entries.push(
-      Buffer.concat([u32(2), u32(id), u32(1), u32(line), u32(col), u32(0), u32(n.length), padTo(n, 4)]),
-    );
-  }
-  const parts = [header, section(1, procSection), section(2, padTo(Buffer.concat(entries), 8))];
-  for (const r of rings) {
-    const first = r.first ?? 0;
-    const before = r.before ?? first + r.records.length;
-    const name = Buffer.alloc(40);
-    name.write(r.name);
-    const records = r.records.map(([t, a, kind, aux = 0]) =>
-      Buffer.concat([u64(START_TICKS + BigInt(t)), u32(a), u32(kind | (aux << 8))]),
-    );
-    const body = Buffer.concat([
-      u32(r.tid),
-      u32(0),
-      u32(r.capacity),
-      u32(16),
-      u64(before),
-      u64(first),
-      u64(r.records.length),
-      u32(r.writerMayBeActive ? 1 : 0),
-      u32(0),
-      name,
-      ...records,
-      u64(r.after ?? before),
-      u64(0),
-    ]);
-    parts.push(section(3, body));
-  }
-  parts.push(section(0xffff, Buffer.alloc(0)));
-  return Buffer.concat(parts);
-}
+import { buildDump, PID, REALTIME, type RingSpec } from '../../support/ring-dump.js';
 
 const FRAMES: Array<[number, string, number, number]> = [
   [1, 'main', 1, 1],
@@ -438,5 +343,122 @@ describe('formats/ring reader', () => {
     writeFileSync(path, bytes);
     const fromMemory = await read(bytes);
     assert.deepEqual(await readAll(openRingDump(path)), [...fromMemory.events, ...fromMemory.names]);
+  });
+});
+
+/** The `B`/`E` events a list of items stands for (runs expanded), in order, with their thread. */
+function expand(items: Array<EventBatch | CallRun>): string[] {
+  const out: string[] = [];
+  for (const item of items) {
+    if (isCallRun(item)) {
+      for (let i = 0; i < item.count; i++) {
+        const k = item.kind[i]!;
+        out.push(
+          `${item.pid}/${item.tid} ${k === CALL_ENTER ? 'B' : 'E'} ${item.frames.name(item.frame[i]!)} @${item.ts[i]} ${k === CALL_EXIT_UNCLOSED ? UNCLOSED_ARGS : ''}`,
+        );
+      }
+    } else
+      for (const e of item)
+        if (e.ph !== 'M') out.push(`${e.pid}/${e.tid} ${e.ph} ${e.name} @${e.ts} ${e.args}`);
+  }
+  return out;
+}
+
+describe('formats/ring reader: rings of calls only as CallRuns', () => {
+  // Orphan exit, an exit skipping an inner frame, an exit of a frame not open, frames open at the dump.
+  const calls: RingSpec = {
+    tid: 7,
+    name: 'main',
+    capacity: 64,
+    records: [
+      [10, 2, E],
+      [20, 1, B],
+      [30, 2, B],
+      [40, 1, B],
+      [50, 2, E],
+      [60, 2, B],
+      [70, 9, E],
+      [80, 2, E],
+      [90, 2, B],
+    ],
+  };
+  const other: RingSpec = {
+    tid: 8,
+    name: 'worker',
+    capacity: 64,
+    records: [
+      [15, 1, B],
+      [25, 1, 3], // an instant: this ring is read as events
+      [35, 1, E],
+    ],
+  };
+
+  it('gives the same calls, times, names and diagnostics as batches()', async () => {
+    const bytes = buildDump([calls, other], FRAMES);
+    const viaEvents = ringSourceFromBytes(bytes, 'a.vizdump');
+    const events: EventBatch[] = [];
+    for await (const b of viaEvents.batches()) events.push(b);
+    const viaRuns = ringSourceFromBytes(bytes, 'a.vizdump') as CallRunSource;
+    const items: Array<EventBatch | CallRun> = [];
+    for await (const item of viaRuns.batchesOrRuns()) {
+      // Runs are only valid until the next item: keep copies.
+      items.push(
+        isCallRun(item)
+          ? { ...item, kind: item.kind.slice(), frame: item.frame.slice(), ts: item.ts.slice() }
+          : item,
+      );
+    }
+    const runs = items.filter(isCallRun);
+    assert.deepEqual(
+      runs.map((r) => r.tid),
+      [7],
+      'the calls-only ring comes as a run, the other as events',
+    );
+    assert.deepEqual(expand(items), expand(events));
+    assert.deepEqual(viaRuns.diagnostics.list(), viaEvents.diagnostics.list());
+    assert.deepEqual(viaRuns.meta, viaEvents.meta);
+    assert.ok(viaRuns.diagnostics.get('ring_orphan_exit'));
+    assert.ok(viaRuns.diagnostics.get('ring_unbalanced'));
+    assert.ok(viaRuns.diagnostics.get('ring_unclosed_at_dump'));
+  });
+
+  it('reads a ring whose times go backwards as events (the event path puts them in order)', async () => {
+    const back: RingSpec = {
+      tid: 3,
+      name: 'main',
+      capacity: 8,
+      records: [
+        [30, 1, B],
+        [20, 2, B],
+        [40, 2, E],
+        [50, 1, E],
+      ],
+    };
+    const source = ringSourceFromBytes(buildDump([back], FRAMES), 'c.vizdump') as CallRunSource;
+    const kinds: string[] = [];
+    for await (const item of source.batchesOrRuns()) kinds.push(isCallRun(item) ? 'run' : 'events');
+    assert.deepEqual(kinds, ['events', 'events']);
+  });
+
+  it("splits long rings into runs and keeps a truncated ring's complete records", async () => {
+    const records: RingSpec['records'] = [];
+    for (let i = 0; i < 150_000; i++) records.push([i * 3, 1 + (i % 2), i % 4 < 2 ? B : E]);
+    const bytes = buildDump([{ tid: 1, name: 'main', capacity: 1 << 18, records }], FRAMES);
+    for (const cut of [bytes.length, bytes.length - 1000]) {
+      const part = bytes.subarray(0, cut);
+      const events: EventBatch[] = [];
+      const a = ringSourceFromBytes(part, 'b.vizdump');
+      for await (const b of a.batches()) events.push(b);
+      const b = ringSourceFromBytes(part, 'b.vizdump') as CallRunSource;
+      const items: string[] = [];
+      let runs = 0;
+      for await (const item of b.batchesOrRuns()) {
+        if (isCallRun(item)) runs++;
+        for (const line of expand([item])) items.push(line);
+      }
+      assert.ok(runs >= 2, `${runs} runs`);
+      assert.deepEqual(items, expand(events));
+      assert.deepEqual(b.diagnostics.list(), a.diagnostics.list());
+    }
   });
 });
