@@ -106,4 +106,3 @@ export function buildDump(
   parts.push(section(0xffff, Buffer.alloc(0)));
   return Buffer.concat(parts);
 }
-

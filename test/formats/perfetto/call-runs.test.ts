@@ -109,7 +109,7 @@ describe('Perfetto from ring dumps: calls as columns', () => {
     // Threads' packets interleave differently (the event path reorders through a window), so
     // sequence ids differ: compare what the traces read back as, thread by thread.
     const back = await readBack(r.viaRuns);
-    assert.ok(back.size >= 3, [...back.keys()].join(" "));
+    assert.ok(back.size >= 3, [...back.keys()].join(' '));
     assert.deepEqual(back, await readBack(r.viaEvents));
     assert.deepEqual(r.runDiagnostics, r.eventDiagnostics);
   });
@@ -140,7 +140,9 @@ describe('Perfetto from ring dumps: calls as columns', () => {
     const records = [...long.records];
     for (let i = 0; i < 100; i++)
       records.push(
-        ...nested(4, 200, 3).records.map(([t, a, k]) => [t + (i + 1) * 2000, a, k] as [number, number, number]),
+        ...nested(4, 200, 3).records.map(
+          ([t, a, k]) => [t + (i + 1) * 2000, a, k] as [number, number, number],
+        ),
       );
     const r = await both(buildDump([{ ...long, records }], FRAMES), { compress: true, flushBytes: 4096 });
     assert.ok(expandCompressed(r.viaRuns).equals(expandCompressed(r.viaEvents)), 'same packets');
