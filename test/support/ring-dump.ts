@@ -106,3 +106,37 @@ export function buildDump(
   parts.push(section(0xffff, Buffer.alloc(0)));
   return Buffer.concat(parts);
 }
+
+export const ENTER = 1;
+export const EXIT = 2;
+export const INSTANT = 3;
+
+/** Calls with every irregularity: an orphan exit, an exit skipping an inner frame, an exit of a frame not open, frames open at the dump. */
+export const MESSY_CALLS: RingSpec = {
+  tid: 7,
+  name: 'main',
+  capacity: 64,
+  records: [
+    [10, 2, EXIT],
+    [20, 1, ENTER],
+    [30, 2, ENTER],
+    [40, 1, ENTER],
+    [50, 2, EXIT],
+    [60, 2, ENTER],
+    [70, 9, EXIT],
+    [80, 2, EXIT],
+    [90, 2, ENTER],
+  ],
+};
+
+/** A call with an instant inside: not a ring of calls only. */
+export const CALLS_AND_INSTANT: RingSpec = {
+  tid: 8,
+  name: 'worker',
+  capacity: 64,
+  records: [
+    [15, 1, ENTER],
+    [25, 1, INSTANT],
+    [35, 1, EXIT],
+  ],
+};

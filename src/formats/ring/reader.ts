@@ -618,8 +618,9 @@ export class RingDumpReader implements CallRunSource {
     }
 
     if (this.headersOnly) return;
-    if (this.wantRuns && (await onlyCalls(src, recordsAt, first, Math.max(first, validFrom), before))) {
-      yield* this.callRuns(src, recordsAt, first, validFrom, before, clock, pid, tid);
+    const from = Math.max(first, validFrom);
+    if (this.wantRuns && (await this.onlyCalls(src, recordsAt, first, from, before))) {
+      yield* this.callRuns(src, recordsAt, first, from, before, clock, pid, tid);
       return;
     }
     const stack: number[] = [];
@@ -648,19 +649,9 @@ export class RingDumpReader implements CallRunSource {
     };
     let orphans = 0;
     let lastTs = 0;
-    let index = first;
-    const end = before;
     const { startTicksHi, startTicksLo, slope, startOffsetNs } = clock;
-    while (index < end) {
-      const n = Math.min(RECORDS_PER_READ, end - index);
-      const at = recordsAt + (index - first) * RECORD_BYTES;
-      const bytes = await src.read(at, n * RECORD_BYTES);
-      const got = Math.floor(bytes.length / RECORD_BYTES);
-      const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset, got * 4);
-      this.consumed = at + bytes.length;
-      const skip = Math.max(0, Math.min(got, validFrom - index));
-      for (let i = skip; i < got; i++) {
-        const o = i * 4;
+    for await (const u32 of this.records(src, recordsAt, first, from, before, tid)) {
+      for (let o = 0; o < u32.length; o += 4) {
         const ts =
           startOffsetNs +
           Math.round(((u32[o + 1]! - startTicksHi) * TWO_32 + (u32[o]! - startTicksLo)) * slope);
@@ -745,11 +736,6 @@ export class RingDumpReader implements CallRunSource {
           batch = [];
         }
       }
-      index += got;
-      if (got < n) {
-        this.truncated(at + bytes.length, `the ring of thread ${tid}`);
-        break;
-      }
     }
     if (held !== undefined) batch.push(held);
     if (gcTrack) {
@@ -789,7 +775,7 @@ export class RingDumpReader implements CallRunSource {
     src: ByteSource,
     recordsAt: number,
     first: number,
-    validFrom: number,
+    from: number,
     end: number,
     clock: Clock,
     pid: number,
@@ -800,15 +786,8 @@ export class RingDumpReader implements CallRunSource {
     let orphans = 0;
     let lastTs = 0;
     const { startTicksHi, startTicksLo, slope, startOffsetNs } = clock;
-    for (let index = first; index < end;) {
-      const n = Math.min(RECORDS_PER_READ, end - index);
-      const at = recordsAt + (index - first) * RECORD_BYTES;
-      const bytes = await src.read(at, n * RECORD_BYTES);
-      const got = Math.floor(bytes.length / RECORD_BYTES);
-      const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset, got * 4);
-      this.consumed = at + bytes.length;
-      for (let i = Math.max(0, Math.min(got, validFrom - index)); i < got; i++) {
-        const o = i * 4;
+    for await (const u32 of this.records(src, recordsAt, first, from, end, tid)) {
+      for (let o = 0; o < u32.length; o += 4) {
         const ts =
           startOffsetNs +
           Math.round(((u32[o + 1]! - startTicksHi) * TWO_32 + (u32[o]! - startTicksLo)) * slope);
@@ -824,11 +803,6 @@ export class RingDumpReader implements CallRunSource {
         else this.unbalancedExit(stack, a, tid, (frame) => run.add(CALL_EXIT, frame, ts));
         if (run.count >= RUN_ENTRIES) yield run.take();
       }
-      index += got;
-      if (got < n) {
-        this.truncated(at + bytes.length, `the ring of thread ${tid}`);
-        break;
-      }
     }
     this.noteOrphans(tid, orphans);
     if (stack.length > 0) {
@@ -836,6 +810,61 @@ export class RingDumpReader implements CallRunSource {
       while (stack.length > 0) run.add(CALL_EXIT_UNCLOSED, stack.pop()!, closeTs);
     }
     if (run.count > 0) yield run.take();
+  }
+
+  /**
+   * The records of a ring from index `from` to `end` (its first record is index `first`, at byte
+   * `recordsAt`), as `Uint32Array` chunks of four words per record. A ring cut short ends at its
+   * last complete record, with a `truncated_input` warning (unless `quiet`).
+   */
+  private async *records(
+    src: ByteSource,
+    recordsAt: number,
+    first: number,
+    from: number,
+    end: number,
+    tid: number,
+    quiet = false,
+  ): AsyncGenerator<Uint32Array> {
+    for (let index = from; index < end;) {
+      const n = Math.min(RECORDS_PER_READ, end - index);
+      const at = recordsAt + (index - first) * RECORD_BYTES;
+      const bytes = await src.read(at, n * RECORD_BYTES);
+      const got = Math.floor(bytes.length / RECORD_BYTES);
+      if (!quiet) this.consumed = at + bytes.length;
+      yield new Uint32Array(bytes.buffer, bytes.byteOffset, got * 4);
+      if (got < n) {
+        if (!quiet) this.truncated(at + bytes.length, `the ring of thread ${tid}`);
+        return;
+      }
+      index += got;
+    }
+  }
+
+  /**
+   * Whether the records of a ring from `from` to `end` are all enters and exits, in time order (a
+   * ring out of order goes through the event path, which puts it back in order).
+   */
+  private async onlyCalls(
+    src: ByteSource,
+    recordsAt: number,
+    first: number,
+    from: number,
+    end: number,
+  ): Promise<boolean> {
+    let lastHi = 0;
+    let lastLo = 0;
+    for await (const u32 of this.records(src, recordsAt, first, from, end, 0, true)) {
+      for (let o = 0; o < u32.length; o += 4) {
+        const kind = u32[o + 3]! & 0xff;
+        if (kind !== Kind.enter && kind !== Kind.exit) return false;
+        const hi = u32[o + 1]!;
+        if (hi < lastHi || (hi === lastHi && u32[o]! < lastLo)) return false;
+        lastHi = hi;
+        lastLo = u32[o]!;
+      }
+    }
+    return true;
   }
 
   /**
@@ -883,38 +912,6 @@ export class RingDumpReader implements CallRunSource {
     );
     return Math.max(lastTs, clock.dumpTs);
   }
-}
-
-/**
- * Whether the valid records of a ring (indices `from .. end`) are all enters and exits, in time
- * order (a ring out of order goes through the event path, which puts it back in order).
- */
-async function onlyCalls(
-  src: ByteSource,
-  recordsAt: number,
-  first: number,
-  from: number,
-  end: number,
-): Promise<boolean> {
-  let lastHi = 0;
-  let lastLo = 0;
-  for (let index = from; index < end;) {
-    const n = Math.min(RECORDS_PER_READ, end - index);
-    const bytes = await src.read(recordsAt + (index - first) * RECORD_BYTES, n * RECORD_BYTES);
-    const got = Math.floor(bytes.length / RECORD_BYTES);
-    const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset, got * 4);
-    for (let o = 0; o < got * 4; o += 4) {
-      const kind = u32[o + 3]! & 0xff;
-      if (kind !== Kind.enter && kind !== Kind.exit) return false;
-      const hi = u32[o + 1]!;
-      if (hi < lastHi || (hi === lastHi && u32[o]! < lastLo)) return false;
-      lastHi = hi;
-      lastLo = u32[o]!;
-    }
-    if (got < n) break;
-    index += got;
-  }
-  return true;
 }
 
 /**

@@ -8,27 +8,24 @@ import { join } from 'node:path';
 import { readPerfetto } from '../../../src/formats/perfetto/reader.js';
 import { openInput } from '../../../src/io/input.js';
 import { readAll } from '../../support/fixtures.js';
+import { memoryOutput } from './helpers.js';
 import { expandCompressed, validatePerfetto } from '../../support/perfetto-validator.js';
-import { buildDump, type RingSpec } from '../../support/ring-dump.js';
+import {
+  buildDump,
+  CALLS_AND_INSTANT,
+  ENTER,
+  EXIT,
+  MESSY_CALLS,
+  type RingSpec,
+} from '../../support/ring-dump.js';
 
 // A ring dump whose rings hold only calls is encoded from `CallRun`s (no event objects); the
 // bytes must be exactly those the event path (ordering, nesting, `enter`/`exit`) writes.
 
-const B = 1;
-const E = 2;
-const INSTANT = 3;
-
 async function encode(source: TraceSource, options: PerfettoWriteOptions): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  const out = {
-    name: 'mem',
-    isStdout: false,
-    write: async (c: string | Uint8Array) => void chunks.push(Buffer.from(c)),
-    commit: async () => {},
-    abort: () => {},
-  };
-  await writePerfetto(source, out, options);
-  return Buffer.concat(chunks);
+  const mem = memoryOutput();
+  await writePerfetto(source, mem.out, options);
+  return mem.bytes();
 }
 
 /** The events a Perfetto trace reads back as, per thread in time order. */
@@ -71,40 +68,14 @@ const FRAMES: Array<[number, string, number, number]> = Array.from({ length: 12 
 function nested(tid: number, depth: number, step: number): RingSpec {
   const records: RingSpec['records'] = [];
   let t = 0;
-  for (let d = 0; d < depth; d++) records.push([(t += step), 1 + (d % 12), B]);
-  for (let d = depth - 1; d >= 0; d--) records.push([(t += step), 1 + (d % 12), E]);
+  for (let d = 0; d < depth; d++) records.push([(t += step), 1 + (d % 12), ENTER]);
+  for (let d = depth - 1; d >= 0; d--) records.push([(t += step), 1 + (d % 12), EXIT]);
   return { tid, name: `t${tid}`, capacity: 1 << 16, records };
 }
 
 describe('Perfetto from ring dumps: calls as columns', () => {
   it('reads back the same as the event path: orphans, skipped exits, frames open at the dump, several threads', async () => {
-    const messy: RingSpec = {
-      tid: 7,
-      name: 'main',
-      capacity: 64,
-      records: [
-        [10, 2, E],
-        [20, 1, B],
-        [30, 2, B],
-        [40, 1, B],
-        [50, 2, E],
-        [60, 2, B],
-        [70, 9, E],
-        [80, 2, E],
-        [90, 3, B],
-      ],
-    };
-    const withInstant: RingSpec = {
-      tid: 8,
-      name: 'worker',
-      capacity: 64,
-      records: [
-        [15, 1, B],
-        [25, 1, INSTANT],
-        [35, 1, E],
-      ],
-    };
-    const r = await both(buildDump([messy, withInstant, nested(9, 40, 7)], FRAMES));
+    const r = await both(buildDump([MESSY_CALLS, CALLS_AND_INSTANT, nested(9, 40, 7)], FRAMES));
     assert.deepEqual(validatePerfetto(r.viaRuns).violations, []);
     // Threads' packets interleave differently (the event path reorders through a window), so
     // sequence ids differ: compare what the traces read back as, thread by thread.

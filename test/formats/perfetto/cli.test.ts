@@ -11,7 +11,7 @@ import { viz } from '../../support/cli.js';
 import { FIXTURES, readAll } from '../../support/fixtures.js';
 import { splitRecords, validatePerfetto } from '../../support/perfetto-validator.js';
 import { TracePacketType } from '../../../src/formats/perfetto/schema.js';
-import { tmp } from './helpers.js';
+import { memoryOutput, tmp } from './helpers.js';
 
 const FIB = join(FIXTURES, 'viztracer-generated', 'fib15.json');
 
@@ -83,16 +83,9 @@ describe('Perfetto writer: bounded interning', () => {
         yield events;
       },
     };
-    const chunks: Buffer[] = [];
-    const out = {
-      name: 'mem',
-      isStdout: false,
-      write: async (c: string | Uint8Array) => void chunks.push(Buffer.from(c)),
-      commit: async () => {},
-      abort: () => {},
-    };
-    await writePerfetto(source, out, { maxInterned: 8, compress: false });
-    const bytes = Buffer.concat(chunks);
+    const mem = memoryOutput();
+    await writePerfetto(source, mem.out, { maxInterned: 8, compress: false });
+    const bytes = mem.bytes();
     assert.deepEqual(validatePerfetto(bytes).violations, []);
     // Several clears: count packets with SEQ_INCREMENTAL_STATE_CLEARED set (flags 1 or 3).
     const clears = splitRecords(bytes).filter((r) => {

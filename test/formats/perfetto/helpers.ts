@@ -2,9 +2,23 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convert } from '../../../src/ops/convert.js';
+import type { Output } from '../../../src/io/output.js';
 import { TracePacketType } from '../../../src/formats/perfetto/schema.js';
 
 export const tmp = mkdtempSync(join(tmpdir(), 'viz-perfetto-'));
+
+/** An `Output` that keeps what is written in memory. */
+export function memoryOutput(): { out: Output; bytes(): Buffer } {
+  const chunks: Buffer[] = [];
+  const out: Output = {
+    name: 'mem',
+    isStdout: false,
+    write: async (c) => void chunks.push(Buffer.from(c)),
+    commit: async () => {},
+    abort: () => {},
+  };
+  return { out, bytes: () => Buffer.concat(chunks) };
+}
 
 /** Converts a file with the real `viz convert` path; returns the output path and diagnostics. */
 export async function convertTo(

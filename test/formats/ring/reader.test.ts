@@ -13,8 +13,14 @@ import {
   type CallRunSource,
 } from '../../../src/model/source.js';
 import { readAll, tempDir } from '../../record/recorder-helpers.js';
-
-import { buildDump, PID, REALTIME, type RingSpec } from '../../support/ring-dump.js';
+import {
+  buildDump,
+  CALLS_AND_INSTANT,
+  MESSY_CALLS,
+  PID,
+  REALTIME,
+  type RingSpec,
+} from '../../support/ring-dump.js';
 
 const FRAMES: Array<[number, string, number, number]> = [
   [1, 'main', 1, 1],
@@ -365,36 +371,8 @@ function expand(items: Array<EventBatch | CallRun>): string[] {
 }
 
 describe('formats/ring reader: rings of calls only as CallRuns', () => {
-  // Orphan exit, an exit skipping an inner frame, an exit of a frame not open, frames open at the dump.
-  const calls: RingSpec = {
-    tid: 7,
-    name: 'main',
-    capacity: 64,
-    records: [
-      [10, 2, E],
-      [20, 1, B],
-      [30, 2, B],
-      [40, 1, B],
-      [50, 2, E],
-      [60, 2, B],
-      [70, 9, E],
-      [80, 2, E],
-      [90, 2, B],
-    ],
-  };
-  const other: RingSpec = {
-    tid: 8,
-    name: 'worker',
-    capacity: 64,
-    records: [
-      [15, 1, B],
-      [25, 1, 3], // an instant: this ring is read as events
-      [35, 1, E],
-    ],
-  };
-
   it('gives the same calls, times, names and diagnostics as batches()', async () => {
-    const bytes = buildDump([calls, other], FRAMES);
+    const bytes = buildDump([MESSY_CALLS, CALLS_AND_INSTANT], FRAMES);
     const viaEvents = ringSourceFromBytes(bytes, 'a.vizdump');
     const events: EventBatch[] = [];
     for await (const b of viaEvents.batches()) events.push(b);
