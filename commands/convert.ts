@@ -30,12 +30,21 @@ export default class Convert extends VizCommand {
       description: `Output format (${writableNames().join(', ')}); inferred from -o's extension when omitted.`,
     }),
     output: Flags.string({ char: 'o', description: 'Output file; - writes to stdout (the default).' }),
+    compress: Flags.boolean({
+      allowNo: true,
+      description:
+        'Perfetto output: deflate the packets (the default). --no-compress writes plain records: a file about 3-6x larger, written faster and readable with protoc --decode_raw.',
+    }),
     strict: strictFlag,
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Convert);
-    const result = await convert(args.input, { to: flags.to, output: flags.output });
+    const result = await convert(args.input, {
+      to: flags.to,
+      output: flags.output,
+      compress: flags.compress,
+    });
     if (result.output !== '<stdout>') {
       process.stderr.write(
         `viz: wrote ${result.events} events (${result.inputFormat} -> ${result.outputFormat}) to ${result.output}\n`,

@@ -22,6 +22,8 @@ import { writeHtmlReport } from '../view/report.js';
 export interface WriteOptions {
   /** Name of the input, for messages and metadata. */
   inputName: string;
+  /** Formats that compress inside the file (Perfetto) do unless this is false. */
+  compress?: boolean;
 }
 
 export interface WriteResult {
@@ -88,7 +90,7 @@ const formats: FormatSpec[] = [
     binary: true,
     sniff: sniffPerfetto,
     read: readPerfetto,
-    write: (source, out) => writePerfetto(source, out),
+    write: (source, out, options) => writePerfetto(source, out, { compress: options.compress }),
   },
   {
     name: 'ring',

@@ -12,6 +12,8 @@ export interface ConvertOptions {
   /** Output path; `-` (the default) is stdout. */
   output?: string;
   progress?: boolean;
+  /** False: formats that compress inside the file (Perfetto) write plain records. */
+  compress?: boolean;
 }
 
 export interface ConvertResult {
@@ -35,7 +37,7 @@ export async function convert(inputPath: string, options: ConvertOptions): Promi
   const tracked = progress ? withProgress(source, () => progress.update(source.bytesRead)) : source;
   const out = openOutput(outputPath, { gzip: wantsGzip(spec, outputPath) });
   try {
-    const result = await spec.write!(tracked, out, { inputName: input.name });
+    const result = await spec.write!(tracked, out, { inputName: input.name, compress: options.compress });
     await out.commit();
     return {
       inputFormat: format.name,

@@ -41,6 +41,36 @@ describe('viz convert / info with Perfetto (built CLI)', () => {
     assert.match(info.stdout, /format:\s+perfetto/);
   });
 
+  it('--no-compress writes plain records; the default deflates them; both read back the same', () => {
+    const plain = join(tmp, 'plain.pftrace');
+    const packed = join(tmp, 'packed.pftrace');
+    for (const args of [
+      ['convert', FIB, '-o', plain, '--no-compress'],
+      ['convert', FIB, '-o', packed],
+    ]) {
+      const r = viz(args, { env: { VIZ_PERFETTO_COMPRESS: undefined } });
+      assert.equal(r.status, 0, r.stderr);
+    }
+    const containers = (path: string): number =>
+      splitRecords(readFileSync(path)).filter((r) => {
+        const pkt = TracePacketType.toObject(TracePacketType.decode(r.body)) as {
+          compressed_packets?: unknown;
+        };
+        return pkt.compressed_packets !== undefined;
+      }).length;
+    assert.equal(containers(plain), 0);
+    assert.ok(containers(packed) > 0);
+    assert.ok(readFileSync(plain).length > 2 * readFileSync(packed).length);
+    assert.deepEqual(validatePerfetto(readFileSync(plain)).violations, []);
+    const backs = [plain, packed].map((p) => {
+      const out = `${p}.json`;
+      const r = viz(['convert', p, '--to', 'chrome', '-o', out]);
+      assert.equal(r.status, 0, r.stderr);
+      return readFileSync(out, 'utf8');
+    });
+    assert.equal(backs[0], backs[1]);
+  });
+
   it('refuses to write Perfetto to a terminal only, not to a pipe', () => {
     const r = viz(['convert', FIB, '--to', 'perfetto']);
     assert.equal(r.status, 0, r.stderr);
