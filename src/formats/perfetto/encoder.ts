@@ -34,6 +34,11 @@ export class ProtoWriter {
     this.buf = next;
   }
 
+  /** A copy of the bytes written so far (for pre-encoded fields kept beside the writer). */
+  bytes(): Uint8Array {
+    return Uint8Array.from(this.buf.subarray(0, this.pos));
+  }
+
   /** Hands out the bytes written so far and starts a fresh buffer (the old one is not reused). */
   take(): Buffer {
     const out = this.buf.subarray(0, this.pos);
@@ -206,7 +211,7 @@ export function encodeVarintField(field: number, value: bigint | number): Uint8A
   w.tag(field, WT.varint);
   if (typeof value === 'bigint') w.varintBig(value);
   else w.varint(value);
-  return Uint8Array.from(w.buf.subarray(0, w.pos));
+  return w.bytes();
 }
 
 /** 64-bit FNV-1a of a string, never 0 (0 is the implicit global track / "no flow"). */

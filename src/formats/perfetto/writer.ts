@@ -166,7 +166,7 @@ const END_TRACK_EVENT = (() => {
   const m = t.begin(F.trackEvent);
   t.fieldVarint(F.type, TYPE_SLICE_END);
   t.end(m);
-  return Uint8Array.from(t.buf.subarray(0, t.pos));
+  return t.bytes();
 })();
 /** The `E` of a frame still open at the dump, for `annotations`' fallback path. */
 const UNCLOSED_EVENT: TraceEvent = {
@@ -365,28 +365,15 @@ export class PerfettoEncoder implements SliceHandler {
    * `timestamp` would. False, writing nothing, when the time needs `timestamp`'s rarer cases.
    */
   private fixedPacket(ts: number, tail: Uint8Array): boolean {
-    if (!this.baseKnown) return false;
-    let lo = this.baseLo + ts;
-    const carry = Math.floor(lo / TWO32);
-    const hi = this.baseHi + carry;
-    lo = (lo - carry * TWO32) >>> 0;
-    const upper = hi * 16 + (lo >>> 28);
-    if (hi < 0 || upper === 0) return false;
-    if (upper !== this.tsUpper) this.setUpper(upper);
-    if (ts > this.maxTs) this.maxTs = ts;
+    const lo = this.usualTimestamp(ts);
+    if (lo < 0) return false;
     const w = this.w;
     w.ensure(32 + tail.length);
     const b = w.buf;
     const start = w.pos;
     b[start] = 0x0a; // field 1 (packet), length-delimited; its length byte follows
-    b[start + 2] = 0x40; // TracePacket.timestamp, varint: low 28 bits, then the cached upper bytes
-    b[start + 3] = (lo & 0x7f) | 0x80;
-    b[start + 4] = ((lo >>> 7) & 0x7f) | 0x80;
-    b[start + 5] = ((lo >>> 14) & 0x7f) | 0x80;
-    b[start + 6] = ((lo >>> 21) & 0x7f) | 0x80;
-    let p = start + 7;
-    const upperBytes = this.tsTail;
-    for (let i = 0; i < upperBytes.length; i++) b[p++] = upperBytes[i]!;
+    b[start + 2] = 0x40; // TracePacket.timestamp, varint
+    let p = this.writeUsualTimestamp(b, start + 3, lo);
     for (let i = 0; i < tail.length; i++) b[p++] = tail[i]!;
     b[start + 1] = p - start - 2;
     w.pos = p;
@@ -692,22 +679,19 @@ export class PerfettoEncoder implements SliceHandler {
     this.newLocs = [];
   }
 
-  /** Absolute ns (baseUs * 1000 + ts) as a uint64 varint, exact beyond 2^53. */
   /** Latest timestamp written (relative ns). */
   private maxTs = Number.NEGATIVE_INFINITY;
 
+  /** Absolute ns (baseUs * 1000 + ts) as a uint64 varint, exact beyond 2^53. */
   private timestamp(ts: number): void {
-    if (ts > this.maxTs) this.maxTs = ts;
-    if (!this.baseKnown) {
-      const base = BigInt(Math.trunc(this.meta.baseUs)) * 1000n;
-      this.baseHi = Number(base >> 32n);
-      this.baseLo = Number(base & 0xffffffffn);
-      this.baseKnown = true;
+    const lo = this.usualTimestamp(ts);
+    if (lo >= 0) {
+      const w = this.w;
+      w.ensure(14);
+      w.pos = this.writeUsualTimestamp(w.buf, w.pos, lo);
+      return;
     }
-    let lo = this.baseLo + ts;
-    const carry = Math.floor(lo / TWO32);
-    const hi = this.baseHi + carry;
-    lo -= carry * TWO32;
+    const hi = this.baseHi + Math.floor((this.baseLo + ts) / TWO32);
     if (hi < 0) {
       this.diagnostics.add(
         'negative_timestamp',
@@ -715,27 +699,43 @@ export class PerfettoEncoder implements SliceHandler {
         `an event lies before time 0 (${ts} ns relative to the base); written at 0`,
       );
       this.w.varint(0);
-      return;
+    } else this.w.varint((this.baseLo + ts) >>> 0); // below 2^28 ns: a short varint
+  }
+
+  /**
+   * The low 32 bits of the absolute ns (baseUs * 1000 + ts, split in two 32-bit halves so values
+   * beyond 2^53 stay exact) when its varint has the usual form, -1 for the rare cases `timestamp`
+   * handles (before time 0, or below 2^28 ns). Bits 28 and up change every 268 ms: their varint
+   * bytes are cached in `tsTail`, made current here.
+   */
+  private usualTimestamp(ts: number): number {
+    if (ts > this.maxTs) this.maxTs = ts;
+    if (!this.baseKnown) {
+      const base = BigInt(Math.trunc(this.meta.baseUs)) * 1000n;
+      this.baseHi = Number(base >> 32n);
+      this.baseLo = Number(base & 0xffffffffn);
+      this.baseKnown = true;
     }
-    // Bits 28 and up change every 268 ms: their varint bytes are cached, the low 28 bits are
-    // written as four 7-bit groups.
-    lo >>>= 0;
+    const sum = this.baseLo + ts;
+    const carry = Math.floor(sum / TWO32);
+    const hi = this.baseHi + carry;
+    const lo = (sum - carry * TWO32) >>> 0;
     const upper = hi * 16 + (lo >>> 28);
-    if (upper === 0) {
-      this.w.varint(lo);
-      return;
-    }
+    if (hi < 0 || upper === 0) return -1;
     if (upper !== this.tsUpper) this.setUpper(upper);
-    const w = this.w;
-    w.ensure(14);
-    const b = w.buf;
-    const p = w.pos;
+    return lo;
+  }
+
+  /** The varint of a usual timestamp at `b[p]`: the low 28 bits as four 7-bit groups, then the cached upper bytes. */
+  private writeUsualTimestamp(b: Uint8Array, p: number, lo: number): number {
     b[p] = (lo & 0x7f) | 0x80;
     b[p + 1] = ((lo >>> 7) & 0x7f) | 0x80;
     b[p + 2] = ((lo >>> 14) & 0x7f) | 0x80;
     b[p + 3] = ((lo >>> 21) & 0x7f) | 0x80;
-    w.pos = p + 4;
-    w.raw(this.tsTail);
+    p += 4;
+    const upper = this.tsTail;
+    for (let i = 0; i < upper.length; i++) b[p++] = upper[i]!;
+    return p;
   }
 
   private tsUpper = -1;
@@ -746,7 +746,7 @@ export class PerfettoEncoder implements SliceHandler {
     this.tsUpper = upper;
     const t = new ProtoWriter(16);
     t.varint(upper);
-    this.tsTail = Uint8Array.from(t.buf.subarray(0, t.pos));
+    this.tsTail = t.bytes();
   }
 
   private nameAndCat(seq: Sequence, name: string, cat: string): void {
@@ -1032,7 +1032,7 @@ function beginTrackEvent(e: NameEntry): Uint8Array {
   t.fieldVarint(F.nameIid, e.iid);
   if (e.loc !== 0) t.fieldVarint(F.sourceLocationIid, e.loc);
   t.end(m);
-  return Uint8Array.from(t.buf.subarray(0, t.pos));
+  return t.bytes();
 }
 
 /** What follows the timestamp in a steady packet of `seq`: its id, `trackEvent`, the flags. */
@@ -1041,7 +1041,7 @@ function packetTail(seq: Sequence, trackEvent: Uint8Array): Uint8Array {
   t.raw(seq.idField);
   t.raw(trackEvent);
   t.fieldVarint(F.sequenceFlags, SEQ_NEEDS_INCREMENTAL_STATE);
-  return Uint8Array.from(t.buf.subarray(0, t.pos));
+  return t.bytes();
 }
 
 function processKey(pid: Ident): string {
