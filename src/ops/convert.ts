@@ -1,8 +1,7 @@
 import { openOutput } from '../io/output.js';
 import type { Diagnostics } from '../model/diagnostics.js';
 import { VizError } from '../model/errors.js';
-import { hasCallRuns, withBatches, type CallRun, type TraceSource } from '../model/source.js';
-import type { EventBatch } from '../model/event.js';
+import { hasCallRuns, withBatches, type TraceSource } from '../model/source.js';
 import { outputFormat, wantsGzip } from '../formats/registry.js';
 import { startProgress } from '../cli/progress.js';
 import { openTrace } from './open.js';
@@ -56,19 +55,14 @@ export async function convert(inputPath: string, options: ConvertOptions): Promi
 
 /** Wraps a source so that each batch (or run of calls) reports progress. */
 export function withProgress(source: TraceSource, tick: () => void): TraceSource {
-  const wrapped = withBatches(source, async function* () {
-    for await (const batch of source.batches()) {
-      tick();
-      yield batch;
-    }
-  });
+  const wrapped = withBatches(source, () => ticking(source.batches(), tick));
   if (!hasCallRuns(source)) return wrapped;
-  return Object.assign(wrapped, {
-    async *batchesOrRuns(): AsyncGenerator<EventBatch | CallRun, void, undefined> {
-      for await (const item of source.batchesOrRuns()) {
-        tick();
-        yield item;
-      }
-    },
-  });
+  return Object.assign(wrapped, { batchesOrRuns: () => ticking(source.batchesOrRuns(), tick) });
+}
+
+async function* ticking<T>(items: AsyncIterable<T>, tick: () => void): AsyncGenerator<T, void, undefined> {
+  for await (const item of items) {
+    tick();
+    yield item;
+  }
 }

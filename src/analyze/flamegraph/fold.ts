@@ -28,6 +28,7 @@ import {
   type FrameNode,
   type ShapeOptions,
 } from './tree.js';
+import { CompactTrie } from './folded-load.js';
 
 interface ThreadFold {
   th: ThreadStack;
@@ -35,85 +36,6 @@ interface ThreadFold {
   nodes: number[];
   /** Summed durations of each open slice's finished children, by depth. */
   childSums: number[];
-}
-
-/**
- * Call stacks as a trie in flat arrays: a node is (parent, name), found with one probe of an
- * open-addressing hash table. Folding looks up a node on every call; this costs one small
- * `Map` lookup for the name (a few thousand distinct names stay in cache) and one array probe,
- * where a tree of objects with a `Map` per node misses the cache on most calls.
- */
-class StackTrie {
-  private readonly nameIds = new Map<string, number>();
-  readonly names: string[] = [];
-  parent = new Int32Array(1024);
-  nameOf = new Int32Array(1024);
-  self = new Float64Array(1024);
-  size = 0;
-  /** Node index + 1 per slot, 0 for an empty slot. */
-  private slots = new Int32Array(2048);
-
-  /** A node with no parent (a thread's root); not in the hash table. */
-  addRoot(): number {
-    return this.add(-1, -1);
-  }
-
-  child(parent: number, name: string): number {
-    let nm = this.nameIds.get(name);
-    if (nm === undefined) {
-      nm = this.names.length;
-      this.names.push(name);
-      this.nameIds.set(name, nm);
-    }
-    const slots = this.slots;
-    const mask = slots.length - 1;
-    let h = slotOf(parent, nm) & mask;
-    for (;;) {
-      const s = slots[h]!;
-      if (s === 0) break;
-      if (this.parent[s - 1] === parent && this.nameOf[s - 1] === nm) return s - 1;
-      h = (h + 1) & mask;
-    }
-    const n = this.add(parent, nm);
-    slots[h] = n + 1;
-    if (this.size * 2 > mask) this.rehash();
-    return n;
-  }
-
-  private add(parent: number, name: number): number {
-    const n = this.size++;
-    if (n === this.parent.length) {
-      const grow = <T extends Int32Array | Float64Array>(a: T, make: new (n: number) => T): T => {
-        const b = new make(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.parent = grow(this.parent, Int32Array);
-      this.nameOf = grow(this.nameOf, Int32Array);
-      this.self = grow(this.self, Float64Array);
-    }
-    this.parent[n] = parent;
-    this.nameOf[n] = name;
-    this.self[n] = 0;
-    return n;
-  }
-
-  private rehash(): void {
-    const slots = new Int32Array(this.slots.length * 2);
-    const mask = slots.length - 1;
-    for (let n = 0; n < this.size; n++) {
-      if (this.parent[n] === -1) continue;
-      let h = slotOf(this.parent[n]!, this.nameOf[n]!) & mask;
-      while (slots[h] !== 0) h = (h + 1) & mask;
-      slots[h] = n + 1;
-    }
-    this.slots = slots;
-  }
-}
-
-function slotOf(parent: number, name: number): number {
-  const x = (Math.imul(parent, 0x9e3779b1) + Math.imul(name ^ 0x5bd1e995, 0x85ebca6b)) | 0;
-  return (x ^ (x >>> 15)) >>> 0;
 }
 
 /** A `SliceHandler` that builds one frame tree per thread. */
@@ -126,13 +48,19 @@ export class Folder implements AnalysisHandler {
   /** Slices whose children summed to more than their duration (should not happen after clipping). */
   negativeSelf = 0;
   private last: ThreadFold | undefined;
-  private readonly trie = new StackTrie();
+  /**
+   * Every thread's stacks in one typed-array trie: a call costs a lookup of its name in a small
+   * `Map` and one probe of the trie's table. Each thread's root is a child of the trie's root under
+   * a name id of its own (negative, never a frame's).
+   */
+  private readonly trie = new CompactTrie();
+  private readonly nameIds = new Map<string, number>();
 
   private state(th: ThreadStack): ThreadFold {
     if (this.last?.th === th) return this.last;
     let s = this.threads.get(th);
     if (!s) {
-      s = { th, nodes: [this.trie.addRoot()], childSums: [0] };
+      s = { th, nodes: [this.trie.child(0, -2 - this.threads.size)], childSums: [0] };
       this.threads.set(th, s);
     }
     this.last = s;
@@ -142,7 +70,13 @@ export class Folder implements AnalysisHandler {
   enter(slice: OpenSlice): void {
     const s = this.state(slice.thread);
     const d = slice.depth;
-    s.nodes[d + 1] = this.trie.child(s.nodes[d]!, slice.name);
+    let name = this.nameIds.get(slice.name);
+    if (name === undefined) {
+      name = this.trie.names.length;
+      this.trie.names.push(slice.name);
+      this.nameIds.set(slice.name, name);
+    }
+    s.nodes[d + 1] = this.trie.child(s.nodes[d]!, name);
     s.childSums[d + 1] = 0;
   }
 
@@ -168,10 +102,11 @@ export class Folder implements AnalysisHandler {
     const t = this.trie;
     const nodes = new Array<FrameNode>(t.size);
     const ids = t.names.map((n) => names.intern(n));
-    // Parents are created before their children: one pass in creation order.
-    for (let n = 0; n < t.size; n++) {
+    // Parents are created before their children: one pass in creation order (node 0, the trie's
+    // root, has the threads' roots as children).
+    for (let n = 1; n < t.size; n++) {
       const p = t.parent[n]!;
-      const node = p === -1 ? newNode(-1) : child(nodes[p]!, ids[t.nameOf[n]!]!);
+      const node = p === 0 ? newNode(-1) : child(nodes[p]!, ids[t.name[n]!]!);
       node.self = t.self[n]!;
       nodes[n] = node;
     }
