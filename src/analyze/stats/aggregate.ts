@@ -9,11 +9,10 @@
  *   duration of every call.
  * Memory: one record per (thread, function), one histogram each, plus the stacks.
  */
-import { threadKey } from '../../model/event.js';
+import { grown } from '../../model/columns.js';
+import { parseArgs, threadKey, type TraceEvent } from '../../model/event.js';
 import type { EndReason, OpenSlice, ThreadStack } from '../../model/nesting.js';
-import type { TraceEvent } from '../../model/event.js';
 import { ThreadNames, type AnalysisHandler } from '../walk.js';
-import { parseArgs } from '../../model/event.js';
 import { LogHistogram } from './sketch.js';
 
 export interface FunctionStats {
@@ -68,12 +67,6 @@ interface ThreadAgg {
   childSums: number[];
   /** Caller -> callee -> edge (function ids), only when edges are requested. */
   edges: Map<number, Map<number, EdgeStats>> | undefined;
-}
-
-function grown<T extends Float64Array | Int32Array>(a: T, size: number): T {
-  const b = new (a.constructor as new (n: number) => T)(size);
-  b.set(a);
-  return b;
 }
 
 export interface AggregateOptions {

@@ -28,6 +28,7 @@
  * files are read with positional reads, other inputs are buffered first.
  */
 import { open as openFile, type FileHandle } from 'node:fs/promises';
+import { grown } from '../../model/columns.js';
 import { Diagnostics } from '../../model/diagnostics.js';
 import { inputError, VizError } from '../../model/errors.js';
 import {
@@ -184,14 +185,9 @@ class CallRunBuilder {
     const n = this.count;
     if (n === this.kind.length) {
       // Only an exit closing very many open frames at once gets here.
-      const grow = <T extends Uint8Array | Uint32Array | Float64Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.kind = grow(this.kind);
-      this.frame = grow(this.frame);
-      this.ts = grow(this.ts);
+      this.kind = grown(this.kind, 2 * n);
+      this.frame = grown(this.frame, 2 * n);
+      this.ts = grown(this.ts, 2 * n);
     }
     this.kind[n] = kind;
     this.frame[n] = frame;
