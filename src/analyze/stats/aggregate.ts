@@ -57,8 +57,7 @@ interface ThreadAgg {
   self: Float64Array;
   total: Float64Array;
   sumDurations: Float64Array;
-  hists: LogHistogram[];
-  /** Slot of each local function's histogram in the pending durations. */
+  /** Each local function's histogram: its slot in the aggregator's `hists`. */
   histSlot: Int32Array;
   /** Per local function: how many of its calls are on this thread's stack now. */
   active: Int32Array;
@@ -135,7 +134,6 @@ export class StatsAggregator implements AnalysisHandler {
         self: new Float64Array(n),
         total: new Float64Array(n),
         sumDurations: new Float64Array(n),
-        hists: [],
         histSlot: new Int32Array(n),
         active: new Int32Array(n),
         locals: [],
@@ -174,10 +172,8 @@ export class StatsAggregator implements AnalysisHandler {
       s.active = grown(s.active, n);
     }
     s.funcIds.push(id);
-    const hist = new LogHistogram(this.options.relativeAccuracy);
-    s.hists.push(hist);
     s.histSlot[local] = this.hists.length;
-    this.hists.push(hist);
+    this.hists.push(new LogHistogram(this.options.relativeAccuracy));
     s.localOf[id] = local + 1;
     return local;
   }
@@ -234,7 +230,7 @@ export class StatsAggregator implements AnalysisHandler {
           self: s.self[local]!,
           total: s.total[local]!,
           sumDurations: s.sumDurations[local]!,
-          hist: s.hists[local]!,
+          hist: this.hists[s.histSlot[local]!]!,
         });
       });
     }
