@@ -24,6 +24,18 @@ if (mode === 'json-parse') {
   const { writePerfetto } = await import('../../dist/src/formats/perfetto/writer.js');
   const { Diagnostics } = await import('../../dist/src/model/diagnostics.js');
   const { emptyMeta } = await import('../../dist/src/model/source.js');
+  const call = (ph, name, ts, tid) => ({
+    ph,
+    name,
+    cat: '',
+    ts,
+    dur: -1,
+    pid: 1,
+    tid,
+    id: '',
+    args: '',
+    extra: undefined,
+  });
   const names = Array.from({ length: 300 }, (_, i) => `fn${i} (/app/src/file${i % 20}.js:${i + 1}:3)`);
   const source = {
     meta: { ...emptyMeta('ring'), baseUs: 1_700_000_000_000_000 },
@@ -42,33 +54,11 @@ if (mode === 'json-parse') {
           const st = stacks[t];
           if (st.length > 0 && (st.length >= 12 || (made * 2654435761) % 7 < 3)) {
             st.pop();
-            batch.push({
-              ph: 'E',
-              name: '',
-              cat: '',
-              ts,
-              dur: -1,
-              pid: 1,
-              tid: t + 1,
-              id: '',
-              args: '',
-              extra: undefined,
-            });
+            batch.push(call('E', '', ts, t + 1));
           } else {
             const name = names[(made * 40503) % names.length];
             st.push(name);
-            batch.push({
-              ph: 'B',
-              name,
-              cat: '',
-              ts,
-              dur: -1,
-              pid: 1,
-              tid: t + 1,
-              id: '',
-              args: '',
-              extra: undefined,
-            });
+            batch.push(call('B', name, ts, t + 1));
           }
           depth[t] = st.length;
         }
