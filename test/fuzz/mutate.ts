@@ -8,6 +8,7 @@
  */
 import fc from 'fast-check';
 import { gzipSync, gunzipSync } from 'node:zlib';
+import { encodeVarint } from '../support/perfetto-validator.js';
 
 export interface Seed {
   /** Registry format name. */
@@ -310,16 +311,6 @@ function topLevelPackets(b: Buffer): { start: number; tagEnd: number; body: numb
     p = len[1] + len[0];
   }
   return out;
-}
-
-function encodeVarint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 127) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return Buffer.from(out);
 }
 
 const isGzip = (b: Buffer): boolean => b[0] === 0x1f && b[1] === 0x8b;

@@ -47,6 +47,17 @@ interface TrackState {
 const MAX_DEPTH = 512;
 
 /** Splits a Trace into its records; throws on broken framing. */
+/** A protobuf varint (non-negative `n` below 2^53). */
+export function encodeVarint(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 127) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+
 export function splitRecords(buf: Uint8Array): { offset: number; body: Uint8Array }[] {
   const out: { offset: number; body: Uint8Array }[] = [];
   let p = 0;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { convert } from '../../../src/ops/convert.js';
 import type { Output } from '../../../src/io/output.js';
 import { TracePacketType } from '../../../src/formats/perfetto/schema.js';
+import { encodeVarint } from '../../support/perfetto-validator.js';
 
 export const tmp = mkdtempSync(join(tmpdir(), 'viz-perfetto-'));
 
@@ -38,19 +39,9 @@ export function frame(packets: Record<string, unknown>[]): Buffer {
     const err = TracePacketType.verify(p);
     if (err) throw new Error(`bad test packet: ${err}`);
     const body = TracePacketType.encode(TracePacketType.fromObject(p)).finish();
-    parts.push(Buffer.from([0x0a]), varint(body.length), Buffer.from(body));
+    parts.push(Buffer.from([0x0a]), encodeVarint(body.length), Buffer.from(body));
   }
   return Buffer.concat(parts);
-}
-
-export function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 127) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return Buffer.from(out);
 }
 
 export function readBytes(path: string): Buffer {
