@@ -168,19 +168,6 @@ const END_TRACK_EVENT = (() => {
   t.end(m);
   return t.bytes();
 })();
-/** The `E` of a frame still open at the dump, for `annotations`' fallback path. */
-const UNCLOSED_EVENT: TraceEvent = {
-  ph: 'E',
-  name: '',
-  cat: '',
-  ts: 0,
-  dur: -1,
-  pid: 0,
-  tid: 0,
-  id: '',
-  args: UNCLOSED_ARGS,
-  extra: undefined,
-};
 
 export class PerfettoEncoder implements SliceHandler {
   readonly w = new ProtoWriter();
@@ -225,7 +212,7 @@ export class PerfettoEncoder implements SliceHandler {
     const track = this.threadTrack(slice.thread, seq);
     const rec = this.beginEvent(seq, slice.ts, track, TYPE_SLICE_BEGIN);
     this.nameAndCat(seq, ev.name, ev.cat);
-    if (ev.args !== '') this.annotations(seq, ev.args, ev);
+    if (ev.args !== '') this.annotations(seq, ev.args, ev.name);
     if (ev.extra !== undefined && ev.extra.bind_id !== undefined) this.flowV2(ev);
     this.endEvent(seq, rec);
   }
@@ -238,7 +225,7 @@ export class PerfettoEncoder implements SliceHandler {
     const seq = this.seqFor(slice.thread);
     const track = this.threadTrack(slice.thread, seq);
     const rec = this.beginEvent(seq, endTs, track, TYPE_SLICE_END);
-    if (endEvent && endEvent.args !== '') this.annotations(seq, endEvent.args, endEvent);
+    if (endEvent && endEvent.args !== '') this.annotations(seq, endEvent.args, endEvent.name);
     if (reason === 'unclosed' || reason === 'forced') {
       const m = this.w.begin(F.debugAnnotations);
       this.w.fieldVarint(F.daNameIid, this.annIid(seq, VIZ_END_REASON));
@@ -342,7 +329,7 @@ export class PerfettoEncoder implements SliceHandler {
         )
           continue;
         const rec = this.beginEvent(seq, t, track, TYPE_SLICE_END);
-        if (k === CALL_EXIT_UNCLOSED) this.annotations(seq, UNCLOSED_ARGS, UNCLOSED_EVENT);
+        if (k === CALL_EXIT_UNCLOSED) this.annotations(seq, UNCLOSED_ARGS, '');
         this.endEvent(seq, rec);
         steady = this.steady(seq, track);
       }
@@ -392,13 +379,13 @@ export class PerfettoEncoder implements SliceHandler {
     else track = this.threadTrack(th, seq);
     const rec = this.beginEvent(seq, ev.ts, track, TYPE_INSTANT);
     this.nameAndCat(seq, ev.name, ev.cat);
-    if (ev.args !== '') this.annotations(seq, ev.args, ev);
+    if (ev.args !== '') this.annotations(seq, ev.args, ev.name);
     this.endEvent(seq, rec);
   }
 
   private counter(ev: TraceEvent, th: ThreadStack): void {
     if (!Number.isFinite(ev.ts)) return this.missingTs(ev);
-    const args = this.parseArgs(ev);
+    const args = this.parseArgs(ev.args, ev.name);
     if (!args) return;
     const seq = this.seqFor(th);
     for (const key of Object.keys(args)) {
@@ -431,7 +418,7 @@ export class PerfettoEncoder implements SliceHandler {
       open.push(ev.name);
       const rec = this.beginEvent(seq, ev.ts, track, TYPE_SLICE_BEGIN);
       this.nameAndCat(seq, ev.name, ev.cat);
-      if (ev.args !== '') this.annotations(seq, ev.args, ev);
+      if (ev.args !== '') this.annotations(seq, ev.args, ev.name);
       if (ev.extra?.bind_id !== undefined) this.flowV2(ev);
       this.endEvent(seq, rec);
       return;
@@ -459,7 +446,7 @@ export class PerfettoEncoder implements SliceHandler {
       }
       open.pop();
       const rec = this.beginEvent(seq, ev.ts, track, TYPE_SLICE_END);
-      if (ev.args !== '') this.annotations(seq, ev.args, ev);
+      if (ev.args !== '') this.annotations(seq, ev.args, ev.name);
       if (ev.extra?.bind_id !== undefined) this.flowV2(ev);
       this.endEvent(seq, rec);
       return;
@@ -467,7 +454,7 @@ export class PerfettoEncoder implements SliceHandler {
     // n, T, p: instants on the async track
     const rec = this.beginEvent(seq, ev.ts, track, TYPE_INSTANT);
     this.nameAndCat(seq, ev.name, ev.cat);
-    if (ev.args !== '') this.annotations(seq, ev.args, ev);
+    if (ev.args !== '') this.annotations(seq, ev.args, ev.name);
     if (ev.extra?.bind_id !== undefined) this.flowV2(ev);
     this.endEvent(seq, rec);
   }
@@ -485,7 +472,7 @@ export class PerfettoEncoder implements SliceHandler {
     const flowId = hash64(`v1\u0000${ev.cat}\u0000${ev.name}\u0000${idText}`);
     const rec = this.beginEvent(seq, ev.ts, track, TYPE_INSTANT);
     this.nameAndCat(seq, ev.name, ev.cat);
-    if (ev.args !== '') this.annotations(seq, ev.args, ev);
+    if (ev.args !== '') this.annotations(seq, ev.args, ev.name);
     this.stringAnnotation(seq, VIZ_FLOW_PHASE, ev.ph);
     this.stringAnnotation(seq, VIZ_FLOW_ID, idText);
     const bp = ev.extra?.bp;
@@ -507,7 +494,7 @@ export class PerfettoEncoder implements SliceHandler {
     const track = this.threadTrack(th, seq);
     const rec = this.beginEvent(seq, ev.ts, track, TYPE_INSTANT);
     this.nameAndCat(seq, ev.name, ev.cat !== '' ? ev.cat : OBJECT_CATEGORY);
-    if (ev.args !== '') this.annotations(seq, ev.args, ev);
+    if (ev.args !== '') this.annotations(seq, ev.args, ev.name);
     this.stringAnnotation(seq, OBJECT_PHASE, OBJECT_PHASES[ev.ph]);
     if (ev.id !== '') this.stringAnnotation(seq, OBJECT_ID, safeParse(ev.id));
     this.endEvent(seq, rec);
@@ -524,7 +511,7 @@ export class PerfettoEncoder implements SliceHandler {
   }
 
   private metadata(ev: TraceEvent, th: ThreadStack): void {
-    const name = this.parseArgs(ev)?.name;
+    const name = this.parseArgs(ev.args, ev.name)?.name;
     if (ev.name === 'process_name' && typeof name === 'string') {
       this.procNames.set(ev.pid, name);
       const t = this.tracks.get(processKey(ev.pid));
@@ -804,15 +791,16 @@ export class PerfettoEncoder implements SliceHandler {
     this.w.end(m);
   }
 
-  private parseArgs(ev: TraceEvent): Record<string, unknown> | undefined {
-    if (ev.args === '') return undefined;
+  /** An event's args parsed (a non-object as `{value}`); undefined, counted, when unparsable. */
+  private parseArgs(args: string, eventName: string): Record<string, unknown> | undefined {
+    if (args === '') return undefined;
     try {
-      const v: unknown = JSON.parse(ev.args);
+      const v: unknown = JSON.parse(args);
       return v !== null && typeof v === 'object' && !Array.isArray(v)
         ? (v as Record<string, unknown>)
         : { value: v };
     } catch {
-      this.diagnostics.add('bad_args', 'error', `event "${ev.name}" has unparsable args; dropped`);
+      this.diagnostics.add('bad_args', 'error', `event "${eventName}" has unparsable args; dropped`);
       return undefined;
     }
   }
@@ -822,7 +810,7 @@ export class PerfettoEncoder implements SliceHandler {
    * transcoded directly; texts the transcoder does not take (not an object, unusual syntax) go
    * through JSON.parse.
    */
-  private annotations(seq: Sequence, args: string, ev: TraceEvent): void {
+  private annotations(seq: Sequence, args: string, eventName: string): void {
     const w = this.w;
     const mark = w.pos;
     try {
@@ -832,7 +820,7 @@ export class PerfettoEncoder implements SliceHandler {
       if (!(err instanceof NotSimple) && !(err instanceof SyntaxError)) throw err;
       w.pos = mark;
     }
-    const parsed = this.parseArgs(ev);
+    const parsed = this.parseArgs(args, eventName);
     if (!parsed) return;
     for (const key in parsed) {
       const m = w.begin(F.debugAnnotations);
