@@ -75,6 +75,8 @@ export function openOutput(path: string, options: { gzip?: boolean } = {}): Outp
   let tmp = '';
   /** The file the temporary file replaces: the path, or the file a symbolic link points to. */
   let target = path;
+  /** A file exists at `target` and the output will replace it. */
+  let replaces = false;
   if (isStdout) {
     sink = process.stdout;
   } else {
@@ -93,6 +95,7 @@ export function openOutput(path: string, options: { gzip?: boolean } = {}): Outp
       // Replace the file the link points to, not the link.
       target = realpathSync(path);
     }
+    replaces = existing !== undefined && !direct;
     if (direct) {
       file = createWriteStream(path, { flags: 'w', highWaterMark: 4 << 20 });
     } else {
@@ -160,9 +163,14 @@ export function openOutput(path: string, options: { gzip?: boolean } = {}): Outp
           throw fail(failure);
         }
         try {
-          const fd = openSync(tmp, 'r');
-          fsyncSync(fd);
-          closeSync(fd);
+          // Replacing a file: its new content reaches the disk before the rename, so a crash
+          // cannot leave an empty file where the old one was. A new file has nothing to lose,
+          // and the flush costs more than the conversion on some disks.
+          if (replaces) {
+            const fd = openSync(tmp, 'r');
+            fsyncSync(fd);
+            closeSync(fd);
+          }
           renameSync(tmp, target);
         } catch (err) {
           output.abort();
