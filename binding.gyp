@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "viz_recorder",
-      "sources": ["native/addon.cc", "native/recorder.cc"],
-      "cflags_cc": ["-O2", "-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "sources": ["native/addon.cc", "native/recorder.cc", "native/call_codec.cc"],
+      "cflags_cc": ["-O2", "-ffp-contract=off", "-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_cc!": ["-fno-rtti"],
       "defines": [
         "NAPI_VERSION=8",

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "call_codec.h"
 #include "recorder.h"
 
 #ifndef VIZ_FAST_API
@@ -441,6 +442,7 @@ napi_value InitModule(napi_env env, napi_value exports) {
   SetFunction(env, exports, "napiValue", NapiValue);
   SetFunction(env, exports, "napiAsyncBegin", NapiAsyncBegin);
   SetFunction(env, exports, "napiAsyncEnd", NapiAsyncEnd);
+  RegisterCallCodec(env, exports);
   bool fast = false;
 #if VIZ_FAST_API
   if (FastApiUsable(env)) {

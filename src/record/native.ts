@@ -61,6 +61,32 @@ export interface NativeAddon {
   reclaimSignal(signal: number): void;
   /** [writeIndex, capacity, fastCalls, frameCount] of the calling thread. */
   stats(): [number, number, number, number];
+  /**
+   * The ring dump -> Perfetto loops (`native/call_codec.cc`): `PerfettoEncoder.callRun`'s fixed
+   * packets and `RingDumpReader.callRuns`' record decoding, common cases only. Each returns where
+   * it stopped for the JavaScript to go on. Absent in older builds.
+   */
+  encodeCalls?(
+    kind: Uint8Array,
+    frame: Uint32Array,
+    ts: Float64Array,
+    from: number,
+    count: number,
+    tails: Uint8Array,
+    endTail: Uint8Array,
+    upperBytes: Uint8Array,
+    state: Float64Array,
+    out: Uint8Array,
+  ): number;
+  decodeCalls?(
+    records: Uint32Array,
+    clock: Float64Array,
+    stack: Uint32Array,
+    state: Float64Array,
+    kind: Uint8Array,
+    frame: Uint32Array,
+    ts: Float64Array,
+  ): void;
   /** Dereferences a null pointer (tests of the SIGSEGV dump). */
   crash(): never;
 }

@@ -34,6 +34,7 @@ import {
   type ThreadStack,
 } from '../../model/nesting.js';
 import { timeOrdered } from '../../model/order.js';
+import { loadNative, type NativeAddon } from '../../record/native.js';
 import {
   CALL_ENTER,
   CALL_EXIT,
@@ -88,6 +89,11 @@ export interface PerfettoWriteOptions {
   compress?: boolean;
   /** zlib level for `compress` (default 1: fastest, about 4x smaller). */
   level?: number;
+  /**
+   * Encode runs of ring dump calls with the native addon's loop when it is loaded (default true;
+   * false: JavaScript only, the same bytes).
+   */
+  native?: boolean;
 }
 
 const TWO32 = 4294967296;
@@ -137,10 +143,13 @@ class Sequence {
   /** The thread track of this sequence: written as TrackEventDefaults.track_uuid, then omitted. */
   thread: Track | undefined;
   defaultsSet = false;
-  /** `callRun`: open calls on this thread, and the packet tail of each frame's begin by frame id. */
+  /**
+   * `callRun`: open calls on this thread, and the packet tail of each frame's begin by frame id
+   * (`TAIL_STRIDE` bytes per frame: a length byte, 0 for none yet, then the tail).
+   */
   callDepth = 0;
   frameTable: CallRun['frames'] | undefined;
-  beginTails: (Uint8Array | undefined)[] = [];
+  tails = new Uint8Array(0);
   endTail: Uint8Array | undefined;
   constructor(readonly id: number) {
     this.idField = encodeVarintField(F.trustedPacketSequenceId, id);
@@ -154,9 +163,22 @@ class Sequence {
     this.size = 0;
     this.clearPending = true;
     this.defaultsSet = false;
-    this.beginTails = [];
+    this.tails.fill(0);
+  }
+  setTail(frame: number, tail: Uint8Array): void {
+    const at = frame * TAIL_STRIDE;
+    if (at >= this.tails.length) {
+      const grown = new Uint8Array(Math.max(2 * this.tails.length, at + TAIL_STRIDE * 256));
+      grown.set(this.tails);
+      this.tails = grown;
+    }
+    this.tails[at] = tail.length;
+    this.tails.set(tail, at + 1);
   }
 }
+
+/** Bytes per frame in `Sequence.tails` (a packet tail is at most 24 bytes). */
+const TAIL_STRIDE = 32;
 
 const SOURCE_LOCATION = /^(.*) \(([^()]+?):(\d+)(?::\d+)?\)$/;
 
@@ -196,6 +218,7 @@ export class PerfettoEncoder implements SliceHandler {
     options: PerfettoWriteOptions = {},
   ) {
     this.maxInterned = options.maxInterned ?? 1_000_000;
+    if (options.native !== false) this.nativeEncode = loadNative()?.encodeCalls;
   }
 
   // ---------------------------------------------------------------- SliceHandler
@@ -298,12 +321,18 @@ export class PerfettoEncoder implements SliceHandler {
     const track = this.threadTrack(th, seq);
     if (seq.frameTable !== run.frames) {
       seq.frameTable = run.frames;
-      seq.beginTails = [];
+      seq.tails.fill(0);
     }
     const { kind, frame, ts } = run;
+    const endTail = (seq.endTail ??= packetTail(seq, END_TRACK_EVENT));
     // Re-checked after every packet written the general way (it may intern, set defaults, clear).
     let steady = this.steady(seq, track);
     for (let i = 0; i < run.count; i++) {
+      if (steady && this.nativeEncode !== undefined) {
+        // The addon writes the fixed packets up to the next entry that needs what follows.
+        i = this.encodeNatively(this.nativeEncode, run, seq, i, endTail);
+        if (i >= run.count) break;
+      }
       const k = kind[i]!;
       const t = ts[i]!;
       if (k === CALL_ENTER) {
@@ -312,28 +341,65 @@ export class PerfettoEncoder implements SliceHandler {
           this.tooDeep(run.frames.name(f), th);
           continue;
         }
-        const tail = seq.beginTails[f];
-        if (tail !== undefined && steady && this.fixedPacket(t, tail)) continue;
+        const at = f * TAIL_STRIDE;
+        if (steady && at < seq.tails.length && seq.tails[at] !== 0) {
+          if (this.fixedPacket(t, seq.tails.subarray(at + 1, at + 1 + seq.tails[at]!))) continue;
+        }
         const name = run.frames.name(f);
         const rec = this.beginEvent(seq, t, track, TYPE_SLICE_BEGIN);
         this.nameAndCat(seq, name, '');
         this.endEvent(seq, rec);
-        seq.beginTails[f] = packetTail(seq, beginTrackEvent(seq.names.get(name)!));
+        seq.setTail(f, packetTail(seq, beginTrackEvent(seq.names.get(name)!)));
         steady = this.steady(seq, track);
       } else {
         if (--seq.callDepth >= MAX_DEPTH) continue;
-        if (
-          k === CALL_EXIT &&
-          steady &&
-          this.fixedPacket(t, (seq.endTail ??= packetTail(seq, END_TRACK_EVENT)))
-        )
-          continue;
+        if (k === CALL_EXIT && steady && this.fixedPacket(t, endTail)) continue;
         const rec = this.beginEvent(seq, t, track, TYPE_SLICE_END);
         if (k === CALL_EXIT_UNCLOSED) this.annotations(seq, UNCLOSED_ARGS, '');
         this.endEvent(seq, rec);
         steady = this.steady(seq, track);
       }
     }
+  }
+
+  private readonly nativeEncode: NativeAddon['encodeCalls'];
+  /** `encodeCalls`' state slots: out position, depth, depth limit, base hi/lo, upper bits, max ts. */
+  private readonly nativeState = new Float64Array(7);
+
+  /** `callRun`'s fixed packets from entry `from` on, by the addon; returns where it stopped. */
+  private encodeNatively(
+    encode: NonNullable<NativeAddon['encodeCalls']>,
+    run: CallRun,
+    seq: Sequence,
+    from: number,
+    endTail: Uint8Array,
+  ): number {
+    const s = this.nativeState;
+    const w = this.w;
+    w.ensure(1 << 16);
+    s[0] = w.pos;
+    s[1] = seq.callDepth;
+    s[2] = MAX_DEPTH;
+    s[3] = this.baseKnown ? this.baseHi : Number.NaN; // NaN: not known yet, nothing is written
+    s[4] = this.baseLo;
+    s[5] = this.tsUpper;
+    s[6] = this.maxTs;
+    const next = encode(
+      run.kind,
+      run.frame,
+      run.ts,
+      from,
+      run.count,
+      seq.tails,
+      endTail,
+      this.tsTail,
+      s,
+      w.buf,
+    );
+    w.pos = s[0]!;
+    seq.callDepth = s[1]!;
+    this.maxTs = s[6]!;
+    return next;
   }
 
   /** Whether the next packet on `track` needs nothing beyond its fixed bytes (see `endEvent`). */

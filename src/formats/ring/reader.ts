@@ -29,6 +29,7 @@
  */
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { grown } from '../../model/columns.js';
+import { loadNative, type NativeAddon } from '../../record/native.js';
 import { Diagnostics } from '../../model/diagnostics.js';
 import { inputError, VizError } from '../../model/errors.js';
 import {
@@ -166,15 +167,15 @@ interface Payloads {
   capacity: number;
 }
 
-/** Entries per `CallRun`. */
-const RUN_ENTRIES = 65536;
+/** Entries per `CallRun` (about 350 KB of Perfetto packets: the writer's buffer need not grow). */
+const RUN_ENTRIES = 16384;
 
 /** Collects a thread's call entries into `CallRun`s. */
 class CallRunBuilder {
   count = 0;
-  private kind = new Uint8Array(RUN_ENTRIES);
-  private frame = new Uint32Array(RUN_ENTRIES);
-  private ts = new Float64Array(RUN_ENTRIES);
+  kind = new Uint8Array(RUN_ENTRIES);
+  frame = new Uint32Array(RUN_ENTRIES);
+  ts = new Float64Array(RUN_ENTRIES);
   constructor(
     private readonly pid: number,
     private readonly tid: number,
@@ -227,6 +228,8 @@ export class RingDumpReader implements CallRunSource {
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
   /** Hand rings of calls only over as `CallRun`s (`batchesOrRuns`). */
   private wantRuns = false;
+  /** Decode those rings with the native addon's loop when it is loaded (false: JavaScript only). */
+  useNative = true;
   /** Display names of the current dump's frames, for its `CallRun`s. */
   private frameNames: CallRun['frames'] = { name: (id) => this.frame(id).display };
 
@@ -778,6 +781,11 @@ export class RingDumpReader implements CallRunSource {
     tid: number,
   ): AsyncGenerator<CallRun> {
     const run = new CallRunBuilder(pid, tid, this.frameNames);
+    const decode = this.useNative ? loadNative()?.decodeCalls : undefined;
+    if (decode !== undefined) {
+      yield* this.callRunsNatively(decode, run, src, recordsAt, first, from, end, clock, tid);
+      return;
+    }
     const stack: number[] = [];
     let orphans = 0;
     let lastTs = 0;
@@ -804,6 +812,67 @@ export class RingDumpReader implements CallRunSource {
     if (stack.length > 0) {
       const closeTs = this.noteUnclosed(tid, stack.length, lastTs, clock);
       while (stack.length > 0) run.add(CALL_EXIT_UNCLOSED, stack.pop()!, closeTs);
+    }
+    if (run.count > 0) yield run.take();
+  }
+
+  /**
+   * `callRuns` with its loop in the addon (`decodeCalls`), which stops for the JavaScript here at a
+   * full stack or an unbalanced exit.
+   */
+  private async *callRunsNatively(
+    decode: NonNullable<NativeAddon['decodeCalls']>,
+    run: CallRunBuilder,
+    src: ByteSource,
+    recordsAt: number,
+    first: number,
+    from: number,
+    end: number,
+    clock: Clock,
+    tid: number,
+  ): AsyncGenerator<CallRun> {
+    const { startTicksHi, startTicksLo, slope, startOffsetNs } = clock;
+    const clockSlots = Float64Array.of(startTicksHi, startTicksLo, slope, startOffsetNs);
+    let stack = new Uint32Array(1024);
+    // record index in the chunk, stack depth, orphans, entries in the run, last ts, run limit
+    const state = Float64Array.of(0, 0, 0, 0, 0, RUN_ENTRIES);
+    for await (const u32 of this.records(src, recordsAt, first, from, end, tid)) {
+      const records = u32.length / 4;
+      state[0] = 0;
+      for (;;) {
+        state[3] = run.count;
+        decode(u32, clockSlots, stack, state, run.kind, run.frame, run.ts);
+        run.count = state[3]!;
+        if (run.count >= RUN_ENTRIES) {
+          yield run.take();
+          continue;
+        }
+        const r: number = state[0]!;
+        if (r >= records) break;
+        const depth = state[1]!;
+        if (depth === stack.length) {
+          stack = grown(stack, 2 * depth);
+          continue;
+        }
+        // An exit that is not the innermost open frame's.
+        const o = 4 * r;
+        const ts =
+          startOffsetNs +
+          Math.round(((u32[o + 1]! - startTicksHi) * TWO_32 + (u32[o]! - startTicksLo)) * slope);
+        const open = Array.from(stack.subarray(0, depth));
+        this.unbalancedExit(open, u32[o + 2]!, tid, (frame) => run.add(CALL_EXIT, frame, ts));
+        stack.set(open);
+        state[1] = open.length;
+        state[4] = ts;
+        state[0] = r + 1;
+        if (run.count >= RUN_ENTRIES) yield run.take();
+      }
+    }
+    this.noteOrphans(tid, state[2]!);
+    let depth = state[1]!;
+    if (depth > 0) {
+      const closeTs = this.noteUnclosed(tid, depth, state[4]!, clock);
+      while (depth > 0) run.add(CALL_EXIT_UNCLOSED, stack[--depth]!, closeTs);
     }
     if (run.count > 0) yield run.take();
   }

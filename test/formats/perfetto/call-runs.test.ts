@@ -9,6 +9,7 @@ import { readPerfetto } from '../../../src/formats/perfetto/reader.js';
 import { openInput } from '../../../src/io/input.js';
 import { readAll } from '../../support/fixtures.js';
 import { memoryOutput } from './helpers.js';
+import { loadNative } from '../../../src/record/native.js';
 import { expandCompressed, validatePerfetto } from '../../support/perfetto-validator.js';
 import {
   buildDump,
@@ -42,16 +43,22 @@ async function readBack(buf: Buffer): Promise<Map<string, string[]>> {
   return out;
 }
 
-/** The same dump converted through runs and through events only; both outputs and diagnostics. */
+/**
+ * The same dump converted through runs and through events only; both outputs and diagnostics.
+ * Runs are encoded twice, with the addon's loop and in JavaScript only: the bytes must agree.
+ */
 async function both(bytes: Buffer, options: PerfettoWriteOptions = { compress: false }) {
   const runs = ringSourceFromBytes(bytes, 'x.vizdump');
   assert.ok(hasCallRuns(runs));
+  const jsOnly = await encode(ringSourceFromBytes(bytes, 'x.vizdump'), { ...options, native: false });
   const plain = ringSourceFromBytes(bytes, 'x.vizdump');
   // withBatches hides batchesOrRuns: the writer takes the event path.
   const events = withBatches(plain, () => plain.batches());
   assert.ok(!hasCallRuns(events));
+  const viaRuns = await encode(runs, options);
+  assert.ok(viaRuns.equals(jsOnly), 'the native loop writes the bytes the JavaScript writes');
   return {
-    viaRuns: await encode(runs, options),
+    viaRuns,
     viaEvents: await encode(events, options),
     runDiagnostics: runs.diagnostics.list(),
     eventDiagnostics: plain.diagnostics.list(),
@@ -74,6 +81,27 @@ function nested(tid: number, depth: number, step: number): RingSpec {
 }
 
 describe('Perfetto from ring dumps: calls as columns', () => {
+  it('writes most packets with the native loop when the addon is loaded', async () => {
+    const addon = loadNative();
+    assert.ok(addon?.encodeCalls, 'the addon (npm install builds it) has encodeCalls');
+    const original = addon.encodeCalls;
+    let written = 0;
+    addon.encodeCalls = (...args: Parameters<typeof original>) => {
+      const next = original(...args);
+      written += next - args[3];
+      return next;
+    };
+    try {
+      const dump = buildDump([nested(2, 200, 11), nested(5, 100, 3)], FRAMES);
+      const r = await both(dump);
+      assert.deepEqual(validatePerfetto(r.viaRuns).violations, []);
+    } finally {
+      addon.encodeCalls = original;
+    }
+    // 600 calls; the first use of each of the 12 frames per thread goes the general way.
+    assert.ok(written >= 550, `native loop wrote ${written} of 600 packets`);
+  });
+
   it('reads back the same as the event path: orphans, skipped exits, frames open at the dump, several threads', async () => {
     const r = await both(buildDump([MESSY_CALLS, CALLS_AND_INSTANT, nested(9, 40, 7)], FRAMES));
     assert.deepEqual(validatePerfetto(r.viaRuns).violations, []);

@@ -1,7 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openRingDump, ringSourceFromBytes, sniff } from '../../../src/formats/ring/reader.js';
+import {
+  openRingDump,
+  ringSourceFromBytes,
+  sniff,
+  type RingDumpReader,
+} from '../../../src/formats/ring/reader.js';
+import { loadNative } from '../../../src/record/native.js';
 import { VizError } from '../../../src/model/errors.js';
 import { parseArgs, type EventBatch, type TraceEvent } from '../../../src/model/event.js';
 import {
@@ -370,73 +376,127 @@ function expand(items: Array<EventBatch | CallRun>): string[] {
   return out;
 }
 
-describe('formats/ring reader: rings of calls only as CallRuns', () => {
-  it('gives the same calls, times, names and diagnostics as batches()', async () => {
-    const bytes = buildDump([MESSY_CALLS, CALLS_AND_INSTANT], FRAMES);
-    const viaEvents = ringSourceFromBytes(bytes, 'a.vizdump');
-    const events: EventBatch[] = [];
-    for await (const b of viaEvents.batches()) events.push(b);
-    const viaRuns = ringSourceFromBytes(bytes, 'a.vizdump') as CallRunSource;
-    const items: Array<EventBatch | CallRun> = [];
-    for await (const item of viaRuns.batchesOrRuns()) {
-      // Runs are only valid until the next item: keep copies.
-      items.push(
-        isCallRun(item)
-          ? { ...item, kind: item.kind.slice(), frame: item.frame.slice(), ts: item.ts.slice() }
-          : item,
-      );
+/** A dump reader that hands out runs, decoding them with the addon's loop or in JavaScript. */
+function runSource(bytes: Uint8Array, name: string, native: boolean): CallRunSource {
+  const source = ringSourceFromBytes(bytes, name) as RingDumpReader;
+  source.useNative = native;
+  return source;
+}
+
+for (const native of [true, false])
+  describe(`formats/ring reader: rings of calls only as CallRuns (${native ? 'native loop' : 'JavaScript only'})`, () => {
+    if (native) {
+      it('decodes with the addon when it is loaded', async () => {
+        const addon = loadNative();
+        assert.ok(addon?.decodeCalls, 'the addon (npm install builds it) has decodeCalls');
+        const original = addon.decodeCalls;
+        let calls = 0;
+        addon.decodeCalls = (...args: Parameters<typeof original>) => {
+          calls++;
+          original(...args);
+        };
+        try {
+          for await (const _ of runSource(
+            buildDump([MESSY_CALLS], FRAMES),
+            'n.vizdump',
+            true,
+          ).batchesOrRuns());
+        } finally {
+          addon.decodeCalls = original;
+        }
+        assert.ok(calls > 0);
+      });
     }
-    const runs = items.filter(isCallRun);
-    assert.deepEqual(
-      runs.map((r) => r.tid),
-      [7],
-      'the calls-only ring comes as a run, the other as events',
-    );
-    assert.deepEqual(expand(items), expand(events));
-    assert.deepEqual(viaRuns.diagnostics.list(), viaEvents.diagnostics.list());
-    assert.deepEqual(viaRuns.meta, viaEvents.meta);
-    assert.ok(viaRuns.diagnostics.get('ring_orphan_exit'));
-    assert.ok(viaRuns.diagnostics.get('ring_unbalanced'));
-    assert.ok(viaRuns.diagnostics.get('ring_unclosed_at_dump'));
-  });
 
-  it('reads a ring whose times go backwards as events (the event path puts them in order)', async () => {
-    const back: RingSpec = {
-      tid: 3,
-      name: 'main',
-      capacity: 8,
-      records: [
-        [30, 1, B],
-        [20, 2, B],
-        [40, 2, E],
-        [50, 1, E],
-      ],
-    };
-    const source = ringSourceFromBytes(buildDump([back], FRAMES), 'c.vizdump') as CallRunSource;
-    const kinds: string[] = [];
-    for await (const item of source.batchesOrRuns()) kinds.push(isCallRun(item) ? 'run' : 'events');
-    assert.deepEqual(kinds, ['events', 'events']);
-  });
-
-  it("splits long rings into runs and keeps a truncated ring's complete records", async () => {
-    const records: RingSpec['records'] = [];
-    for (let i = 0; i < 150_000; i++) records.push([i * 3, 1 + (i % 2), i % 4 < 2 ? B : E]);
-    const bytes = buildDump([{ tid: 1, name: 'main', capacity: 1 << 18, records }], FRAMES);
-    for (const cut of [bytes.length, bytes.length - 1000]) {
-      const part = bytes.subarray(0, cut);
+    it('gives the same calls, times, names and diagnostics as batches()', async () => {
+      const bytes = buildDump([MESSY_CALLS, CALLS_AND_INSTANT], FRAMES);
+      const viaEvents = ringSourceFromBytes(bytes, 'a.vizdump');
       const events: EventBatch[] = [];
-      const a = ringSourceFromBytes(part, 'b.vizdump');
-      for await (const b of a.batches()) events.push(b);
-      const b = ringSourceFromBytes(part, 'b.vizdump') as CallRunSource;
+      for await (const b of viaEvents.batches()) events.push(b);
+      const viaRuns = runSource(bytes, 'a.vizdump', native);
+      const items: Array<EventBatch | CallRun> = [];
+      for await (const item of viaRuns.batchesOrRuns()) {
+        // Runs are only valid until the next item: keep copies.
+        items.push(
+          isCallRun(item)
+            ? { ...item, kind: item.kind.slice(), frame: item.frame.slice(), ts: item.ts.slice() }
+            : item,
+        );
+      }
+      const runs = items.filter(isCallRun);
+      assert.deepEqual(
+        runs.map((r) => r.tid),
+        [7],
+        'the calls-only ring comes as a run, the other as events',
+      );
+      assert.deepEqual(expand(items), expand(events));
+      assert.deepEqual(viaRuns.diagnostics.list(), viaEvents.diagnostics.list());
+      assert.deepEqual(viaRuns.meta, viaEvents.meta);
+      assert.ok(viaRuns.diagnostics.get('ring_orphan_exit'));
+      assert.ok(viaRuns.diagnostics.get('ring_unbalanced'));
+      assert.ok(viaRuns.diagnostics.get('ring_unclosed_at_dump'));
+    });
+
+    it('reads a ring whose times go backwards as events (the event path puts them in order)', async () => {
+      const back: RingSpec = {
+        tid: 3,
+        name: 'main',
+        capacity: 8,
+        records: [
+          [30, 1, B],
+          [20, 2, B],
+          [40, 2, E],
+          [50, 1, E],
+        ],
+      };
+      const source = runSource(buildDump([back], FRAMES), 'c.vizdump', native);
+      const kinds: string[] = [];
+      for await (const item of source.batchesOrRuns()) kinds.push(isCallRun(item) ? 'run' : 'events');
+      assert.deepEqual(kinds, ['events', 'events']);
+    });
+
+    it("splits long rings into runs and keeps a truncated ring's complete records", async () => {
+      const records: RingSpec['records'] = [];
+      for (let i = 0; i < 150_000; i++) records.push([i * 3, 1 + (i % 2), i % 4 < 2 ? B : E]);
+      const bytes = buildDump([{ tid: 1, name: 'main', capacity: 1 << 18, records }], FRAMES);
+      for (const cut of [bytes.length, bytes.length - 1000]) {
+        const part = bytes.subarray(0, cut);
+        const events: EventBatch[] = [];
+        const a = ringSourceFromBytes(part, 'b.vizdump');
+        for await (const b of a.batches()) events.push(b);
+        const b = runSource(part, 'b.vizdump', native);
+        const items: string[] = [];
+        let runs = 0;
+        for await (const item of b.batchesOrRuns()) {
+          if (isCallRun(item)) runs++;
+          for (const line of expand([item])) items.push(line);
+        }
+        assert.ok(runs >= 2, `${runs} runs`);
+        assert.deepEqual(items, expand(events));
+        assert.deepEqual(b.diagnostics.list(), a.diagnostics.list());
+      }
+    });
+
+    it('keeps stacks deeper than the first stack buffer, closing the open frames at the dump', async () => {
+      const records: RingSpec['records'] = [];
+      let t = 0;
+      for (let d = 0; d < 3000; d++) records.push([(t += 2), 1 + (d % 2), B]);
+      // An exit of a frame opened deep down closes the frames above it (ring_unbalanced).
+      records.push([(t += 2), 1 + (1000 % 2), E]);
+      for (let d = 0; d < 500; d++) records.push([(t += 2), 2, d % 2 === 0 ? B : E]);
+      const bytes = buildDump([{ tid: 5, name: 'deep', capacity: 1 << 13, records }], FRAMES);
+      const a = ringSourceFromBytes(bytes, 'd.vizdump');
+      const events: EventBatch[] = [];
+      for await (const batch of a.batches()) events.push(batch);
+      const b = runSource(bytes, 'd.vizdump', native);
       const items: string[] = [];
-      let runs = 0;
       for await (const item of b.batchesOrRuns()) {
-        if (isCallRun(item)) runs++;
+        assert.ok(isCallRun(item) || item.every((e) => e.ph === 'M'));
         for (const line of expand([item])) items.push(line);
       }
-      assert.ok(runs >= 2, `${runs} runs`);
+      assert.equal(items.length, expand(events).length);
       assert.deepEqual(items, expand(events));
       assert.deepEqual(b.diagnostics.list(), a.diagnostics.list());
-    }
+      assert.ok(b.diagnostics.get('ring_unbalanced'));
+    });
   });
-});
