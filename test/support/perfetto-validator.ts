@@ -4,7 +4,9 @@
  * Decodes with protobufjs against schemas/perfetto (independent of viz's hand encoder).
  */
 import { inflateSync } from 'node:zlib';
-import { TracePacketType } from '../../src/formats/perfetto/schema.js';
+import { perfettoSchema } from '../../src/formats/perfetto/schema.js';
+
+const TracePacketType = perfettoSchema().packet;
 
 export interface Violation {
   rule: string;

@@ -8,8 +8,9 @@
  * fast path rejects).
  */
 import { Readable } from 'node:stream';
-import streamJson from 'stream-json';
-import Assembler from 'stream-json/Assembler.js';
+import { createRequire } from 'node:module';
+import type StreamJson from 'stream-json';
+import type AssemblerClass from 'stream-json/Assembler.js';
 import type { Input } from '../../io/input.js';
 import { Diagnostics } from '../../model/diagnostics.js';
 import { inputError } from '../../model/errors.js';
@@ -36,6 +37,10 @@ export class GenericChromeReader implements TraceSource {
   }
 
   async *batches(): AsyncGenerator<EventBatch, void, undefined> {
+    // Loaded here: only this reference reader uses stream-json, and its load time is start-up time.
+    const require = createRequire(import.meta.url);
+    const streamJson = require('stream-json') as typeof StreamJson;
+    const Assembler = require('stream-json/Assembler.js') as typeof AssemblerClass;
     const tokens = Readable.from(this.input.chunks()).pipe(
       streamJson.parser({ packValues: true, streamValues: false }),
     );

@@ -32,7 +32,7 @@ import {
   SEQ_NEEDS_INCREMENTAL_STATE,
   toBigInt,
   toNumber,
-  TracePacketType,
+  perfettoSchema,
   TYPE_COUNTER,
   TYPE_INSTANT,
   TYPE_SLICE_BEGIN,
@@ -171,6 +171,7 @@ type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 export class PerfettoReader implements TraceSource {
   readonly meta: TraceMeta = emptyMeta(FORMAT_NAME);
   readonly diagnostics = new Diagnostics();
+  private readonly packetType = perfettoSchema().packet;
   private readonly seqs = new Map<number, SeqState>();
   private readonly tracks = new Map<string, TrackInfo>();
   private readonly flowsSeen = new Set<string>();
@@ -218,7 +219,7 @@ export class PerfettoReader implements TraceSource {
         if (end > buf.length) break;
         let pkt: Msg;
         try {
-          pkt = TracePacketType.toObject(TracePacketType.decode(buf.subarray(len[1], end)), {
+          pkt = this.packetType.toObject(this.packetType.decode(buf.subarray(len[1], end)), {
             longs: String,
             enums: Number,
           }) as Msg;
@@ -270,7 +271,7 @@ export class PerfettoReader implements TraceSource {
       const end = len[1] + len[0];
       let pkt: Msg;
       try {
-        pkt = TracePacketType.toObject(TracePacketType.decode(inner.subarray(len[1], end)), {
+        pkt = this.packetType.toObject(this.packetType.decode(inner.subarray(len[1], end)), {
           longs: String,
           enums: Number,
         }) as Msg;

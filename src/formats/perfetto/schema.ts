@@ -2,12 +2,30 @@
  * The Perfetto schema subset (schemas/perfetto/*.proto) loaded into protobufjs. Used by the
  * reader and by the test validator; the writer encodes by hand (see `encoder.ts`).
  */
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+import type * as Protobuf from 'protobufjs';
 import { perfettoDescriptor } from './schema.generated.js';
 
-export const perfettoRoot = protobuf.Root.fromJSON(perfettoDescriptor as protobuf.INamespace);
-export const TracePacketType = perfettoRoot.lookupType('perfetto.protos.TracePacket');
-export const TraceType = perfettoRoot.lookupType('perfetto.protos.Trace');
+export interface PerfettoSchema {
+  root: Protobuf.Root;
+  /** perfetto.protos.TracePacket */
+  packet: Protobuf.Type;
+}
+
+let schema: PerfettoSchema | undefined;
+
+/**
+ * The schema, built on first use: loading protobufjs and building the types takes tens of ms,
+ * which commands that never read a Perfetto trace should not pay at start-up.
+ */
+export function perfettoSchema(): PerfettoSchema {
+  if (schema === undefined) {
+    const protobuf = createRequire(import.meta.url)('protobufjs') as typeof Protobuf;
+    const root = protobuf.Root.fromJSON(perfettoDescriptor as Protobuf.INamespace);
+    schema = { root, packet: root.lookupType('perfetto.protos.TracePacket') };
+  }
+  return schema;
+}
 
 export * from './fields.js';
 

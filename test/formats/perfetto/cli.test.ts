@@ -10,8 +10,10 @@ import { emptyMeta, type TraceSource } from '../../../src/model/source.js';
 import { viz } from '../../support/cli.js';
 import { FIXTURES, readAll } from '../../support/fixtures.js';
 import { splitRecords, validatePerfetto } from '../../support/perfetto-validator.js';
-import { TracePacketType } from '../../../src/formats/perfetto/schema.js';
+import { perfettoSchema } from '../../../src/formats/perfetto/schema.js';
 import { memoryOutput, tmp } from './helpers.js';
+
+const TracePacketType = perfettoSchema().packet;
 
 const FIB = join(FIXTURES, 'viztracer-generated', 'fib15.json');
 

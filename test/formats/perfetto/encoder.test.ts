@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { encodeValue, NotSimple, transcodeArgs } from '../../../src/formats/perfetto/args.js';
 import { ProtoWriter, hash64 } from '../../../src/formats/perfetto/encoder.js';
-import { perfettoRoot, toBigInt } from '../../../src/formats/perfetto/schema.js';
+import { perfettoSchema, toBigInt } from '../../../src/formats/perfetto/schema.js';
 
+const perfettoRoot = perfettoSchema().root;
 const TrackEvent = perfettoRoot.lookupType('perfetto.protos.TrackEvent');
 const DebugAnnotation = perfettoRoot.lookupType('perfetto.protos.DebugAnnotation');
 type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

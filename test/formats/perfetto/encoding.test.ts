@@ -5,9 +5,11 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TracePacketType, toBigInt } from '../../../src/formats/perfetto/schema.js';
+import { perfettoSchema, toBigInt } from '../../../src/formats/perfetto/schema.js';
 import { expandCompressed, splitRecords, validatePerfetto } from '../../support/perfetto-validator.js';
 import { convertTo, readBytes, tmp } from './helpers.js';
+
+const TracePacketType = perfettoSchema().packet;
 
 type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convert } from '../../../src/ops/convert.js';
 import type { Output } from '../../../src/io/output.js';
-import { TracePacketType } from '../../../src/formats/perfetto/schema.js';
+import { perfettoSchema } from '../../../src/formats/perfetto/schema.js';
 import { encodeVarint } from '../../support/perfetto-validator.js';
+
+const TracePacketType = perfettoSchema().packet;
 
 export const tmp = mkdtempSync(join(tmpdir(), 'viz-perfetto-'));
 

@@ -10,12 +10,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TracePacketType } from '../../../src/formats/perfetto/schema.js';
+import { perfettoSchema } from '../../../src/formats/perfetto/schema.js';
 import type { TraceEvent } from '../../../src/model/event.js';
 import { openTrace } from '../../../src/ops/open.js';
 import { ROOT } from '../../support/fixtures.js';
 import { expandCompressed, splitRecords, validatePerfetto } from '../../support/perfetto-validator.js';
 import { convertTo, readBytes, tmp } from './helpers.js';
+
+const TracePacketType = perfettoSchema().packet;
 
 const GC_TID = 2130708467;
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TracePacketType } from '../../../src/formats/perfetto/schema.js';
+import { perfettoSchema } from '../../../src/formats/perfetto/schema.js';
 import { expandCompressed, splitRecords, validatePerfetto } from '../../support/perfetto-validator.js';
 import { convertTo, readBytes, tmp } from './helpers.js';
+
+const TracePacketType = perfettoSchema().packet;
 
 // A minimal ring dump built from schemas/ring-dump (version 1): one process, two threads.
 const u32 = (n: number): Buffer => {
