@@ -1169,19 +1169,70 @@ async function* eventsBeside(
 }
 
 /**
+ * Most bytes of records one `compressed_packets` holds: Perfetto's own writers keep each such
+ * packet under 512 KB; here the inflated size stays under it too.
+ */
+const MAX_INFLATED = 448 << 10;
+
+/**
+ * `chunk` (whole `Trace.packet` records, as the encoder writes them) cut at record boundaries
+ * into pieces of at most `max` bytes; a single record longer than that is a piece of its own.
+ */
+export function* recordPieces(chunk: Buffer, max: number): Generator<Buffer> {
+  if (chunk.length <= max) {
+    yield chunk;
+    return;
+  }
+  let start = 0;
+  let p = 0;
+  while (p < chunk.length) {
+    // A record: the tag byte of field 1 (length-delimited), the varint length, the packet.
+    let q = p + 1;
+    let length = 0;
+    let scale = 1;
+    let b: number;
+    do {
+      b = chunk[q++]!;
+      length += (b & 0x7f) * scale;
+      scale *= 128;
+    } while (b & 0x80);
+    const next = q + length;
+    if (next - start > max && p > start) {
+      yield chunk.subarray(start, p);
+      start = p;
+    }
+    if (next - start > max) {
+      yield chunk.subarray(start, next);
+      start = next;
+    }
+    p = next;
+  }
+  if (start < chunk.length) yield chunk.subarray(start);
+}
+
+/**
  * Deflates chunks of whole records into `compressed_packets` containers on libuv's thread pool
  * (so compression overlaps with parsing on a second core), writing them in order.
  */
 class CompressingSink {
-  private readonly inFlight: Promise<Buffer>[] = [];
+  /** Deflated pieces in order; a bare `Buffer` is a record written uncompressed. */
+  private readonly inFlight: Promise<Buffer | { readonly deflated: Buffer }>[] = [];
   constructor(
     private readonly out: Output,
     private readonly level: number,
   ) {}
 
   async push(chunk: Buffer): Promise<void> {
-    this.inFlight.push(deflateAsync(chunk, { level: this.level, chunkSize: 1 << 19 }));
-    while (this.inFlight.length > 2) await this.writeOne();
+    for (const piece of recordPieces(chunk, MAX_INFLATED)) {
+      const done =
+        piece.length > MAX_INFLATED
+          ? Promise.resolve(piece) // one record too big to wrap: written as it is
+          : deflateAsync(piece, { level: this.level, chunkSize: 1 << 19 }).then(
+              (deflated) => ({ deflated }) as const,
+            );
+      this.inFlight.push(done);
+      while (this.inFlight.length > 2) await this.writeOne();
+    }
   }
 
   async finish(): Promise<void> {
@@ -1189,7 +1240,12 @@ class CompressingSink {
   }
 
   private async writeOne(): Promise<void> {
-    const deflated = await this.inFlight.shift()!;
+    const next = await this.inFlight.shift()!;
+    if (Buffer.isBuffer(next)) {
+      await this.out.write(next);
+      return;
+    }
+    const { deflated } = next;
     const field = new ProtoWriter(16);
     field.tag(F.compressedPackets, WT.len);
     field.varint(deflated.length);

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import fc from 'fast-check';
+import {
+  recordPieces,
+  writePerfetto,
+  type PerfettoWriteOptions,
+} from '../../../src/formats/perfetto/writer.js';
+import { perfettoSchema } from '../../../src/formats/perfetto/schema.js';
+import { openTrace } from '../../../src/ops/open.js';
+import {
+  encodeVarint,
+  expandCompressed,
+  splitRecords,
+  validatePerfetto,
+} from '../../support/perfetto-validator.js';
+import { memoryOutput, tmp } from './helpers.js';
+
+const TracePacketType = perfettoSchema().packet;
+
+/** A Trace record (tag, varint length, body) of `size` body bytes. */
+function record(size: number, fill: number): Buffer {
+  return Buffer.concat([Buffer.from([0x0a]), encodeVarint(size), Buffer.alloc(size, fill)]);
+}
+
+async function convert(path: string, options: PerfettoWriteOptions): Promise<Buffer> {
+  const { source } = await openTrace(path);
+  const mem = memoryOutput();
+  await writePerfetto(source, mem.out, options);
+  return mem.bytes();
+}
+
+/** Inflated sizes of the `compressed_packets` of a trace, and how many records are not compressed. */
+function containers(buf: Buffer): { inflated: number[]; plain: number } {
+  const inflated: number[] = [];
+  let plain = 0;
+  for (const rec of splitRecords(buf)) {
+    const p = TracePacketType.toObject(TracePacketType.decode(rec.body)) as {
+      compressed_packets?: Uint8Array;
+    };
+    if (p.compressed_packets) inflated.push(inflateSync(p.compressed_packets).length);
+    else plain++;
+  }
+  return { inflated, plain };
+}
+
+describe('Perfetto writer: compressed_packets stay under 512 KB', () => {
+  it('cuts chunks at record boundaries into pieces of at most the limit (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 0, maxLength: 60 }),
+        fc.integer({ min: 64, max: 5000 }),
+        (sizes, max) => {
+          const chunk = Buffer.concat(sizes.map((n, i) => record(n, i & 0xff)));
+          const pieces = [...recordPieces(chunk, max)];
+          assert.ok(Buffer.concat(pieces).equals(chunk), 'the pieces are the chunk, in order');
+          for (const piece of pieces) {
+            const records = splitRecords(piece); // throws unless the piece is whole records
+            assert.ok(piece.length <= max || records.length === 1, `piece of ${piece.length} bytes`);
+          }
+        },
+      ),
+    );
+  });
+
+  it('wraps at most 448 KB of records per container, even when the writer flushes in bigger chunks', async function () {
+    this.timeout(30000);
+    const events = ['{"ph":"M","name":"thread_name","pid":1,"tid":1,"args":{"name":"main"}}'];
+    for (let i = 0; i < 40000; i++)
+      events.push(
+        `{"ph":"X","name":"f${i % 97}","pid":1,"tid":1,"ts":${i * 10},"dur":5,"args":{"i":${i},"s":"${'x'.repeat(i % 50)}"}}`,
+      );
+    const path = join(tmp, 'compress-limit.json');
+    writeFileSync(path, `[${events.join(',\n')}]`);
+    const flushBytes = 4 << 20;
+    const plain = await convert(path, { compress: false, flushBytes });
+    const packed = await convert(path, { compress: true, flushBytes });
+    assert.ok(plain.length > 2 * (448 << 10), `${plain.length} bytes uncompressed`);
+    const { inflated } = containers(packed);
+    assert.ok(inflated.length >= 3, `${inflated.length} containers`);
+    for (const n of inflated) assert.ok(n <= 448 << 10, `a container holds ${n} bytes`);
+    assert.ok(expandCompressed(packed).equals(plain), 'the same packets inside');
+    assert.deepEqual(validatePerfetto(packed).violations, []);
+  });
+
+  it('leaves a single packet bigger than the limit uncompressed', async () => {
+    const big = 'y'.repeat(600 << 10);
+    const path = join(tmp, 'compress-big-packet.json');
+    writeFileSync(
+      path,
+      `[{"ph":"X","name":"a","pid":1,"tid":1,"ts":0,"dur":9,"args":{"blob":"${big}"}},` +
+        `{"ph":"X","name":"b","pid":1,"tid":1,"ts":10,"dur":9}]`,
+    );
+    const plain = await convert(path, { compress: false });
+    const packed = await convert(path, { compress: true });
+    const { inflated, plain: uncompressed } = containers(packed);
+    assert.equal(uncompressed, 1, 'the big packet is written as it is');
+    for (const n of inflated) assert.ok(n <= 448 << 10);
+    assert.ok(expandCompressed(packed).equals(plain), 'the same packets, in the same order');
+    assert.deepEqual(validatePerfetto(packed).violations, []);
+  });
+});
