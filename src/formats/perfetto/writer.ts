@@ -151,6 +151,11 @@ class Sequence {
   frameTable: CallRun['frames'] | undefined;
   tails = new Uint8Array(0);
   endTail: Uint8Array | undefined;
+  /**
+   * The debug annotations `transcodeArgs` wrote for an args text, by text: args repeat (the same
+   * small values, over and over), and these bytes refer to iids interned on this sequence.
+   */
+  encodedArgs = new Map<string, Uint8Array>();
   constructor(readonly id: number) {
     this.idField = encodeVarintField(F.trustedPacketSequenceId, id);
   }
@@ -164,6 +169,7 @@ class Sequence {
     this.clearPending = true;
     this.defaultsSet = false;
     this.tails.fill(0);
+    this.encodedArgs.clear();
   }
   setTail(frame: number, tail: Uint8Array): void {
     const at = frame * TAIL_STRIDE;
@@ -176,6 +182,11 @@ class Sequence {
     this.tails.set(tail, at + 1);
   }
 }
+
+/** Args texts longer than this are transcoded every time (long ones seldom repeat). */
+const MAX_CACHED_ARGS = 256;
+/** Encoded args kept per sequence (started afresh when full). */
+const MAX_CACHED_ARGS_ENTRIES = 4096;
 
 /** Bytes per frame in `Sequence.tails` (a packet tail is at most 24 bytes). */
 const TAIL_STRIDE = 32;
@@ -878,9 +889,23 @@ export class PerfettoEncoder implements SliceHandler {
    */
   private annotations(seq: Sequence, args: string, eventName: string): void {
     const w = this.w;
+    const cacheable = args.length <= MAX_CACHED_ARGS;
+    if (cacheable) {
+      const bytes = seq.encodedArgs.get(args);
+      if (bytes !== undefined) {
+        w.raw(bytes);
+        if (bytes.length > 0) this.usedIids = true; // they name annotations by iid
+        return;
+      }
+    }
     const mark = w.pos;
     try {
       transcodeArgs(w, args, (key) => this.annIid(seq, key));
+      if (cacheable) {
+        // Their names are interned on this sequence now: the same bytes serve until it is cleared.
+        if (seq.encodedArgs.size >= MAX_CACHED_ARGS_ENTRIES) seq.encodedArgs.clear();
+        seq.encodedArgs.set(args, Uint8Array.prototype.slice.call(w.buf, mark, w.pos));
+      }
       return;
     } catch (err) {
       if (!(err instanceof NotSimple) && !(err instanceof SyntaxError)) throw err;

@@ -7,7 +7,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { perfettoSchema, toBigInt } from '../../../src/formats/perfetto/schema.js';
 import { expandCompressed, splitRecords, validatePerfetto } from '../../support/perfetto-validator.js';
-import { convertTo, readBytes, tmp } from './helpers.js';
+import { convertTo, memoryOutput, readBytes, tmp } from './helpers.js';
+import { writePerfetto } from '../../../src/formats/perfetto/writer.js';
+import { openTrace } from '../../../src/ops/open.js';
 
 const TracePacketType = perfettoSchema().packet;
 
@@ -172,6 +174,67 @@ describe('Perfetto writer: what goes on the wire', () => {
     );
     assert.equal(ann.e!.legacy_json_value, '{}');
     assert.equal(ann.z!.legacy_json_value, '[]');
+  });
+
+  it('args repeated over many events (encoded once per sequence) decode the same every time', async () => {
+    // Values long enough that lengths take two bytes, which the encoder patches in place (moving
+    // what it wrote), yet args short enough to be encoded once and reused.
+    const long = 'L'.repeat(60);
+    const variants = [
+      { depth: 1, items: 2 },
+      { s: long, o: { k: [long, 2], deep: { x: long } } },
+      { depth: 1, items: 3 },
+    ];
+    const events = [];
+    for (let i = 0; i < 90; i++)
+      events.push({
+        ph: 'X',
+        name: `f${i % 7}`,
+        ts: 10 * i,
+        dur: 5,
+        pid: 1,
+        tid: 1 + (i % 2),
+        args: variants[i % 3],
+      });
+    const d = await writeAndDecode('repeated-args', events);
+    const begins = d.events.filter((e) => e.type === 1);
+    assert.equal(begins.length, 90);
+    begins.forEach((e, i) => {
+      const want = variants[i % 3]!;
+      assert.deepEqual(Object.keys(e.ann).sort(), Object.keys(want).sort(), `event ${i}`);
+      if ('s' in want) {
+        assert.equal(e.ann.s!.string_value, long);
+        const o = e.ann.o!.dict_entries as Msg[];
+        assert.deepEqual(
+          o.map((x) => x.name),
+          ['k', 'deep'],
+        );
+        assert.equal(o[0]!.array_values[0].string_value, long);
+        assert.equal(o[0]!.array_values[1].int_value, '2');
+        assert.equal(o[1]!.dict_entries[0].string_value, long);
+      } else {
+        assert.equal(e.ann.depth!.int_value, '1');
+        assert.equal(e.ann.items!.int_value, String(want.items));
+      }
+    });
+  });
+
+  it('repeated args after the incremental state is cleared: their names are interned again', async () => {
+    const events = [];
+    for (let i = 0; i < 60; i++)
+      events.push({ ph: 'X', name: `g${i}`, ts: 10 * i, dur: 5, pid: 1, tid: 1, args: { a: i % 2, b: 'x' } });
+    const input = join(tmp, 'repeated-args-cleared.json');
+    writeFileSync(input, JSON.stringify(events));
+    const { source } = await openTrace(input);
+    const mem = memoryOutput();
+    // A clear every few packets: bytes reused from before a clear would name iids it dropped.
+    await writePerfetto(source, mem.out, { compress: false, maxInterned: 4 });
+    const bytes = mem.bytes();
+    assert.deepEqual(validatePerfetto(bytes).violations, []);
+    const flags = splitRecords(bytes).filter(
+      (r) => ((TracePacketType.decode(r.body) as Msg).sequence_flags ?? 0) & 1,
+    );
+    assert.ok(flags.length > 10, `${flags.length} clears`);
   });
 
   it('source locations from VizTracer and ring-dump names, interned once per sequence', async () => {
