@@ -183,6 +183,30 @@ class Sequence {
   }
 }
 
+/**
+ * Whether a cache is worth its lookups: in every window of `TRIAL` uses, a hit rate under a
+ * quarter turns it off for the next `PAUSE` uses (a miss costs a hash, a copy and an entry;
+ * traces whose args never repeat would pay that on every event).
+ */
+export class CacheThrottle {
+  static readonly TRIAL = 8192;
+  static readonly PAUSE = 1 << 18;
+  hits = 0;
+  private tries = 0;
+  private paused = 0;
+  use(): boolean {
+    if (this.paused > 0) {
+      this.paused--;
+      return false;
+    }
+    if (++this.tries === CacheThrottle.TRIAL) {
+      if (this.hits * 4 < this.tries) this.paused = CacheThrottle.PAUSE;
+      this.tries = this.hits = 0;
+    }
+    return true;
+  }
+}
+
 /** Args texts longer than this are transcoded every time (long ones seldom repeat). */
 const MAX_CACHED_ARGS = 256;
 /** Encoded args kept per sequence (started afresh when full). */
@@ -373,6 +397,7 @@ export class PerfettoEncoder implements SliceHandler {
     }
   }
 
+  private readonly argsCache = new CacheThrottle();
   private readonly nativeEncode: NativeAddon['encodeCalls'];
   /** `encodeCalls`' state slots: out position, depth, depth limit, base hi/lo, upper bits, max ts. */
   private readonly nativeState = new Float64Array(7);
@@ -889,10 +914,11 @@ export class PerfettoEncoder implements SliceHandler {
    */
   private annotations(seq: Sequence, args: string, eventName: string): void {
     const w = this.w;
-    const cacheable = args.length <= MAX_CACHED_ARGS;
+    const cacheable = args.length <= MAX_CACHED_ARGS && this.argsCache.use();
     if (cacheable) {
       const bytes = seq.encodedArgs.get(args);
       if (bytes !== undefined) {
+        this.argsCache.hits++;
         w.raw(bytes);
         if (bytes.length > 0) this.usedIids = true; // they name annotations by iid
         return;

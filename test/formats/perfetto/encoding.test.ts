@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { perfettoSchema, toBigInt } from '../../../src/formats/perfetto/schema.js';
 import { expandCompressed, splitRecords, validatePerfetto } from '../../support/perfetto-validator.js';
 import { convertTo, memoryOutput, readBytes, tmp } from './helpers.js';
-import { writePerfetto } from '../../../src/formats/perfetto/writer.js';
+import { CacheThrottle, writePerfetto } from '../../../src/formats/perfetto/writer.js';
 import { openTrace } from '../../../src/ops/open.js';
 
 const TracePacketType = perfettoSchema().packet;
@@ -271,5 +271,30 @@ describe('Perfetto writer: what goes on the wire', () => {
       .map((e) => e.ann['viz.end_reason']?.string_value ?? 'end');
     assert.deepEqual(ends, ['forced', 'end', 'unclosed']);
     for (const e of d.events.filter((e) => e.type === 2)) assert.equal(e.te.name_iid, undefined);
+  });
+});
+
+describe('Perfetto writer: the encoded-args cache turns itself off when args do not repeat', () => {
+  const { TRIAL, PAUSE } = CacheThrottle;
+  function uses(t: CacheThrottle, n: number, hitEvery: number): number {
+    let on = 0;
+    for (let i = 0; i < n; i++) {
+      if (!t.use()) continue;
+      on++;
+      if (hitEvery > 0 && on % hitEvery === 0) t.hits++;
+    }
+    return on;
+  }
+
+  it('stays on while a quarter or more of the lookups hit', () => {
+    const t = new CacheThrottle();
+    assert.equal(uses(t, 10 * TRIAL, 3), 10 * TRIAL);
+  });
+
+  it('pauses after a window with fewer hits, then tries again', () => {
+    const t = new CacheThrottle();
+    assert.equal(uses(t, TRIAL, 0), TRIAL);
+    assert.equal(uses(t, PAUSE, 0), 0, 'paused');
+    assert.equal(uses(t, TRIAL - 1, 0), TRIAL - 1, 'on again after the pause');
   });
 });
