@@ -5,7 +5,8 @@
 import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-export async function generateChromeTrace(sizeMB, out) {
+// `uniqueArgs`: every X event's args differ (a call counter), as in traces of logged arguments.
+export async function generateChromeTrace(sizeMB, out, { uniqueArgs = false } = {}) {
   if (existsSync(out) && statSync(out).size >= sizeMB * 1e6) return out;
   mkdirSync(dirname(out), { recursive: true });
   const target = sizeMB * 1e6;
@@ -50,6 +51,7 @@ export async function generateChromeTrace(sizeMB, out) {
   await ev({ ph: 'M', name: 'process_name', pid, tid: pid, ts: 0, args: { name: 'node server.js' } });
   const clock = new Map(tids.map((t) => [t, 1700000000000000 + t]));
   // A recursive call tree per "request": B/E at the top, X below, instants and counters in between.
+  let calls = 0;
   const emitTree = async (tid, depth) => {
     let t = clock.get(tid);
     const name = names[Math.floor(rand() * names.length)];
@@ -97,7 +99,9 @@ export async function generateChromeTrace(sizeMB, out) {
       tid,
       ts: start,
       dur: Math.round((end - start) * 1000) / 1000,
-      args: { depth, items: Math.floor(rand() * 100) },
+      args: uniqueArgs
+        ? { depth, items: Math.floor(rand() * 100), call: calls++ }
+        : { depth, items: Math.floor(rand() * 100) },
     });
     clock.set(tid, end + 0.25);
   };

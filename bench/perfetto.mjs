@@ -20,9 +20,10 @@ const ring = opt('--ring', existsSync(defaultRing) ? defaultRing : undefined);
 const big = args.includes('--big');
 const one = new URL('./lib/perfetto-one.mjs', import.meta.url).pathname;
 
-async function input(mb) {
+async function input(mb, options = {}) {
   const { generateChromeTrace } = await import('./gen-chrome.mjs');
-  return generateChromeTrace(mb, `.bench/trace-${mb}mb.json`);
+  const tag = options.uniqueArgs ? '-unique-args' : '';
+  return generateChromeTrace(mb, `.bench/trace-${mb}mb${tag}.json`, options);
 }
 
 const file = await input(size);
@@ -71,6 +72,24 @@ rows.push({
   events: plain.events,
   'peak RSS MB': plain.maxRssMB.toFixed(0),
   output: `${mb(plain.outBytes)} MB (${((100 * plain.outBytes) / plain.inBytes).toFixed(1)}%)`,
+});
+// Args that never repeat (logged arguments): the encoded-args cache must not cost here.
+const uniqueFile = await input(40, { uniqueArgs: true });
+const uniqueParse = [];
+const uniqueConv = [];
+for (let i = 0; i < runs; i++) {
+  uniqueParse.push(runChild(one, ['json-parse', uniqueFile]));
+  uniqueConv.push(convertTo(uniqueFile));
+}
+const up = median(uniqueParse.map((r) => r.seconds));
+const u = medianRun(uniqueConv);
+rows.push({
+  case: `viz convert, args never repeating (${mb(u.inBytes)} MB)`,
+  seconds: u.seconds.toFixed(2),
+  'MB/s': (u.inBytes / 1e6 / u.seconds).toFixed(0),
+  events: u.events,
+  'peak RSS MB': u.maxRssMB.toFixed(0),
+  output: `${(up / u.seconds).toFixed(2)}x JSON.parse (${up.toFixed(2)} s)`,
 });
 const checks = [
   [`convert at least 2x faster than JSON.parse (${(p / c).toFixed(2)}x)`, p / c >= 2],
