@@ -245,6 +245,48 @@ napi_value DecodeCalls(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// callsInOrder(records, last) -> boolean
+//
+// Whether every record is an enter or an exit, with times that never go back (RingDumpReader's
+// check before it takes the columns path). last (Float64Array): the previous record's ticks,
+// high and low 32 bits (in/out), so a ring read in chunks is checked as one.
+napi_value CallsInOrder(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) {
+    napi_throw_type_error(env, nullptr, "callsInOrder: 2 arguments expected");
+    return nullptr;
+  }
+  Span<uint32_t> records;
+  Span<double> last;
+  if (!TypedArg(env, argv[0], napi_uint32_array, &records) ||
+      !TypedArg(env, argv[1], napi_float64_array, &last)) {
+    return nullptr;
+  }
+  if (last.length < 2) {
+    napi_throw_range_error(env, nullptr, "callsInOrder: last needs 2 slots");
+    return nullptr;
+  }
+  uint64_t previous = (uint64_t(last.data[0]) << 32) | uint64_t(last.data[1]);
+  bool ok = true;
+  const size_t n = records.length / 4;
+  for (size_t r = 0; r < n; r++) {
+    const uint32_t* rec = records.data + 4 * r;
+    const uint32_t kind = rec[3] & 0xff;
+    const uint64_t ticks = (uint64_t(rec[1]) << 32) | rec[0];
+    if ((kind != kRecordEnter && kind != kRecordExit) || ticks < previous) {
+      ok = false;
+      break;
+    }
+    previous = ticks;
+  }
+  last.data[0] = double(previous >> 32);
+  last.data[1] = double(previous & 0xffffffffu);
+  napi_value out;
+  napi_get_boolean(env, ok, &out);
+  return out;
+}
+
 }  // namespace
 
 void RegisterCallCodec(napi_env env, napi_value exports) {
@@ -253,6 +295,8 @@ void RegisterCallCodec(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "encodeCalls", fn);
   napi_create_function(env, "decodeCalls", NAPI_AUTO_LENGTH, DecodeCalls, nullptr, &fn);
   napi_set_named_property(env, exports, "decodeCalls", fn);
+  napi_create_function(env, "callsInOrder", NAPI_AUTO_LENGTH, CallsInOrder, nullptr, &fn);
+  napi_set_named_property(env, exports, "callsInOrder", fn);
 }
 
 }  // namespace viz

@@ -78,6 +78,7 @@ export interface NativeAddon {
     state: Float64Array,
     out: Uint8Array,
   ): number;
+  callsInOrder?(records: Uint32Array, last: Float64Array): boolean;
   decodeCalls?(
     records: Uint32Array,
     clock: Float64Array,

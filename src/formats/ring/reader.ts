@@ -917,6 +917,13 @@ export class RingDumpReader implements CallRunSource {
     from: number,
     end: number,
   ): Promise<boolean> {
+    const check = this.useNative ? loadNative()?.callsInOrder : undefined;
+    if (check !== undefined) {
+      const last = new Float64Array(2);
+      for await (const u32 of this.records(src, recordsAt, first, from, end, 0, true))
+        if (!check(u32, last)) return false;
+      return true;
+    }
     let lastHi = 0;
     let lastLo = 0;
     for await (const u32 of this.records(src, recordsAt, first, from, end, 0, true)) {

@@ -388,12 +388,21 @@ for (const native of [true, false])
     if (native) {
       it('decodes with the addon when it is loaded', async () => {
         const addon = loadNative();
-        assert.ok(addon?.decodeCalls, 'the addon (npm install builds it) has decodeCalls');
+        assert.ok(
+          addon?.decodeCalls && addon.callsInOrder,
+          'the addon (npm install builds it) has both loops',
+        );
         const original = addon.decodeCalls;
+        const originalCheck = addon.callsInOrder;
         let calls = 0;
+        let checks = 0;
         addon.decodeCalls = (...args: Parameters<typeof original>) => {
           calls++;
           original(...args);
+        };
+        addon.callsInOrder = (...args: Parameters<typeof originalCheck>) => {
+          checks++;
+          return originalCheck(...args);
         };
         try {
           for await (const _ of runSource(
@@ -403,8 +412,9 @@ for (const native of [true, false])
           ).batchesOrRuns());
         } finally {
           addon.decodeCalls = original;
+          addon.callsInOrder = originalCheck;
         }
-        assert.ok(calls > 0);
+        assert.ok(calls > 0 && checks > 0);
       });
     }
 
