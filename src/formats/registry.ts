@@ -2,7 +2,8 @@
  * Every format viz reads or writes, in one table. Commands never name a
  * format: they ask the registry to detect an input and to find a writer by
  * `--to` name or output extension. A new format is one folder under
- * `src/formats/` plus one entry here.
+ * `src/formats/` plus one entry here. Writers are imported when used: start-up
+ * time is every command's, and a command uses one writer at most.
  */
 import type { Input } from '../io/input.js';
 import type { Output } from '../io/output.js';
@@ -10,14 +11,11 @@ import { VizError } from '../model/errors.js';
 import type { ReadOptions, TraceSource } from '../model/source.js';
 import { readChrome, sniffChrome } from './chrome/reader.js';
 import { readChromeGeneric } from './chrome/reader-generic.js';
-import { writeChrome } from './chrome/writer.js';
 import { readPerfetto, sniffPerfetto } from './perfetto/reader.js';
-import { writePerfetto } from './perfetto/writer.js';
 import { sniffFolded } from './folded/parse.js';
 import { readFolded } from './folded/reader.js';
 import { readRing, sniffRing } from './ring/reader.js';
-import { sniffSpeedscope, writeSpeedscope } from './speedscope/writer.js';
-import { writeHtmlReport } from '../view/report.js';
+import { sniffSpeedscope } from './speedscope/sniff.js';
 
 export interface WriteOptions {
   /** Name of the input, for messages and metadata. */
@@ -60,14 +58,16 @@ const formats: FormatSpec[] = [
     description: "speedscope's own JSON format (evented profile per thread; opens fast in speedscope)",
     extensions: ['.speedscope.json'],
     sniff: sniffSpeedscope,
-    write: (source, out, options) => writeSpeedscope(source, out, { name: options.inputName }),
+    write: async (source, out, options) =>
+      (await import('./speedscope/writer.js')).writeSpeedscope(source, out, { name: options.inputName }),
   },
   {
     name: 'html',
     aliases: ['report'],
     description: 'single-file HTML report: speedscope and the trace inlined, opens offline (write only)',
     extensions: ['.html', '.htm'],
-    write: (source, out, options) => writeHtmlReport(source, out, { name: options.inputName }),
+    write: async (source, out, options) =>
+      (await import('../view/report.js')).writeHtmlReport(source, out, { name: options.inputName }),
   },
   {
     name: 'chrome',
@@ -79,7 +79,7 @@ const formats: FormatSpec[] = [
     // VIZ_CHROME_READER=generic selects the stream-json reference reader (troubleshooting).
     read: (input, options) =>
       process.env.VIZ_CHROME_READER === 'generic' ? readChromeGeneric(input) : readChrome(input, options),
-    write: (source, out) => writeChrome(source, out),
+    write: async (source, out) => (await import('./chrome/writer.js')).writeChrome(source, out),
   },
   {
     name: 'perfetto',
@@ -90,7 +90,8 @@ const formats: FormatSpec[] = [
     binary: true,
     sniff: sniffPerfetto,
     read: readPerfetto,
-    write: (source, out, options) => writePerfetto(source, out, { compress: options.compress }),
+    write: async (source, out, options) =>
+      (await import('./perfetto/writer.js')).writePerfetto(source, out, { compress: options.compress }),
   },
   {
     name: 'ring',

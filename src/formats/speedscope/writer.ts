@@ -23,14 +23,9 @@ import { SliceNester, type OpenSlice, type ThreadStack } from '../../model/nesti
 import { timeOrdered } from '../../model/order.js';
 import type { TraceSource } from '../../model/source.js';
 
-export const SPEEDSCOPE_SCHEMA = 'https://www.speedscope.app/file-format-schema.json';
+import { SPEEDSCOPE_SCHEMA } from './sniff.js';
 
-/** Content sniff: a JSON object that declares speedscope's schema (anywhere in the head: speedscope's own exports put it after `exporter`). */
-export function sniffSpeedscope(head: Buffer): boolean {
-  const text = head.subarray(0, 64 * 1024).toString('utf8');
-  if (!/^\uFEFF?\s*\{/.test(text)) return false;
-  return /"\$schema"\s*:\s*"https:\/\/www\.speedscope\.app\/file-format-schema\.json"/.test(text);
-}
+export { SPEEDSCOPE_SCHEMA, sniffSpeedscope } from './sniff.js';
 
 export interface SpeedscopeFrame {
   name: string;
