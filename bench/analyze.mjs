@@ -33,11 +33,14 @@ console.log(
   `\nAnalysers on a ${(runs.read[0].size / 1e6).toFixed(0)} MB Chrome trace (${runs.read[0].events.toLocaleString('en-US')} events), median of ${repeats}`,
 );
 console.log(table(rows, ['pass', 'wall s', 'cpu s', 'MB/s', 'peak RSS MB']));
+const best = (mode) => Math.min(...runs[mode].map((r) => r.seconds));
 for (const mode of ['fold', 'stats']) {
   const wall = med(mode, 'seconds') / med('read', 'seconds') - 1;
   const cpu = med(mode, 'cpuSeconds') / med('read', 'cpuSeconds') - 1;
+  // The fastest runs, least disturbed by other load, shown beside the medians the verdict uses.
+  const fastest = best(mode) / best('read') - 1;
   console.log(
-    `${mode} over reading alone: +${(wall * 100).toFixed(0)}% wall, +${(cpu * 100).toFixed(0)}% cpu  (bar <= +20%)  ${verdict(wall <= 0.2)}`,
+    `${mode} over reading alone: +${(wall * 100).toFixed(0)}% wall, +${(cpu * 100).toFixed(0)}% cpu (fastest runs: +${(fastest * 100).toFixed(0)}%)  (bar <= +20%)  ${verdict(wall <= 0.2)}`,
   );
 }
 
