@@ -167,6 +167,19 @@ interface Payloads {
   capacity: number;
 }
 
+/**
+ * The records of one ring to read: indexes `from` to `end`, the ring's first record being index
+ * `first`, at byte `recordsAt` of `src`; `tid` names the thread in messages.
+ */
+interface RingRecords {
+  src: ByteSource;
+  recordsAt: number;
+  first: number;
+  from: number;
+  end: number;
+  tid: number;
+}
+
 /** Entries per `CallRun` (about 350 KB of Perfetto packets: the writer's buffer need not grow). */
 const RUN_ENTRIES = 16384;
 
@@ -618,8 +631,9 @@ export class RingDumpReader implements CallRunSource {
 
     if (this.headersOnly) return;
     const from = Math.max(first, validFrom);
-    if (this.wantRuns && (await this.onlyCalls(src, recordsAt, first, from, before))) {
-      yield* this.callRuns(src, recordsAt, first, from, before, clock, pid, tid);
+    const ring: RingRecords = { src, recordsAt, first, from, end: before, tid };
+    if (this.wantRuns && (await this.onlyCalls(ring))) {
+      yield* this.callRuns(ring, clock, pid);
       return;
     }
     const stack: number[] = [];
@@ -649,7 +663,7 @@ export class RingDumpReader implements CallRunSource {
     let orphans = 0;
     let lastTs = 0;
     const { startTicksHi, startTicksLo, slope, startOffsetNs } = clock;
-    for await (const u32 of this.records(src, recordsAt, first, from, before, tid)) {
+    for await (const u32 of this.records(ring)) {
       for (let o = 0; o < u32.length; o += 4) {
         const ts =
           startOffsetNs +
@@ -770,27 +784,19 @@ export class RingDumpReader implements CallRunSource {
    * The record loop of `readRing` for a ring of enters and exits only: the same rules, the calls
    * as columns instead of events.
    */
-  private async *callRuns(
-    src: ByteSource,
-    recordsAt: number,
-    first: number,
-    from: number,
-    end: number,
-    clock: Clock,
-    pid: number,
-    tid: number,
-  ): AsyncGenerator<CallRun> {
+  private async *callRuns(ring: RingRecords, clock: Clock, pid: number): AsyncGenerator<CallRun> {
+    const tid = ring.tid;
     const run = new CallRunBuilder(pid, tid, this.frameNames);
     const decode = this.useNative ? loadNative()?.decodeCalls : undefined;
     if (decode !== undefined) {
-      yield* this.callRunsNatively(decode, run, src, recordsAt, first, from, end, clock, tid);
+      yield* this.callRunsNatively(decode, run, ring, clock);
       return;
     }
     const stack: number[] = [];
     let orphans = 0;
     let lastTs = 0;
     const { startTicksHi, startTicksLo, slope, startOffsetNs } = clock;
-    for await (const u32 of this.records(src, recordsAt, first, from, end, tid)) {
+    for await (const u32 of this.records(ring)) {
       for (let o = 0; o < u32.length; o += 4) {
         const ts =
           startOffsetNs +
@@ -823,20 +829,16 @@ export class RingDumpReader implements CallRunSource {
   private async *callRunsNatively(
     decode: NonNullable<NativeAddon['decodeCalls']>,
     run: CallRunBuilder,
-    src: ByteSource,
-    recordsAt: number,
-    first: number,
-    from: number,
-    end: number,
+    ring: RingRecords,
     clock: Clock,
-    tid: number,
   ): AsyncGenerator<CallRun> {
+    const tid = ring.tid;
     const { startTicksHi, startTicksLo, slope, startOffsetNs } = clock;
     const clockSlots = Float64Array.of(startTicksHi, startTicksLo, slope, startOffsetNs);
     let stack = new Uint32Array(1024);
     // record index in the chunk, stack depth, orphans, entries in the run, last ts, run limit
     const state = Float64Array.of(0, 0, 0, 0, 0, RUN_ENTRIES);
-    for await (const u32 of this.records(src, recordsAt, first, from, end, tid)) {
+    for await (const u32 of this.records(ring)) {
       const records = u32.length / 4;
       state[0] = 0;
       for (;;) {
@@ -878,19 +880,11 @@ export class RingDumpReader implements CallRunSource {
   }
 
   /**
-   * The records of a ring from index `from` to `end` (its first record is index `first`, at byte
-   * `recordsAt`), as `Uint32Array` chunks of four words per record. A ring cut short ends at its
-   * last complete record, with a `truncated_input` warning (unless `quiet`).
+   * The records of a ring as `Uint32Array` chunks of four words per record. A ring cut short ends
+   * at its last complete record, with a `truncated_input` warning (unless `quiet`).
    */
-  private async *records(
-    src: ByteSource,
-    recordsAt: number,
-    first: number,
-    from: number,
-    end: number,
-    tid: number,
-    quiet = false,
-  ): AsyncGenerator<Uint32Array> {
+  private async *records(ring: RingRecords, quiet = false): AsyncGenerator<Uint32Array> {
+    const { src, recordsAt, first, from, end, tid } = ring;
     for (let index = from; index < end;) {
       const n = Math.min(RECORDS_PER_READ, end - index);
       const at = recordsAt + (index - first) * RECORD_BYTES;
@@ -907,26 +901,19 @@ export class RingDumpReader implements CallRunSource {
   }
 
   /**
-   * Whether the records of a ring from `from` to `end` are all enters and exits, in time order (a
+   * Whether the records of a ring are all enters and exits, in time order (a
    * ring out of order goes through the event path, which puts it back in order).
    */
-  private async onlyCalls(
-    src: ByteSource,
-    recordsAt: number,
-    first: number,
-    from: number,
-    end: number,
-  ): Promise<boolean> {
+  private async onlyCalls(ring: RingRecords): Promise<boolean> {
     const check = this.useNative ? loadNative()?.callsInOrder : undefined;
     if (check !== undefined) {
       const last = new Float64Array(2);
-      for await (const u32 of this.records(src, recordsAt, first, from, end, 0, true))
-        if (!check(u32, last)) return false;
+      for await (const u32 of this.records(ring, true)) if (!check(u32, last)) return false;
       return true;
     }
     let lastHi = 0;
     let lastLo = 0;
-    for await (const u32 of this.records(src, recordsAt, first, from, end, 0, true)) {
+    for await (const u32 of this.records(ring, true)) {
       for (let o = 0; o < u32.length; o += 4) {
         const kind = u32[o + 3]! & 0xff;
         if (kind !== Kind.enter && kind !== Kind.exit) return false;
