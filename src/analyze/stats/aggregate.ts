@@ -240,17 +240,12 @@ export class StatsAggregator implements AnalysisHandler {
   private flushDurations(): void {
     const n = this.pending;
     if (n === 0) return;
-    const slots = this.pendingSlot;
-    const values = this.pendingValue;
-    const starts = new Int32Array(this.hists.length + 1);
-    for (let i = 0; i < n; i++) starts[slots[i]! + 1]!++;
-    for (let k = 1; k < starts.length; k++) starts[k]! += starts[k - 1]!;
-    const sorted = new Float64Array(n);
-    const at = starts.slice(0, -1);
-    for (let i = 0; i < n; i++) sorted[at[slots[i]!]!++] = values[i]!;
-    for (let k = 0; k < this.hists.length; k++) {
-      if (starts[k + 1]! > starts[k]!) this.hists[k]!.addRun(sorted, starts[k]!, starts[k + 1]!);
-    }
+    const hists = this.hists;
+    // One loop per function: this runs a few times per million calls, and a function whose
+    // later loops have not run yet when V8 optimizes its first one is deoptimized there.
+    const starts = slotStarts(this.pendingSlot, n, hists.length);
+    const sorted = bySlot(this.pendingSlot, this.pendingValue, n, starts);
+    addRuns(hists, sorted, starts);
     this.pending = 0;
   }
 
@@ -260,6 +255,32 @@ export class StatsAggregator implements AnalysisHandler {
 
   idOf(name: string): number | undefined {
     return this.ids.get(name);
+  }
+}
+
+/** Where each slot's values start once grouped by slot (`slots` holds `n` of `0 .. slotCount - 1`). */
+function slotStarts(slots: Int32Array, n: number, slotCount: number): Int32Array {
+  const starts = new Int32Array(slotCount + 1);
+  for (let i = 0; i < n; i++) starts[slots[i]! + 1]!++;
+  return prefixSums(starts);
+}
+
+function prefixSums(a: Int32Array): Int32Array {
+  for (let k = 1; k < a.length; k++) a[k]! += a[k - 1]!;
+  return a;
+}
+
+/** `values` grouped by their `slots` (stable), at the positions `starts` gives. */
+function bySlot(slots: Int32Array, values: Float64Array, n: number, starts: Int32Array): Float64Array {
+  const sorted = new Float64Array(n);
+  const at = starts.slice(0, -1);
+  for (let i = 0; i < n; i++) sorted[at[slots[i]!]!++] = values[i]!;
+  return sorted;
+}
+
+function addRuns(hists: LogHistogram[], sorted: Float64Array, starts: Int32Array): void {
+  for (let k = 0; k < hists.length; k++) {
+    if (starts[k + 1]! > starts[k]!) hists[k]!.addRun(sorted, starts[k]!, starts[k + 1]!);
   }
 }
 
