@@ -71,7 +71,7 @@ export class ChromeJsonReader implements TraceSource {
   private unbased: { ev: TraceEvent; int: number; frac: number }[] = [];
   private eventCount = 0;
   private sawTraceEvents = false;
-  private readonly sc = new EventScanner();
+  private readonly sc: EventScanner;
   private state: State = 'start';
   /** The batch being filled, and full batches waiting to be yielded. */
   private batch: TraceEvent[] = [];
@@ -86,8 +86,7 @@ export class ChromeJsonReader implements TraceSource {
     options: ChromeReadOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 4096;
-    this.sc.argsWanted = options.args ?? 'all';
-    this.sc.categoriesNeeded = options.categoriesNeeded ?? true;
+    this.sc = new EventScanner(options.args ?? 'all', options.categoriesNeeded ?? true);
     const envMb = Number(process.env.VIZ_MAX_VALUE_MB);
     this.maxValueBytes = options.maxValueBytes ?? (envMb > 0 ? envMb : DEFAULT_MAX_VALUE_MB) * (1 << 20);
   }

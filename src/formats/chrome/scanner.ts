@@ -62,10 +62,17 @@ export class EventScanner {
   tsInt = 0;
   tsFracNs = 0;
   hasTs = false;
-  /** `ReadOptions.args`: which events keep their `args` text. */
-  argsWanted: ArgsWanted = 'all';
-  /** `ReadOptions.categoriesNeeded`: when false, `cat` is checked and skipped. */
-  categoriesNeeded = true;
+  constructor(
+    /** `ReadOptions.args`: which events keep their `args` text. */
+    readonly argsWanted: ArgsWanted = 'all',
+    /** `ReadOptions.categoriesNeeded`: when false, `cat` is checked and skipped. */
+    readonly categoriesNeeded = true,
+  ) {
+    if (!primed) {
+      primed = true;
+      primeReadEvent();
+    }
+  }
 
   reset(buf: Buffer, base: number): void {
     this.buf = buf;
@@ -640,3 +647,43 @@ function isJsonNumber(text: string): boolean {
 }
 
 export const BYTES = { COMMA, LBRACE, RBRACE, LBRACKET, RBRACKET, QUOTE, COLON };
+
+/**
+ * Events that take `readEvent`'s rarer branches: spaces around keys and values (which in real
+ * files appear mostly where a chunk ends), a key ending at the buffer's end, an escaped key,
+ * fields the model does not type. Read once per process, with each projection, before the first
+ * scanner reads input: V8 then optimizes `readEvent` knowing these branches, rather than
+ * deoptimizing and recompiling it (the hottest function of every command) each time the input
+ * first takes one of them. About 7% off reading the 160 MB benchmark trace.
+ */
+const RARE_BRANCHES = [
+  '{ "ph" : "X" , "name" : "a" , "cat" : "c" , "ts" : 1700000000004242.5 , "dur" : 2 , "pid" : 1 , "tid" : "t" , "id" : "0x1" , "args" : { } , "s" : "g" }',
+  '{"ph":"B","name":"b","ts":1700000000004243,"pid":1,"tid":1,"args":{"k":[1,"two",null,true]},"bp":"e"}',
+  '{"ph":"M","na\\u006de":"thread_name","pid":1,"tid":1,"args":{"name":"x"}}',
+  '{"ph":"i","name":"c","ts":3, "pid":1,"tid":1}',
+  '{"ph":"E"',
+  '{"ph":"X","name"',
+  '{"ph":"X","name":"d","ts":1e3,"dur":0.25,"pid":-1,"tid":2}',
+  '{"ph":"X","name":"e","ts":1700000000004244.125,"dur":12.5,"pid":4242,"tid":4243}',
+];
+
+let primed = false;
+
+function primeReadEvent(): void {
+  const projections: Array<[ArgsWanted, boolean]> = [
+    ['all', true],
+    ['metadata', false],
+    ['first-per-name', false],
+  ];
+  for (const [args, categories] of projections) {
+    const sc = new EventScanner(args, categories);
+    for (const text of RARE_BRANCHES) {
+      sc.reset(Buffer.from(text, 'latin1'), 0);
+      try {
+        sc.readEvent();
+      } catch (err) {
+        if (err !== NEED_MORE) throw err;
+      }
+    }
+  }
+}
