@@ -83,6 +83,7 @@ export interface AggregateOptions {
  * histogram in bulk, so each array is brought into cache once per flush rather than once per call.
  */
 const PENDING = 1 << 16;
+const FIRST_PENDING = 256;
 
 export class StatsAggregator implements AnalysisHandler {
   readonly names = new ThreadNames();
@@ -97,14 +98,18 @@ export class StatsAggregator implements AnalysisHandler {
   negativeSelf = 0;
   /** Histograms by slot (the `pendingSlot` values). */
   private readonly hists: LogHistogram[] = [];
-  private readonly pendingSlot: Int32Array;
-  private readonly pendingValue: Float64Array;
+  private pendingSlot: Int32Array;
+  private pendingValue: Float64Array;
+  private readonly pendingSize: number;
   private pending = 0;
 
   constructor(private readonly options: AggregateOptions = {}) {
-    const n = options.pendingDurations ?? PENDING;
-    this.pendingSlot = new Int32Array(n);
-    this.pendingValue = new Float64Array(n);
+    this.pendingSize = options.pendingDurations ?? PENDING;
+    // The first flush comes early, while V8 still interprets `exit`: optimized, it then knows the
+    // flush and does not deoptimize at the first one (the buffer grows to full size after it).
+    const first = Math.min(this.pendingSize, FIRST_PENDING);
+    this.pendingSlot = new Int32Array(first);
+    this.pendingValue = new Float64Array(first);
   }
 
   private intern(slice: OpenSlice): number {
@@ -247,6 +252,10 @@ export class StatsAggregator implements AnalysisHandler {
     const sorted = bySlot(this.pendingSlot, this.pendingValue, n, starts);
     addRuns(hists, sorted, starts);
     this.pending = 0;
+    if (this.pendingSlot.length < this.pendingSize) {
+      this.pendingSlot = new Int32Array(this.pendingSize);
+      this.pendingValue = new Float64Array(this.pendingSize);
+    }
   }
 
   location(id: number): { file?: string; line?: number } | undefined {
