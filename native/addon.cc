@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "call_codec.h"
+#include "deflate.h"
 #include "recorder.h"
 
 #ifndef VIZ_FAST_API
@@ -443,6 +444,7 @@ napi_value InitModule(napi_env env, napi_value exports) {
   SetFunction(env, exports, "napiAsyncBegin", NapiAsyncBegin);
   SetFunction(env, exports, "napiAsyncEnd", NapiAsyncEnd);
   RegisterCallCodec(env, exports);
+  RegisterDeflate(env, exports);
   bool fast = false;
 #if VIZ_FAST_API
   if (FastApiUsable(env)) {

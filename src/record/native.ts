@@ -88,6 +88,11 @@ export interface NativeAddon {
     frame: Uint32Array,
     ts: Float64Array,
   ): void;
+  /**
+   * One zlib stream of `bytes` (node:zlib's defaults, the same bytes as `zlib.deflate`), made on
+   * libuv's thread pool without node:zlib's per-call stream objects. Absent in older builds.
+   */
+  deflate?(bytes: Uint8Array, level: number): Promise<Buffer>;
   /** Dereferences a null pointer (tests of the SIGSEGV dump). */
   crash(): never;
 }

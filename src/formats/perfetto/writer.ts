@@ -90,8 +90,8 @@ export interface PerfettoWriteOptions {
   /** zlib level for `compress` (default 1: fastest, about 4x smaller). */
   level?: number;
   /**
-   * Encode runs of ring dump calls with the native addon's loop when it is loaded (default true;
-   * false: JavaScript only, the same bytes).
+   * Use the native addon when it is loaded (default true): its loop for runs of ring dump calls,
+   * and its deflate. False: JavaScript and node:zlib only, the same bytes.
    */
   native?: boolean;
 }
@@ -1177,7 +1177,13 @@ export async function writePerfetto(
   const nester = new SliceNester(enc, diagnostics);
   const compress = options.compress ?? process.env.VIZ_PERFETTO_COMPRESS !== '0';
   const flushBytes = options.flushBytes ?? (compress ? 256 << 10 : 1 << 20);
-  const sink = compress ? new CompressingSink(out, options.level ?? 1) : undefined;
+  const sink = compress
+    ? new CompressingSink(
+        out,
+        options.level ?? 1,
+        options.native !== false ? loadNative()?.deflate : undefined,
+      )
+    : undefined;
   const flush = async (): Promise<void> => {
     const chunk = enc.w.take();
     if (sink) await sink.push(chunk);
@@ -1268,19 +1274,24 @@ export function* recordPieces(chunk: Buffer, max: number): Generator<Buffer> {
 class CompressingSink {
   /** Deflated pieces in order; a bare `Buffer` is a record written uncompressed. */
   private readonly inFlight: Promise<Buffer | { readonly deflated: Buffer }>[] = [];
+  private readonly deflate: (piece: Buffer) => Promise<Buffer>;
   constructor(
     private readonly out: Output,
-    private readonly level: number,
-  ) {}
+    level: number,
+    /** The addon's deflate (same bytes, without node:zlib's per-call stream objects), if loaded. */
+    nativeDeflate?: NativeAddon['deflate'],
+  ) {
+    this.deflate = nativeDeflate
+      ? (piece) => nativeDeflate(piece, level)
+      : (piece) => deflateAsync(piece, { level, chunkSize: 1 << 19 });
+  }
 
   async push(chunk: Buffer): Promise<void> {
     for (const piece of recordPieces(chunk, MAX_INFLATED)) {
       const done =
         piece.length > MAX_INFLATED
           ? Promise.resolve(piece) // one record too big to wrap: written as it is
-          : deflateAsync(piece, { level: this.level, chunkSize: 1 << 19 }).then(
-              (deflated) => ({ deflated }) as const,
-            );
+          : this.deflate(piece).then((deflated) => ({ deflated }) as const);
       this.inFlight.push(done);
       while (this.inFlight.length > 2) await this.writeOne();
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
+import { deflateSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import {
   recordPieces,
@@ -10,6 +10,7 @@ import {
 } from '../../../src/formats/perfetto/writer.js';
 import { perfettoSchema } from '../../../src/formats/perfetto/schema.js';
 import { openTrace } from '../../../src/ops/open.js';
+import { loadNative } from '../../../src/record/native.js';
 import {
   encodeVarint,
   expandCompressed,
@@ -100,5 +101,50 @@ describe('Perfetto writer: compressed_packets stay under 512 KB', () => {
     for (const n of inflated) assert.ok(n <= 448 << 10);
     assert.ok(expandCompressed(packed).equals(plain), 'the same packets, in the same order');
     assert.deepEqual(validatePerfetto(packed).violations, []);
+  });
+});
+
+describe("Perfetto writer: the addon's deflate", () => {
+  it('makes the bytes zlib.deflate makes', async () => {
+    const addon = loadNative();
+    assert.ok(addon?.deflate, 'the addon (npm install builds it) has deflate');
+    let seed = 7;
+    const random = Buffer.alloc(300_000);
+    for (let i = 0; i < random.length; i++) random[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+    const inputs = [
+      Buffer.alloc(0),
+      Buffer.from('x'),
+      Buffer.from('ts name ts name '.repeat(20_000)),
+      random,
+      Buffer.concat([random.subarray(0, 100_000), Buffer.alloc(348_000, 7)]),
+    ];
+    for (const input of inputs)
+      for (const level of [1, 6]) {
+        const mine = await addon.deflate(input, level);
+        assert.ok(mine.equals(deflateSync(input, { level })), `${input.length} bytes at level ${level}`);
+      }
+  });
+
+  it('is what the compressing writer uses, for the same file as node:zlib gives', async () => {
+    const addon = loadNative()!;
+    const original = addon.deflate!;
+    let calls = 0;
+    addon.deflate = (bytes, level) => {
+      calls++;
+      return original(bytes, level);
+    };
+    const path = join(tmp, 'native-deflate.json');
+    const events = [];
+    for (let i = 0; i < 20000; i++)
+      events.push(`{"ph":"X","name":"f${i % 50}","pid":1,"tid":1,"ts":${i * 10},"dur":5,"args":{"i":${i}}}`);
+    writeFileSync(path, `[${events.join(',')}]`);
+    try {
+      const viaAddon = await convert(path, { compress: true });
+      assert.ok(calls > 0, 'the addon deflated');
+      const viaZlib = await convert(path, { compress: true, native: false });
+      assert.ok(viaAddon.equals(viaZlib), 'the same bytes');
+    } finally {
+      addon.deflate = original;
+    }
   });
 });
