@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "call_codec.h"
+#include "napi_args.h"
 
 namespace viz {
 namespace {
@@ -23,36 +24,6 @@ constexpr uint32_t kRecordExit = 2;
 constexpr double kTwo32 = 4294967296.0;
 constexpr size_t kTailStride = 32;  // TAIL_STRIDE in writer.ts
 constexpr size_t kMaxPacket = 64;   // room a fixed packet may need
-
-template <typename T>
-struct Span {
-  T* data = nullptr;
-  size_t length = 0;  // elements
-};
-
-// A typed array argument; false (and a JS TypeError) when it is not one of type `want`.
-template <typename T>
-bool TypedArg(napi_env env, napi_value v, napi_typedarray_type want, Span<T>* out) {
-  napi_typedarray_type type;
-  size_t length;
-  void* data;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != want) {
-    napi_throw_type_error(env, nullptr, "call codec: wrong typed array argument");
-    return false;
-  }
-  out->data = static_cast<T*>(data);
-  out->length = length;
-  return true;
-}
-
-bool NumberArg(napi_env env, napi_value v, double* out) {
-  if (napi_get_value_double(env, v, out) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "call codec: wrong number argument");
-    return false;
-  }
-  return true;
-}
 
 napi_value Number(napi_env env, double v) {
   napi_value out;
@@ -76,12 +47,8 @@ inline double JsRound(double x) {
 // [3] base ns high 32 bits, [4] base ns low 32 bits, [5] cached upper bits, [6] max ts (in/out).
 // tails: kTailStride bytes per frame id, a length byte (0: none) then the packet tail.
 napi_value EncodeCalls(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
   napi_value argv[10];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 10) {
-    napi_throw_type_error(env, nullptr, "encodeCalls: 10 arguments expected");
-    return nullptr;
-  }
+  if (!Args(env, info, 10, argv, "encodeCalls: 10 arguments expected")) return nullptr;
   Span<uint8_t> kind, tails, end_tail, upper_bytes, out;
   Span<uint32_t> frame;
   Span<double> ts, state;
@@ -172,12 +139,8 @@ napi_value EncodeCalls(napi_env env, napi_callback_info info) {
 // [3] entries in the columns (in/out), [4] last ts (out, when a record was read), [5] the most
 // entries the columns may hold.
 napi_value DecodeCalls(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value argv[7];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 7) {
-    napi_throw_type_error(env, nullptr, "decodeCalls: 7 arguments expected");
-    return nullptr;
-  }
+  if (!Args(env, info, 7, argv, "decodeCalls: 7 arguments expected")) return nullptr;
   Span<uint32_t> records, stack, frame;
   Span<double> clock, state, ts;
   Span<uint8_t> kind;
@@ -251,12 +214,8 @@ napi_value DecodeCalls(napi_env env, napi_callback_info info) {
 // check before it takes the columns path). last (Float64Array): the previous record's ticks,
 // high and low 32 bits (in/out), so a ring read in chunks is checked as one.
 napi_value CallsInOrder(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) {
-    napi_throw_type_error(env, nullptr, "callsInOrder: 2 arguments expected");
-    return nullptr;
-  }
+  if (!Args(env, info, 2, argv, "callsInOrder: 2 arguments expected")) return nullptr;
   Span<uint32_t> records;
   Span<double> last;
   if (!TypedArg(env, argv[0], napi_uint32_array, &records) ||

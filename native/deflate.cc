@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "deflate.h"
+#include "napi_args.h"
 
 namespace viz {
 namespace {
@@ -70,18 +71,10 @@ void Complete(napi_env env, napi_status status, void* data) {
 }
 
 napi_value DeflateJs(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) {
-    napi_throw_type_error(env, nullptr, "deflate: 2 arguments expected");
-    return nullptr;
-  }
-  napi_typedarray_type type;
-  size_t length;
-  void* bytes;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &bytes, nullptr, nullptr) != napi_ok ||
-      type != napi_uint8_array) {
-    napi_throw_type_error(env, nullptr, "deflate: a Uint8Array expected");
+  Span<uint8_t> bytes;
+  if (!Args(env, info, 2, argv, "deflate: 2 arguments expected") ||
+      !TypedArg(env, argv[0], napi_uint8_array, &bytes)) {
     return nullptr;
   }
   int32_t level = 1;
@@ -90,8 +83,8 @@ napi_value DeflateJs(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   auto* job = new DeflateJob();
-  job->input = static_cast<const uint8_t*>(bytes);
-  job->input_length = length;
+  job->input = bytes.data;
+  job->input_length = bytes.length;
   job->level = level;
   napi_value promise, name;
   napi_create_reference(env, argv[0], 1, &job->input_ref);
