@@ -38,22 +38,26 @@ function count(text: string, from: number, to: number): number {
   return Number(text.slice(from, to));
 }
 
+const INITIAL_NODES = 1 << 11;
+
 /**
  * A trie in typed arrays (no object per node, so no garbage-collector work for millions of
  * nodes): children found through an open-addressing table keyed by (parent, name).
  */
 export class CompactTrie {
   size = 1; // node 0 is the root
-  parent: Int32Array = new Int32Array(1 << 16);
-  name: Int32Array = new Int32Array(1 << 16);
-  firstChild: Int32Array = new Int32Array(1 << 16).fill(-1);
-  nextSibling: Int32Array = new Int32Array(1 << 16).fill(-1);
-  self: Float64Array = new Float64Array(1 << 16);
-  self2: Float64Array = new Float64Array(1 << 16);
-  total: Float64Array = new Float64Array(1 << 16);
-  total2: Float64Array = new Float64Array(1 << 16);
-  private table: Int32Array = new Int32Array(1 << 17); // node index + 1; 0 = empty
-  private mask = (1 << 17) - 1;
+  // Small to start, doubling as needed: a probe of the table is a random access, and a table sized
+  // to the stacks there are (thousands, usually) stays in the CPU's cache.
+  parent: Int32Array = new Int32Array(INITIAL_NODES);
+  name: Int32Array = new Int32Array(INITIAL_NODES);
+  firstChild: Int32Array = new Int32Array(INITIAL_NODES).fill(-1);
+  nextSibling: Int32Array = new Int32Array(INITIAL_NODES).fill(-1);
+  self: Float64Array = new Float64Array(INITIAL_NODES);
+  self2: Float64Array = new Float64Array(INITIAL_NODES);
+  total: Float64Array = new Float64Array(INITIAL_NODES);
+  total2: Float64Array = new Float64Array(INITIAL_NODES);
+  private table: Int32Array = new Int32Array(2 * INITIAL_NODES); // node index + 1; 0 = empty
+  private mask = 2 * INITIAL_NODES - 1;
   diff = false;
 
   constructor(readonly names: string[] = []) {
