@@ -64,14 +64,13 @@ export class LogHistogram {
     let min = this.min;
     let max = this.max;
     let zeros = 0;
-    const logGamma = this.logGamma;
     for (; i < to; i++) {
       const v = values[i]!;
       if (v < min) min = v;
       if (v > max) max = v;
       if (v <= 0) zeros++;
       else {
-        const b = Math.ceil(Math.log(v) / logGamma);
+        const b = this.bucket(v);
         const k = b - this.offset;
         if (k >= 0 && k < this.counts.length) this.counts[k]!++;
         else this.bump(b, 1);
@@ -88,8 +87,12 @@ export class LogHistogram {
       this.zeros += n;
       return;
     }
-    const i = Math.ceil(Math.log(v) / this.logGamma);
-    this.bump(i, n);
+    this.bump(this.bucket(v), n);
+  }
+
+  /** The bucket of a value > 0: ceil(log_gamma(v)). */
+  private bucket(v: number): number {
+    return Math.ceil(Math.log(v) / this.logGamma);
   }
 
   private bump(i: number, n: number): void {

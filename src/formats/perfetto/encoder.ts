@@ -7,6 +7,7 @@
  * fixed64 and length-delimited fields, with nested lengths patched in place. protobufjs is still
  * the schema: the reader and the test validator decode these bytes with it, and
  * test/formats/perfetto/encoder.test.ts checks that the two agree field by field.
+ * `readVarint` at the end is the one varint decoder the reader and the writer share.
  */
 
 const TWO32 = 4294967296;
@@ -236,4 +237,18 @@ export function hash64(s: string): bigint {
   }
   const v = (BigInt(h1) << 32n) | BigInt(h0);
   return v === 0n ? 1n : v;
+}
+
+/** Reads a varint at `p`; returns [value, next position] or undefined when cut. */
+export function readVarint(buf: Uint8Array, p: number, end = buf.length): [number, number] | undefined {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 10; i++) {
+    if (p >= end) return undefined;
+    const b = buf[p++]!;
+    v += (b & 0x7f) * mul;
+    if ((b & 0x80) === 0) return [v, p];
+    mul *= 128;
+  }
+  return [Number.NaN, p];
 }

@@ -23,6 +23,7 @@
 import { inflateSync } from 'node:zlib';
 import type { Input } from '../../io/input.js';
 import { ChunkPuller } from '../../io/input.js';
+import { readVarint } from './encoder.js';
 import { Diagnostics } from '../../model/diagnostics.js';
 import { inputError } from '../../model/errors.js';
 import { makeEvent, threadKey, type EventBatch, type TraceEvent } from '../../model/event.js';
@@ -76,20 +77,6 @@ const PACKET_FIELDS = new Map<number, number>([
   [98, 0],
   [900, 2],
 ]);
-
-/** Reads a varint at `p`; returns [value, next position] or undefined when cut. */
-function readVarint(buf: Uint8Array, p: number, end = buf.length): [number, number] | undefined {
-  let v = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    if (p >= end) return undefined;
-    const b = buf[p++]!;
-    v += (b & 0x7f) * mul;
-    if ((b & 0x80) === 0) return [v, p];
-    mul *= 128;
-  }
-  return [Number.NaN, p];
-}
 
 /** First byte 0x0A (Trace.packet), a plausible length, then a known TracePacket field. */
 export function sniffPerfetto(head: Buffer): boolean {

@@ -48,7 +48,7 @@ import {
 } from '../../model/source.js';
 import type { EventBatch } from '../../model/event.js';
 import { encodeValue, NotSimple, transcodeArgs } from './args.js';
-import { encodeVarintField, hash64, ProtoWriter, WT } from './encoder.js';
+import { encodeVarintField, hash64, ProtoWriter, readVarint, WT } from './encoder.js';
 import {
   F,
   SEQ_INCREMENTAL_STATE_CLEARED,
@@ -240,6 +240,12 @@ export class PerfettoEncoder implements SliceHandler {
   private baseLo = 0;
   private baseKnown = false;
   private readonly maxInterned: number;
+  /** Whether looking args texts up in `Sequence.encodedArgs` pays, for this trace. */
+  private readonly argsCache = new CacheThrottle();
+  /** The addon's loop for `callRun`'s fixed packets, when loaded and wanted. */
+  private readonly nativeEncode: NativeAddon['encodeCalls'];
+  /** `encodeCalls`' state slots: out position, depth, depth limit, base hi/lo, upper bits, max ts. */
+  private readonly nativeState = new Float64Array(7);
   // Interned entries added by the packet being encoded.
   private newNames: (number | string)[] = [];
   private newCats: (number | string)[] = [];
@@ -396,11 +402,6 @@ export class PerfettoEncoder implements SliceHandler {
       }
     }
   }
-
-  private readonly argsCache = new CacheThrottle();
-  private readonly nativeEncode: NativeAddon['encodeCalls'];
-  /** `encodeCalls`' state slots: out position, depth, depth limit, base hi/lo, upper bits, max ts. */
-  private readonly nativeState = new Float64Array(7);
 
   /** `callRun`'s fixed packets from entry `from` on, by the addon; returns where it stopped. */
   private encodeNatively(
@@ -1244,16 +1245,8 @@ export function* recordPieces(chunk: Buffer, max: number): Generator<Buffer> {
   let p = 0;
   while (p < chunk.length) {
     // A record: the tag byte of field 1 (length-delimited), the varint length, the packet.
-    let q = p + 1;
-    let length = 0;
-    let scale = 1;
-    let b: number;
-    do {
-      b = chunk[q++]!;
-      length += (b & 0x7f) * scale;
-      scale *= 128;
-    } while (b & 0x80);
-    const next = q + length;
+    const [length, body] = readVarint(chunk, p + 1)!;
+    const next = body + length;
     if (next - start > max && p > start) {
       yield chunk.subarray(start, p);
       start = p;

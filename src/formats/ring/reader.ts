@@ -144,6 +144,17 @@ interface Clock {
   dumpTs: number;
 }
 
+/**
+ * The time (ns from `baseUs`) of the record at `u32[o]`: its ticks through the clock's line.
+ * `native/call_codec.cc` computes the same in the same order, to the bit.
+ */
+function recordNs(clock: Clock, u32: Uint32Array, o: number): number {
+  return (
+    clock.startOffsetNs +
+    Math.round(((u32[o + 1]! - clock.startTicksHi) * TWO_32 + (u32[o]! - clock.startTicksLo)) * clock.slope)
+  );
+}
+
 /** Frames open when `stop()` paused the recording end there with these args. */
 const STOPPED_ARGS = '{"stopped":true}';
 /** Category of async span events (`b`/`e`). */
@@ -662,12 +673,9 @@ export class RingDumpReader implements CallRunSource {
     };
     let orphans = 0;
     let lastTs = 0;
-    const { startTicksHi, startTicksLo, slope, startOffsetNs } = clock;
     for await (const u32 of this.records(ring)) {
       for (let o = 0; o < u32.length; o += 4) {
-        const ts =
-          startOffsetNs +
-          Math.round(((u32[o + 1]! - startTicksHi) * TWO_32 + (u32[o]! - startTicksLo)) * slope);
+        const ts = recordNs(clock, u32, o);
         const a = u32[o + 2]!;
         const kindAux = u32[o + 3]!;
         const kind = kindAux & 0xff;
@@ -728,7 +736,8 @@ export class RingDumpReader implements CallRunSource {
         } else if (kind === Kind.timedSlice) {
           // ticks hold CLOCK_MONOTONIC ns, not ticks
           const start =
-            startOffsetNs + ((u32[o + 1]! - clock.startMonoHi) * TWO_32 + (u32[o]! - clock.startMonoLo));
+            clock.startOffsetNs +
+            ((u32[o + 1]! - clock.startMonoHi) * TWO_32 + (u32[o]! - clock.startMonoLo));
           const e = ev('X', this.frame(kindAux >>> 8).name, start, pid, gcTid, '', undefined);
           e.cat = GC_CAT;
           e.dur = a;
@@ -795,12 +804,9 @@ export class RingDumpReader implements CallRunSource {
     const stack: number[] = [];
     let orphans = 0;
     let lastTs = 0;
-    const { startTicksHi, startTicksLo, slope, startOffsetNs } = clock;
     for await (const u32 of this.records(ring)) {
       for (let o = 0; o < u32.length; o += 4) {
-        const ts =
-          startOffsetNs +
-          Math.round(((u32[o + 1]! - startTicksHi) * TWO_32 + (u32[o]! - startTicksLo)) * slope);
+        const ts = recordNs(clock, u32, o);
         const a = u32[o + 2]!;
         lastTs = ts;
         if ((u32[o + 3]! & 0xff) === Kind.enter) {
@@ -833,8 +839,12 @@ export class RingDumpReader implements CallRunSource {
     clock: Clock,
   ): AsyncGenerator<CallRun> {
     const tid = ring.tid;
-    const { startTicksHi, startTicksLo, slope, startOffsetNs } = clock;
-    const clockSlots = Float64Array.of(startTicksHi, startTicksLo, slope, startOffsetNs);
+    const clockSlots = Float64Array.of(
+      clock.startTicksHi,
+      clock.startTicksLo,
+      clock.slope,
+      clock.startOffsetNs,
+    );
     let stack = new Uint32Array(1024);
     // record index in the chunk, stack depth, orphans, entries in the run, last ts, run limit
     const state = Float64Array.of(0, 0, 0, 0, 0, RUN_ENTRIES);
@@ -858,9 +868,7 @@ export class RingDumpReader implements CallRunSource {
         }
         // An exit that is not the innermost open frame's.
         const o = 4 * r;
-        const ts =
-          startOffsetNs +
-          Math.round(((u32[o + 1]! - startTicksHi) * TWO_32 + (u32[o]! - startTicksLo)) * slope);
+        const ts = recordNs(clock, u32, o);
         const open = Array.from(stack.subarray(0, depth));
         this.unbalancedExit(open, u32[o + 2]!, tid, (frame) => run.add(CALL_EXIT, frame, ts));
         stack.set(open);
