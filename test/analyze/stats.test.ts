@@ -379,3 +379,51 @@ describe('stats aggregation: durations buffered before their histograms', () => 
     });
   }
 });
+
+describe('stats aggregation: one histogram per function when threads are reported together', () => {
+  it('threads.json and random multi-thread traces: the same rows as per-thread histograms merged', async () => {
+    const paths = [join(FIXTURES, 'viztracer-generated/threads.json')];
+    for (const seed of [3, 17, 40]) {
+      const intervals = generate(seed, {
+        threads: 4,
+        names: ['a', 'b', 'c', 'd'],
+        maxDepth: 5,
+        maxKids: 4,
+        roots: 30,
+      });
+      paths.push(writeTemp(chromeJson(intervals, 'end-ordered', seed)));
+    }
+    for (const path of paths) {
+      const merged = await stats(path, { progress: false });
+      // Naming every thread keeps the per-thread histograms and merges them afterwards.
+      const agg = new StatsAggregator();
+      const walk = await walkTrace(path, agg, { progress: false });
+      const tids = [...walk.threads.values()].map((t) => String(t.tid));
+      assert.ok(tids.length > 1, path);
+      const perThread = await stats(path, { progress: false, threads: tids });
+      assert.ok(merged.rows.length > 0);
+      assert.deepEqual(merged.rows, perThread.rows, path);
+    }
+  });
+
+  it('shares one histogram per function across threads, holding every call', async () => {
+    const path = join(FIXTURES, 'viztracer-generated/threads.json');
+    const agg = new StatsAggregator({ mergeThreads: true });
+    await walkTrace(path, agg, { progress: false });
+    const byName = new Map<string, { hist: unknown; calls: number; count: number }>();
+    let shared = 0;
+    for (const t of agg.threads.values()) {
+      for (const f of t.funcs.values()) {
+        const seen = byName.get(f.name);
+        if (!seen) byName.set(f.name, { hist: f.hist, calls: f.calls, count: f.hist.count });
+        else {
+          assert.equal(f.hist, seen.hist, f.name);
+          seen.calls += f.calls;
+          shared++;
+        }
+      }
+    }
+    assert.ok(shared > 0, 'some function runs on several threads');
+    for (const [name, s] of byName) assert.equal(s.count, s.calls, name);
+  });
+});

@@ -74,6 +74,11 @@ export interface AggregateOptions {
   relativeAccuracy?: number;
   /** Durations buffered before they go into their histograms (default 65,536). */
   pendingDurations?: number;
+  /**
+   * The caller reports every thread together: each function gets one duration histogram shared
+   * by all threads (fewer, busier histograms), and every thread's `FunctionStats.hist` is that one.
+   */
+  mergeThreads?: boolean;
 }
 
 /**
@@ -98,6 +103,8 @@ export class StatsAggregator implements AnalysisHandler {
   negativeSelf = 0;
   /** Histograms by slot (the `pendingSlot` values). */
   private readonly hists: LogHistogram[] = [];
+  /** With `mergeThreads`: each function id's histogram slot + 1 (0: none yet). */
+  private sharedSlot = new Int32Array(64);
   private pendingSlot: Int32Array;
   private pendingValue: Float64Array;
   private readonly pendingSize: number;
@@ -177,10 +184,21 @@ export class StatsAggregator implements AnalysisHandler {
       s.active = grown(s.active, n);
     }
     s.funcIds.push(id);
-    s.histSlot[local] = this.hists.length;
-    this.hists.push(new LogHistogram(this.options.relativeAccuracy));
+    s.histSlot[local] = this.options.mergeThreads ? this.sharedHistogram(id) : this.newHistogram();
     s.localOf[id] = local + 1;
     return local;
+  }
+
+  private newHistogram(): number {
+    this.hists.push(new LogHistogram(this.options.relativeAccuracy));
+    return this.hists.length - 1;
+  }
+
+  private sharedHistogram(id: number): number {
+    if (id >= this.sharedSlot.length)
+      this.sharedSlot = grown(this.sharedSlot, Math.max(id + 1, this.sharedSlot.length * 2));
+    if (this.sharedSlot[id] === 0) this.sharedSlot[id] = this.newHistogram() + 1;
+    return this.sharedSlot[id]! - 1;
   }
 
   other(ev: TraceEvent): void {

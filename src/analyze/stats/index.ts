@@ -138,7 +138,10 @@ export interface Aggregated {
 }
 
 export async function aggregate(from: TraceInput, options: StatsOptions, edges = false): Promise<Aggregated> {
-  const agg = new StatsAggregator({ edges });
+  const agg = new StatsAggregator({
+    edges,
+    mergeThreads: !(options.threads?.length || options.processes?.length),
+  });
   const walk = await walkTrace(from, agg, options);
   if (agg.negativeSelf > 0) {
     walk.diagnostics.add(
@@ -166,7 +169,7 @@ export async function aggregate(from: TraceInput, options: StatsOptions, edges =
         m.self += f.self;
         m.total += f.total;
         m.sumDurations += f.sumDurations;
-        m.hist.merge(f.hist);
+        if (m.hist !== f.hist) m.hist.merge(f.hist);
       }
     }
     for (const [caller, m] of s.edges ?? []) {
