@@ -165,24 +165,86 @@ async function* threadOrdered(
   batchSize: number,
   diagnostics: Diagnostics,
 ): AsyncGenerator<EventBatch> {
-  const threads = new Map<TraceEvent['pid'], Map<TraceEvent['tid'], ThreadBuffer>>();
-  let runs: TraceEvent[][] = [];
-  let runsLength = 0;
-  let lastBuf: ThreadBuffer | undefined;
-  let lastPid: TraceEvent['pid'] | undefined;
-  let lastTid: TraceEvent['tid'] | undefined;
-  const buffer = (ev: TraceEvent): ThreadBuffer => {
-    if (lastBuf && ev.pid === lastPid && ev.tid === lastTid) return lastBuf;
-    let m = threads.get(ev.pid);
-    if (!m) threads.set(ev.pid, (m = new Map()));
+  // The per-event work is in `ThreadWindows`' plain methods: V8 optimizes those early, while an
+  // async generator's own loop can run unoptimized for most of the input.
+  const windows = new ThreadWindows(window, diagnostics);
+  // The probe in input order (its Tagged wrappers carry the arrival order).
+  windows.addTagged(probe);
+  probe.length = 0;
+  for (;;) {
+    const next = await rest.next();
+    if (next.done) break;
+    windows.addAll(next.value);
+    if (windows.runsLength >= batchSize) yield* windows.takeRuns();
+  }
+  yield* windows.drain();
+}
+
+/** The held events of each thread, and the runs they have released in order. */
+class ThreadWindows {
+  private readonly threads = new Map<TraceEvent['pid'], Map<TraceEvent['tid'], ThreadBuffer>>();
+  private runs: TraceEvent[][] = [];
+  runsLength = 0;
+  private lastBuf: ThreadBuffer | undefined;
+  private lastPid: TraceEvent['pid'] | undefined;
+  private lastTid: TraceEvent['tid'] | undefined;
+
+  constructor(
+    private readonly window: number,
+    private readonly diagnostics: Diagnostics,
+  ) {}
+
+  addTagged(probe: Tagged[]): void {
+    for (let i = 0; i < probe.length; i++) this.add(probe[i]!.ev);
+  }
+
+  addAll(batch: EventBatch): void {
+    for (let i = 0; i < batch.length; i++) this.add(batch[i]!);
+  }
+
+  /** The runs released so far (each thread's run is a batch of its own: no copy per event). */
+  takeRuns(): TraceEvent[][] {
+    const runs = this.runs;
+    this.runs = [];
+    this.runsLength = 0;
+    return runs;
+  }
+
+  /** Everything still held, thread by thread, after the last event. */
+  *drain(): Generator<EventBatch> {
+    yield* this.takeRuns();
+    for (const m of this.threads.values()) {
+      for (const b of m.values()) {
+        sortNearlyOrdered(b.held, b.sortedUpTo);
+        this.flush(b, b.held.length);
+        yield* this.takeRuns();
+      }
+    }
+  }
+
+  private add(ev: TraceEvent): void {
+    const b = this.buffer(ev);
+    b.held.push(ev);
+    if (b.held.length - b.sortedUpTo >= this.window) {
+      sortNearlyOrdered(b.held, b.sortedUpTo);
+      this.flush(b, b.held.length - this.window);
+    }
+  }
+
+  private buffer(ev: TraceEvent): ThreadBuffer {
+    const last = this.lastBuf;
+    if (last !== undefined && ev.pid === this.lastPid && ev.tid === this.lastTid) return last;
+    let m = this.threads.get(ev.pid);
+    if (!m) this.threads.set(ev.pid, (m = new Map()));
     let b = m.get(ev.tid);
     if (!b) m.set(ev.tid, (b = { held: [], sortedUpTo: 0, last: undefined }));
-    lastBuf = b;
-    lastPid = ev.pid;
-    lastTid = ev.tid;
+    this.lastBuf = b;
+    this.lastPid = ev.pid;
+    this.lastTid = ev.tid;
     return b;
-  };
-  const flush = (b: ThreadBuffer, upTo: number): void => {
+  }
+
+  private flush(b: ThreadBuffer, upTo: number): void {
     if (upTo <= 0) return;
     const held = b.held;
     // The run is sorted: only events before the first one not behind the thread's last
@@ -191,51 +253,19 @@ async function* threadOrdered(
     if (b.last) {
       for (; i < upTo && isLate(held[i]!, b.last); i++) {
         const ev = held[i]!;
-        diagnostics.add(
+        this.diagnostics.add(
           'late_event',
           'error',
-          `event "${ev.name}" (${ev.ph}) arrived after later events of its thread beyond the reorder window of ${window} events; it was processed out of time order`,
+          `event "${ev.name}" (${ev.ph}) arrived after later events of its thread beyond the reorder window of ${this.window} events; it was processed out of time order`,
         );
       }
     }
     if (i < upTo) b.last = held[upTo - 1]!;
-    // Each thread's run goes out as a batch of its own (no copy per event).
-    runs.push(held.slice(0, upTo));
-    runsLength += upTo;
+    this.runs.push(held.slice(0, upTo));
+    this.runsLength += upTo;
     b.held = held.slice(upTo);
     b.sortedUpTo = b.held.length;
-  };
-  const add = (ev: TraceEvent): void => {
-    const b = buffer(ev);
-    b.held.push(ev);
-    if (b.held.length - b.sortedUpTo >= window) {
-      sortNearlyOrdered(b.held, b.sortedUpTo);
-      flush(b, b.held.length - window);
-    }
-  };
-  // The probe in input order (its Tagged wrappers carry the arrival order).
-  for (const t of probe) add(t.ev);
-  probe.length = 0;
-  for (;;) {
-    const next = await rest.next();
-    if (next.done) break;
-    for (const ev of next.value) add(ev);
-    if (runsLength >= batchSize) {
-      yield* runs;
-      runs = [];
-      runsLength = 0;
-    }
   }
-  for (const m of threads.values()) {
-    for (const b of m.values()) {
-      sortNearlyOrdered(b.held, b.sortedUpTo);
-      flush(b, b.held.length);
-      yield* runs;
-      runs = [];
-      runsLength = 0;
-    }
-  }
-  yield* runs;
 }
 
 /**
