@@ -80,7 +80,7 @@ export async function* timeOrdered(
       exhausted = true;
       break;
     }
-    for (const ev of next.value) probe.push({ ev, seq: seq++ });
+    seq = tagInto(probe, next.value, seq);
   }
   if (exhausted) {
     probe.sort(compareTagged);
@@ -102,6 +102,19 @@ export async function* timeOrdered(
   } else {
     yield* spillOrdered(probe, rest, seq, window, batchSize);
   }
+}
+
+/**
+ * Appends `batch` to `probe` numbered from `seq`; returns the next number. Per-event loops live
+ * in plain functions, not in the async generators: see `threadOrdered`.
+ */
+function tagInto(probe: Tagged[], batch: EventBatch, seq: number): number {
+  for (let i = 0; i < batch.length; i++) probe.push({ ev: batch[i]!, seq: seq++ });
+  return seq;
+}
+
+function appendAll(held: TraceEvent[], batch: EventBatch): void {
+  for (let i = 0; i < batch.length; i++) held.push(batch[i]!);
 }
 
 function* inBatches(sorted: Tagged[], batchSize: number): Generator<EventBatch> {
@@ -368,7 +381,7 @@ async function* heapOrdered(
   for (;;) {
     const next = await rest.next();
     if (next.done) break;
-    for (const ev of next.value) held.push(ev);
+    appendAll(held, next.value);
     if (held.length - sortedUpTo >= window) {
       sortNearlyOrdered(held, sortedUpTo);
       const upTo = held.length - window;
@@ -467,7 +480,7 @@ async function* spillOrdered(
     for (;;) {
       const next = await rest.next();
       if (next.done) break;
-      for (const ev of next.value) buffer.push({ ev, seq: seq++ });
+      seq = tagInto(buffer, next.value, seq);
       if (buffer.length >= window) {
         spill(buffer);
         buffer = [];
