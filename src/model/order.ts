@@ -52,7 +52,34 @@ export interface OrderOptions {
    * window, which is several times cheaper (fewer events held, less sorting).
    */
   perThread?: boolean;
+  /**
+   * Sort the whole input by time on disk (runs of `window` events spilled to temporary files and
+   * merged): exact for any disorder, at the cost of writing and reading every event once more.
+   */
+  external?: boolean;
+  /**
+   * What an event that arrives behind the window does: `count` (the default) passes it on in
+   * place with a `late_event` error; `throw` stops with a `LateEventError`, for callers that can
+   * read their input again with `external`.
+   */
+  lateEvents?: 'count' | 'throw';
+  /** Appended to `late_event` messages: what the user can do about them. */
+  lateHint?: string;
   diagnostics: Diagnostics;
+}
+
+/**
+ * An event arrived behind the reorder window. Producers that write each slice when it ends
+ * (VizTracer) put a slice after everything inside it, so one long call (the program's root)
+ * can come a whole trace late.
+ */
+export class LateEventError extends Error {
+  readonly code = 'late_event';
+}
+
+/** By its code, not `instanceof`: the writers that throw it are loaded on demand. */
+export function isLateEventError(err: unknown): err is LateEventError {
+  return err instanceof Error && (err as { code?: unknown }).code === 'late_event';
 }
 
 /** Probe size in per-thread mode: enough to measure each thread's disorder. */
@@ -73,7 +100,7 @@ export async function* timeOrdered(
   const probe: Tagged[] = [];
   let exhausted = false;
 
-  const probeSize = options.perThread ? Math.min(window, THREAD_PROBE) : window;
+  const probeSize = options.perThread && !options.external ? Math.min(window, THREAD_PROBE) : window;
   while (probe.length < probeSize) {
     const next = await iterator.next();
     if (next.done) {
@@ -89,16 +116,21 @@ export async function* timeOrdered(
   }
   // `probe` may hold up to one batch more than the window; that is fine.
   const rest: AsyncIterator<EventBatch> = iterator;
+  if (options.external) {
+    yield* spillOrdered(probe, rest, seq, window, batchSize);
+    return;
+  }
+  const late = new LateEvents(options.diagnostics, options.lateEvents === 'throw', options.lateHint);
   if (options.perThread) {
     const disorder = threadDisplacement(probe);
     if (disorder <= window >> 2) {
       const threadWindow = Math.min(window, Math.max(MIN_THREAD_WINDOW, 8 * disorder));
-      yield* threadOrdered(probe, rest, threadWindow, batchSize, options.diagnostics);
+      yield* threadOrdered(probe, rest, threadWindow, batchSize, late);
       return;
     }
   }
   if (isLocallyOrdered(probe, window >> 2)) {
-    yield* heapOrdered(probe, rest, seq, window, batchSize, options.diagnostics);
+    yield* heapOrdered(probe, rest, seq, window, batchSize, late);
   } else {
     yield* spillOrdered(probe, rest, seq, window, batchSize);
   }
@@ -176,11 +208,11 @@ async function* threadOrdered(
   rest: AsyncIterator<EventBatch>,
   window: number,
   batchSize: number,
-  diagnostics: Diagnostics,
+  late: LateEvents,
 ): AsyncGenerator<EventBatch> {
   // The per-event work is in `ThreadWindows`' plain methods: V8 optimizes those early, while an
   // async generator's own loop can run unoptimized for most of the input.
-  const windows = new ThreadWindows(window, diagnostics);
+  const windows = new ThreadWindows(window, late);
   // The probe in input order (its Tagged wrappers carry the arrival order).
   windows.addTagged(probe);
   probe.length = 0;
@@ -204,7 +236,7 @@ class ThreadWindows {
 
   constructor(
     private readonly window: number,
-    private readonly diagnostics: Diagnostics,
+    private readonly late: LateEvents,
   ) {}
 
   addTagged(probe: Tagged[]): void {
@@ -265,11 +297,9 @@ class ThreadWindows {
     let i = 0;
     if (b.last) {
       for (; i < upTo && isLate(held[i]!, b.last); i++) {
-        const ev = held[i]!;
-        this.diagnostics.add(
-          'late_event',
-          'error',
-          `event "${ev.name}" (${ev.ph}) arrived after later events of its thread beyond the reorder window of ${this.window} events; it was processed out of time order`,
+        this.late.add(
+          held[i]!,
+          `later events of its thread beyond the reorder window of ${this.window} events`,
         );
       }
     }
@@ -278,6 +308,21 @@ class ThreadWindows {
     this.runsLength += upTo;
     b.held = held.slice(upTo);
     b.sortedUpTo = b.held.length;
+  }
+}
+
+/** Events that arrive behind the window: counted, or the end of this attempt (`lateEvents`). */
+class LateEvents {
+  constructor(
+    private readonly diagnostics: Diagnostics,
+    private readonly stop: boolean,
+    private readonly hint = '',
+  ) {}
+
+  add(ev: TraceEvent, behind: string): void {
+    const what = `event "${ev.name}" (${ev.ph}) arrived after ${behind}`;
+    if (this.stop) throw new LateEventError(what);
+    this.diagnostics.add('late_event', 'error', `${what}; it was processed out of time order${this.hint}`);
   }
 }
 
@@ -358,7 +403,7 @@ async function* heapOrdered(
   _firstSeq: number,
   window: number,
   batchSize: number,
-  diagnostics: Diagnostics,
+  late: LateEvents,
 ): AsyncGenerator<EventBatch> {
   let held: TraceEvent[] = probe.sort(compareTagged).map((t) => t.ev);
   let sortedUpTo = held.length;
@@ -367,13 +412,9 @@ async function* heapOrdered(
     for (let i = 0; i < upTo; i += batchSize) {
       const out = held.slice(i, Math.min(upTo, i + batchSize));
       for (const ev of out) {
-        if (last && isLate(ev, last)) {
-          diagnostics.add(
-            'late_event',
-            'error',
-            `event "${ev.name}" (${ev.ph}) arrived after later events beyond the reorder window of ${window} events; it was processed out of time order`,
-          );
-        } else last = ev;
+        if (last && isLate(ev, last))
+          late.add(ev, `later events beyond the reorder window of ${window} events`);
+        else last = ev;
       }
       yield out;
     }

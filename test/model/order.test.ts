@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Diagnostics } from '../../src/model/diagnostics.js';
-import { compareEvents, timeOrdered } from '../../src/model/order.js';
+import { compareEvents, LateEventError, timeOrdered } from '../../src/model/order.js';
 import { makeEvent, type TraceEvent } from '../../src/model/event.js';
 
 /**
@@ -34,7 +34,13 @@ function jittered(seed: number, n: number, threads: number, jitter: number): Tra
 
 async function run(
   events: TraceEvent[],
-  options: { window?: number; perThread?: boolean; batch?: number },
+  options: {
+    window?: number;
+    perThread?: boolean;
+    batch?: number;
+    external?: boolean;
+    lateEvents?: 'count' | 'throw';
+  },
 ): Promise<{ out: TraceEvent[]; diagnostics: Diagnostics }> {
   const diagnostics = new Diagnostics();
   const size = options.batch ?? 37;
@@ -46,6 +52,8 @@ async function run(
     diagnostics,
     window: options.window,
     perThread: options.perThread,
+    external: options.external,
+    lateEvents: options.lateEvents,
   }))
     out.push(...b);
   return { out, diagnostics };
@@ -122,6 +130,50 @@ describe('timeOrdered', () => {
     for (let i = 0; i < 50_000; i++) events.push(makeEvent({ ph: 'i', name: `e${i}`, ts: 100 + i, tid: 1 }));
     events.push(makeEvent({ ph: 'i', name: 'late', ts: 0, tid: 1 }));
     const { out, diagnostics } = await run(events, { window: 40_000, perThread: true, batch: 4096 });
+    assert.equal(out.length, events.length);
+    assert.equal(diagnostics.get('late_event')?.count, 1);
+  });
+});
+
+describe('timeOrdered: input far out of order', () => {
+  /** `X` slices written when they end, each parent after its children, under one root written last. */
+  function endOrdered(n: number): TraceEvent[] {
+    const events: TraceEvent[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = 10 + i * 100;
+      events.push(makeEvent({ ph: 'X', name: `leaf${i}`, ts: t + 10, dur: 40, tid: 1 }));
+      events.push(makeEvent({ ph: 'X', name: `call${i}`, ts: t, dur: 80, tid: 1 }));
+    }
+    events.push(makeEvent({ ph: 'X', name: 'root', ts: 0, dur: 20 + n * 100, tid: 1 }));
+    return events;
+  }
+
+  it('external: the exact full sort, for any disorder, through files on disk', async () => {
+    const events = endOrdered(30_000);
+    const reversed = jittered(7, 20_000, 3, 5).reverse();
+    for (const input of [events, reversed]) {
+      for (const perThread of [false, true]) {
+        const { out, diagnostics } = await run(input, {
+          window: 5000,
+          perThread,
+          external: true,
+          batch: 4096,
+        });
+        assert.equal(diagnostics.get('late_event'), undefined);
+        assert.deepEqual(out, sorted(input));
+      }
+    }
+  });
+
+  it("lateEvents 'throw': a root written after its 60,000 descendants stops the stream", async () => {
+    const events = endOrdered(30_000);
+    await assert.rejects(
+      run(events, { perThread: true, lateEvents: 'throw', batch: 4096 }),
+      (err: unknown) =>
+        err instanceof LateEventError && /"root" \(X\) arrived after later events/.test(err.message),
+    );
+    // The same input under the default passes the root on in place, with an error.
+    const { out, diagnostics } = await run(events, { perThread: true, batch: 4096 });
     assert.equal(out.length, events.length);
     assert.equal(diagnostics.get('late_event')?.count, 1);
   });
