@@ -9,7 +9,7 @@ import { startProgress } from '../cli/progress.js';
 import type { Diagnostics } from '../model/diagnostics.js';
 import { parseArgs, threadKey, type Ident, type TraceEvent } from '../model/event.js';
 import { SliceNester, type SliceHandler, type ThreadStack } from '../model/nesting.js';
-import { timeOrdered } from '../model/order.js';
+import { isLateEventError, timeOrdered, type OrderOptions } from '../model/order.js';
 import type { ArgsWanted, TraceSource } from '../model/source.js';
 import { openInput, type Input } from '../io/input.js';
 import { detectFormat, type FormatSpec } from '../formats/registry.js';
@@ -47,25 +47,64 @@ export interface WalkOptions {
 /** A path (`-` = stdin), or an input already opened and detected. */
 export type TraceInput = string | { input: Input; format: FormatSpec };
 
-/** Runs `handler` over the call tree of a trace. */
-export async function walkTrace(
+/**
+ * Runs a handler made by `makeHandler` over the call tree of a trace. Events stream through small
+ * per-thread reorder windows. An event that arrives behind its window (a slice written after the
+ * thousands of calls inside it, as VizTracer writes a program's root last) would be nested wrongly:
+ * a file is then read again, with a fresh handler, and sorted by time on disk (`reordered_on_disk`).
+ * Other inputs (stdin, pipes) keep the streamed result with `late_event` errors.
+ */
+export async function walkTrace<H extends AnalysisHandler>(
   from: TraceInput,
-  handler: AnalysisHandler,
+  makeHandler: () => H,
   options: WalkOptions = {},
-): Promise<WalkResult> {
-  const { input, format } = typeof from === 'string' ? await openDetected(from) : from;
+): Promise<WalkResult & { handler: H }> {
+  const first = typeof from === 'string' ? await openDetected(from) : from;
+  const reopen = first.input.reopen;
+  if (reopen === undefined) {
+    return walkOpened(first, makeHandler(), options, {
+      lateHint: ' (given a file rather than a pipe, viz reads it again and sorts it on disk)',
+    });
+  }
+  try {
+    return await walkOpened(first, makeHandler(), options, { lateEvents: 'throw' });
+  } catch (err) {
+    if (!isLateEventError(err)) throw err;
+    first.input.close();
+    const input = await reopen();
+    const again = await walkOpened({ input, format: detectFormat(input) }, makeHandler(), options, {
+      external: true,
+    });
+    again.diagnostics.add(
+      'reordered_on_disk',
+      'info',
+      `${input.name}: ${err.message}; the file was read again and sorted by time on disk`,
+    );
+    return again;
+  }
+}
+
+async function walkOpened<H extends AnalysisHandler>(
+  opened: { input: Input; format: FormatSpec },
+  handler: H,
+  options: WalkOptions,
+  ordering: Pick<OrderOptions, 'external' | 'lateEvents' | 'lateHint'>,
+): Promise<WalkResult & { handler: H }> {
+  const { input, format } = opened;
   const source = format.read!(input, {
     args: handler.argsWanted ?? 'all',
     categoriesNeeded: handler.categoriesNeeded ?? true,
   });
   const progress = options.progress === false ? undefined : startProgress('reading', input.size);
   try {
-    return await walkSource(source, handler, {
+    const walk = await walkSource(source, handler, {
       ...options,
+      ...ordering,
       inputName: input.name,
       format: format.name,
       tick: progress ? () => progress.update(source.bytesRead) : undefined,
     });
+    return { ...walk, handler };
   } finally {
     progress?.stop();
   }
@@ -95,7 +134,12 @@ export interface AnalysisHandler extends SliceHandler {
 export async function walkSource(
   source: TraceSource,
   handler: AnalysisHandler,
-  options: WalkOptions & { inputName?: string; format?: string; tick?: () => void } = {},
+  options: WalkOptions &
+    Pick<OrderOptions, 'external' | 'lateEvents' | 'lateHint'> & {
+      inputName?: string;
+      format?: string;
+      tick?: () => void;
+    } = {},
 ): Promise<WalkResult> {
   // The handler goes to the nester as it is: no wrapper on the per-event path.
   const nester = new SliceNester(handler, source.diagnostics);
@@ -104,6 +148,9 @@ export async function walkSource(
     diagnostics: source.diagnostics,
     window: options.window,
     perThread: true,
+    external: options.external,
+    lateEvents: options.lateEvents,
+    lateHint: options.lateHint,
   })) {
     nester.push(batch);
     tick?.();

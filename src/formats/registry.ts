@@ -8,6 +8,7 @@
 import type { Input } from '../io/input.js';
 import type { Output } from '../io/output.js';
 import { VizError } from '../model/errors.js';
+import type { OrderOptions } from '../model/order.js';
 import type { ReadOptions, TraceSource } from '../model/source.js';
 import { readChrome, sniffChrome } from './chrome/reader.js';
 import { readChromeGeneric } from './chrome/reader-generic.js';
@@ -22,6 +23,8 @@ export interface WriteOptions {
   inputName: string;
   /** Formats that compress inside the file (Perfetto) do unless this is false. */
   compress?: boolean;
+  /** How writers that nest slices put events in time order (`timeOrdered`'s options). */
+  ordering?: Pick<OrderOptions, 'external' | 'lateEvents' | 'lateHint'>;
 }
 
 export interface WriteResult {
@@ -59,7 +62,10 @@ const formats: FormatSpec[] = [
     extensions: ['.speedscope.json'],
     sniff: sniffSpeedscope,
     write: async (source, out, options) =>
-      (await import('./speedscope/writer.js')).writeSpeedscope(source, out, { name: options.inputName }),
+      (await import('./speedscope/writer.js')).writeSpeedscope(source, out, {
+        name: options.inputName,
+        ordering: options.ordering,
+      }),
   },
   {
     name: 'html',
@@ -67,7 +73,10 @@ const formats: FormatSpec[] = [
     description: 'single-file HTML report: speedscope and the trace inlined, opens offline (write only)',
     extensions: ['.html', '.htm'],
     write: async (source, out, options) =>
-      (await import('../view/report.js')).writeHtmlReport(source, out, { name: options.inputName }),
+      (await import('../view/report.js')).writeHtmlReport(source, out, {
+        name: options.inputName,
+        ordering: options.ordering,
+      }),
   },
   {
     name: 'chrome',
@@ -91,7 +100,10 @@ const formats: FormatSpec[] = [
     sniff: sniffPerfetto,
     read: readPerfetto,
     write: async (source, out, options) =>
-      (await import('./perfetto/writer.js')).writePerfetto(source, out, { compress: options.compress }),
+      (await import('./perfetto/writer.js')).writePerfetto(source, out, {
+        compress: options.compress,
+        ordering: options.ordering,
+      }),
   },
   {
     name: 'ring',

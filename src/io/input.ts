@@ -22,6 +22,10 @@ export interface Input {
   bytesRead(): number;
   /** The decompressed content, starting with `head`. Iterate once. */
   chunks(): AsyncIterable<Buffer>;
+  /** Stops reading and releases the file (reading may have stopped anywhere). */
+  close(): void;
+  /** The same file opened again from its start; only for regular files (not stdin or pipes). */
+  reopen?(): Promise<Input>;
 }
 
 export const HEAD_BYTES = 4096;
@@ -130,6 +134,10 @@ export async function openInput(path: string): Promise<Input> {
     size,
     head: headAll,
     bytesRead: () => rawBytes,
+    close: () => {
+      if (!isStdin) raw.destroy();
+    },
+    reopen: size === undefined ? undefined : () => openInput(path),
     chunks(): AsyncIterable<Buffer> {
       if (consumed) throw new Error('input already consumed');
       consumed = true;

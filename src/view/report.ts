@@ -16,6 +16,7 @@ import { basename, join } from 'node:path';
 import { openOutput, type Output } from '../io/output.js';
 import type { TraceSource } from '../model/source.js';
 import { writeSpeedscope } from '../formats/speedscope/writer.js';
+import type { OrderOptions } from '../model/order.js';
 import { viewerBuild } from './assets.js';
 import { speedscopeView, type ViewMode } from './modes.js';
 
@@ -57,6 +58,8 @@ export interface ReportOptions {
   name: string;
   /** speedscope view to open; `auto` (default) picks Left Heavy for very large traces. */
   view?: ViewMode;
+  /** `timeOrdered`'s `external` and `lateEvents` (see `convert`). */
+  ordering?: Pick<OrderOptions, 'external' | 'lateEvents' | 'lateHint'>;
 }
 
 /** Writes the report for a trace to `out`. The trace is converted to speedscope's format in a temporary file first. */
@@ -71,7 +74,7 @@ export async function writeHtmlReport(
     const profileOut = openOutput(profilePath);
     let result;
     try {
-      result = await writeSpeedscope(source, profileOut, { name: options.name });
+      result = await writeSpeedscope(source, profileOut, { name: options.name, ordering: options.ordering });
       await profileOut.commit();
     } catch (err) {
       profileOut.abort();

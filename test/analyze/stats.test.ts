@@ -355,8 +355,9 @@ describe('stats aggregation: durations buffered before their histograms', () => 
     it(`${name}: flushing every 3 durations gives the histograms of one flush at the end`, async () => {
       const path = join(FIXTURES, name);
       const summary = async (pendingDurations: number | undefined): Promise<unknown[]> => {
-        const agg = new StatsAggregator({ pendingDurations });
-        await walkTrace(path, agg, { progress: false });
+        const { handler: agg } = await walkTrace(path, () => new StatsAggregator({ pendingDurations }), {
+          progress: false,
+        });
         const out: unknown[] = [];
         for (const t of agg.threads.values())
           for (const f of t.funcs.values())
@@ -396,8 +397,7 @@ describe('stats aggregation: one histogram per function when threads are reporte
     for (const path of paths) {
       const merged = await stats(path, { progress: false });
       // Naming every thread keeps the per-thread histograms and merges them afterwards.
-      const agg = new StatsAggregator();
-      const walk = await walkTrace(path, agg, { progress: false });
+      const walk = await walkTrace(path, () => new StatsAggregator(), { progress: false });
       const tids = [...walk.threads.values()].map((t) => String(t.tid));
       assert.ok(tids.length > 1, path);
       const perThread = await stats(path, { progress: false, threads: tids });
@@ -408,8 +408,9 @@ describe('stats aggregation: one histogram per function when threads are reporte
 
   it('shares one histogram per function across threads, holding every call', async () => {
     const path = join(FIXTURES, 'viztracer-generated/threads.json');
-    const agg = new StatsAggregator({ mergeThreads: true });
-    await walkTrace(path, agg, { progress: false });
+    const { handler: agg } = await walkTrace(path, () => new StatsAggregator({ mergeThreads: true }), {
+      progress: false,
+    });
     const byName = new Map<string, { hist: unknown; calls: number; count: number }>();
     let shared = 0;
     for (const t of agg.threads.values()) {

@@ -128,8 +128,8 @@ export interface FoldResult {
 
 /** Folds the trace at `path` into one frame tree (selected threads merged). */
 export async function foldTrace(from: TraceInput, options: FoldOptions = {}): Promise<FoldResult> {
-  const folder = new Folder();
-  const walk = await walkTrace(from, folder, options);
+  const walk = await walkTrace(from, () => new Folder(), options);
+  const folder = walk.handler;
   if (folder.negativeSelf > 0) {
     walk.diagnostics.add(
       'negative_self',

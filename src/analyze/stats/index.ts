@@ -138,11 +138,10 @@ export interface Aggregated {
 }
 
 export async function aggregate(from: TraceInput, options: StatsOptions, edges = false): Promise<Aggregated> {
-  const agg = new StatsAggregator({
-    edges,
-    mergeThreads: !(options.threads?.length || options.processes?.length),
-  });
-  const walk = await walkTrace(from, agg, options);
+  const makeAggregator = (): StatsAggregator =>
+    new StatsAggregator({ edges, mergeThreads: !(options.threads?.length || options.processes?.length) });
+  const walk = await walkTrace(from, makeAggregator, options);
+  const agg = walk.handler;
   if (agg.negativeSelf > 0) {
     walk.diagnostics.add(
       'negative_self',

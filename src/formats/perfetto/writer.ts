@@ -33,7 +33,7 @@ import {
   type SliceHandler,
   type ThreadStack,
 } from '../../model/nesting.js';
-import { timeOrdered } from '../../model/order.js';
+import { timeOrdered, type OrderOptions } from '../../model/order.js';
 import { loadNative, type NativeAddon } from '../../record/native.js';
 import {
   CALL_ENTER,
@@ -77,6 +77,8 @@ export const OBJECT_PHASES: Readonly<Record<string, string>> = { N: 'new', O: 's
 export interface PerfettoWriteOptions {
   /** Reorder window handed to `timeOrdered`. */
   window?: number;
+  /** `timeOrdered`'s `external` and `lateEvents` (see `convert`). */
+  ordering?: Pick<OrderOptions, 'external' | 'lateEvents' | 'lateHint'>;
   /** Interned entries per sequence before its incremental state is cleared and rebuilt. */
   maxInterned?: number;
   /** Bytes of packets buffered before they are handed to the output (or compressed). */
@@ -1203,6 +1205,7 @@ export async function writePerfetto(
     diagnostics,
     window: options.window,
     perThread: true,
+    ...options.ordering,
   })) {
     nester.push(batch);
     events += batch.length;

@@ -162,6 +162,7 @@ describe('Chrome JSON reader', () => {
           size: buf.length,
           head: buf.subarray(0, 4096),
           bytesRead: () => 0,
+          close: () => {},
           chunks: async function* () {
             for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
           },
