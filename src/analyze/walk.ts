@@ -9,7 +9,8 @@ import { startProgress } from '../cli/progress.js';
 import type { Diagnostics } from '../model/diagnostics.js';
 import { parseArgs, threadKey, type Ident, type TraceEvent } from '../model/event.js';
 import { SliceNester, type SliceHandler, type ThreadStack } from '../model/nesting.js';
-import { isLateEventError, timeOrdered, type OrderOptions } from '../model/order.js';
+import { timeOrdered, type OrderOptions } from '../model/order.js';
+import { inTimeOrder, type Ordering } from '../ops/reorder.js';
 import type { ArgsWanted, TraceSource } from '../model/source.js';
 import { openInput, type Input } from '../io/input.js';
 import { detectFormat, type FormatSpec } from '../formats/registry.js';
@@ -48,11 +49,9 @@ export interface WalkOptions {
 export type TraceInput = string | { input: Input; format: FormatSpec };
 
 /**
- * Runs a handler made by `makeHandler` over the call tree of a trace. Events stream through small
- * per-thread reorder windows. An event that arrives behind its window (a slice written after the
- * thousands of calls inside it, as VizTracer writes a program's root last) would be nested wrongly:
- * a file is then read again, with a fresh handler, and sorted by time on disk (`reordered_on_disk`).
- * Other inputs (stdin, pipes) keep the streamed result with `late_event` errors.
+ * Runs a handler made by `makeHandler` over the call tree of a trace, streaming; a file whose
+ * events outrun the reorder windows is read again with a fresh handler, sorted on disk
+ * (`inTimeOrder`).
  */
 export async function walkTrace<H extends AnalysisHandler>(
   from: TraceInput,
@@ -60,35 +59,17 @@ export async function walkTrace<H extends AnalysisHandler>(
   options: WalkOptions = {},
 ): Promise<WalkResult & { handler: H }> {
   const first = typeof from === 'string' ? await openDetected(from) : from;
-  const reopen = first.input.reopen;
-  if (reopen === undefined) {
-    return walkOpened(first, makeHandler(), options, {
-      lateHint: ' (given a file rather than a pipe, viz reads it again and sorts it on disk)',
-    });
-  }
-  try {
-    return await walkOpened(first, makeHandler(), options, { lateEvents: 'throw' });
-  } catch (err) {
-    if (!isLateEventError(err)) throw err;
-    first.input.close();
-    const input = await reopen();
-    const again = await walkOpened({ input, format: detectFormat(input) }, makeHandler(), options, {
-      external: true,
-    });
-    again.diagnostics.add(
-      'reordered_on_disk',
-      'info',
-      `${input.name}: ${err.message}; the file was read again and sorted by time on disk`,
-    );
-    return again;
-  }
+  return inTimeOrder(first.input, (input, ordering) => {
+    const format = input === first.input ? first.format : detectFormat(input);
+    return walkOpened({ input, format }, makeHandler(), options, ordering);
+  });
 }
 
 async function walkOpened<H extends AnalysisHandler>(
   opened: { input: Input; format: FormatSpec },
   handler: H,
   options: WalkOptions,
-  ordering: Pick<OrderOptions, 'external' | 'lateEvents' | 'lateHint'>,
+  ordering: Ordering,
 ): Promise<WalkResult & { handler: H }> {
   const { input, format } = opened;
   const source = format.read!(input, {

@@ -3,9 +3,9 @@ import type { Diagnostics } from '../model/diagnostics.js';
 import { VizError } from '../model/errors.js';
 import { hasCallRuns, withBatches, type TraceSource } from '../model/source.js';
 import { outputFormat, wantsGzip, type FormatSpec, type WriteOptions } from '../formats/registry.js';
-import { isLateEventError } from '../model/order.js';
+import { inTimeOrder } from './reorder.js';
 import { startProgress } from '../cli/progress.js';
-import { openTrace, type OpenedTrace } from './open.js';
+import { openTrace, openedTrace, type OpenedTrace } from './open.js';
 
 export interface ConvertOptions {
   to?: string;
@@ -32,34 +32,20 @@ export async function convert(inputPath: string, options: ConvertOptions): Promi
       'use -o FILE or a pipe',
     ]);
   }
-  // Writers that nest slices stream events through small reorder windows. An event that arrives
-  // behind its window (VizTracer writes a program's root after everything inside it) stops a
-  // conversion from a file into a file, which then starts over sorting by time on disk.
+  // Writers that nest slices stream events in time order (`inTimeOrder`); a conversion into
+  // stdout cannot start over, so only one into a file reads its input again.
   const first = await openTrace(inputPath);
-  const restartable = first.input.reopen !== undefined && outputPath !== '-';
-  try {
-    const ordering: WriteOptions['ordering'] = restartable
-      ? { lateEvents: 'throw' }
-      : {
-          lateHint:
-            first.input.reopen === undefined
-              ? ' (given a file rather than a pipe, viz reads it again and sorts it on disk)'
-              : ' (writing to a file with -o, viz reads the input again and sorts it on disk)',
-        };
-    return await convertOnce(first, spec, outputPath, options, ordering);
-  } catch (err) {
-    if (!isLateEventError(err)) throw err;
-    first.input.close();
-    const again = await convertOnce(await openTrace(inputPath), spec, outputPath, options, {
-      external: true,
-    });
-    again.diagnostics.add(
-      'reordered_on_disk',
-      'info',
-      `${first.input.name}: ${err.message}; the file was read again and sorted by time on disk`,
-    );
-    return again;
-  }
+  return inTimeOrder(
+    first.input,
+    async (input, ordering) => {
+      const opened = input === first.input ? first : openedTrace(input);
+      return convertOnce(opened, spec, outputPath, options, ordering);
+    },
+    {
+      canRetry: outputPath !== '-',
+      hint: ' (writing to a file with -o, viz reads the input again and sorts it on disk)',
+    },
+  );
 }
 
 async function convertOnce(

@@ -11,8 +11,11 @@ export interface OpenedTrace {
 
 /** Opens a path (or `-`), detects its format and returns its reader. */
 export async function openTrace(path: string): Promise<OpenedTrace> {
-  const input = await openInput(path);
+  return openedTrace(await openInput(path));
+}
+
+/** Detects an open input's format and returns its reader. */
+export function openedTrace(input: Input): OpenedTrace {
   const format = detectFormat(input);
-  const source = format.read!(input);
-  return { input, format, source };
+  return { input, format, source: format.read!(input) };
 }

@@ -19,6 +19,8 @@ import { Diagnostics } from '../model/diagnostics.js';
 import { writeHtmlReport, writeReportFromProfile } from './report.js';
 import { startProgress } from '../cli/progress.js';
 import { withProgress } from '../ops/convert.js';
+import { openedTrace } from '../ops/open.js';
+import { inTimeOrder, type Ordering } from '../ops/reorder.js';
 import { speedscopeView, type ViewMode } from './modes.js';
 import { isLoopback, startViewServer, type ViewServer } from './server.js';
 
@@ -90,20 +92,23 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
           exported: out.name,
         };
       }
-      const format = detectFormat(opened);
-      const source = format.read!(opened);
-      const progress = startProgress('converting', opened.size);
-      const r = await writeHtmlReport(
-        withProgress(source, () => progress.update(source.bytesRead)),
-        out,
-        { name: opened.name, view: options.view },
-      ).finally(() => progress.stop());
+      // A file whose slices outrun the reorder windows is converted again, sorted on disk.
+      const r = await inTimeOrder(opened, async (input, ordering) => {
+        const { format, source } = openedTrace(input);
+        const progress = startProgress('converting', input.size);
+        const written = await writeHtmlReport(
+          withProgress(source, () => progress.update(source.bytesRead)),
+          out,
+          { name: input.name, view: options.view, ordering },
+        ).finally(() => progress.stop());
+        return { format, events: written.events, diagnostics: source.diagnostics };
+      });
       await out.commit();
       return {
-        inputFormat: format.name,
+        inputFormat: r.format.name,
         events: r.events,
         convertMs: performance.now() - start,
-        diagnostics: source.diagnostics,
+        diagnostics: r.diagnostics,
         exported: out.name,
       };
     } catch (err) {
@@ -115,7 +120,9 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
   const opened = await openInput(input);
   if (sniffSpeedscope(opened.head)) return serveAsIs(opened, options, log, start);
   const format = detectFormat(opened);
-  const source = format.read!(opened);
+  // The diagnostics of the last conversion (a file whose slices outrun the reorder windows is
+  // converted again, sorted on disk).
+  let diagnostics = new Diagnostics();
   const dir = mkdtempSync(join(tmpdir(), 'viz-view-'));
   const profilePath = join(dir, 'trace.speedscope.json');
   let events = 0;
@@ -124,9 +131,11 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
   const stop = options.stopSignal ?? untilSignal();
   let stopped = false;
   void stop.then(() => (stopped = true));
-  const conversion = (async () => {
+  const convertOnce = async (input: Input, ordering: Ordering): Promise<{ diagnostics: Diagnostics }> => {
+    const source = input === opened ? format.read!(input) : openedTrace(input).source;
+    diagnostics = source.diagnostics;
     const out = openOutput(profilePath);
-    const progress = startProgress('converting', opened.size);
+    const progress = startProgress('converting', input.size);
     try {
       const r = await writeSpeedscope(
         withProgress(
@@ -134,19 +143,20 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
           () => progress.update(source.bytesRead),
         ),
         out,
-        { name: opened.name },
+        { name: input.name, ordering },
       );
       await out.commit();
       events = r.events;
       convertMs = performance.now() - start;
-      return profilePath;
+      return { diagnostics: source.diagnostics };
     } catch (err) {
       out.abort();
       throw err;
     } finally {
       progress.stop();
     }
-  })();
+  };
+  const conversion = inTimeOrder(opened, convertOnce).then(() => profilePath);
   // Handled below; keep an early failure from being reported as unhandled.
   conversion.catch(() => undefined);
   let server: ViewServer | undefined;
@@ -176,8 +186,7 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
     (options.printUrl ?? ((line: string) => process.stdout.write(line + '\n')))(url);
     if (options.open) openBrowser(url, log);
     await Promise.race([conversion, stop]);
-    if (stopped)
-      return { inputFormat: format.name, events, convertMs, diagnostics: source.diagnostics, url, stopped };
+    if (stopped) return { inputFormat: format.name, events, convertMs, diagnostics, url, stopped };
     log(`converted ${events / 2} calls (${events} open/close events) in ${(convertMs / 1000).toFixed(2)} s`);
     if (mode === 'auto' && speedscopeView(mode, events / 2) === 'left-heavy') {
       log(
@@ -186,7 +195,7 @@ export async function view(input: string, options: ViewOptions = {}): Promise<Vi
     }
     if (options.once) await Promise.race([server.traceDelivered, stop]);
     else await stop;
-    return { inputFormat: format.name, events, convertMs, diagnostics: source.diagnostics, url, stopped };
+    return { inputFormat: format.name, events, convertMs, diagnostics, url, stopped };
   } finally {
     stopped = true;
     releaseSignals();

@@ -6,6 +6,8 @@ import { stats, type StatsRow } from '../../src/analyze/stats/index.js';
 import { detectFormat } from '../../src/formats/registry.js';
 import { openInput } from '../../src/io/input.js';
 import { convert } from '../../src/ops/convert.js';
+import { view } from '../../src/view/session.js';
+import { readFileSync } from 'node:fs';
 import { chromeJson, generate, writeTemp, type Interval } from './oracle.js';
 
 /**
@@ -77,5 +79,37 @@ describe('traces whose root is written last (VizTracer order), larger than the r
     );
     const expected = await stats(inOrder, { progress: false });
     assert.deepEqual(key((await stats(out, { progress: false })).rows), key(expected.rows));
+  });
+
+  it('viz convert --to speedscope and viz view --export: each thread opens with its root', async () => {
+    const out = join(tmpdir(), `late-roots-${process.pid}.speedscope.json`);
+    const result = await convert(endOrdered, { to: 'speedscope', output: out, progress: false });
+    assert.deepEqual(
+      result.diagnostics.list().map((d) => d.code),
+      ['reordered_on_disk'],
+    );
+    const doc = JSON.parse(readFileSync(out, 'utf8')) as {
+      shared: { frames: { name: string }[] };
+      profiles: { events: { type: string; frame: number; at: number }[] }[];
+    };
+    assert.equal(doc.profiles.length, 2);
+    for (const p of doc.profiles) {
+      // `main` encloses every call of its thread: first to open, last to close.
+      const first = p.events[0]!;
+      const last = p.events.at(-1)!;
+      assert.deepEqual([first.type, doc.shared.frames[first.frame]!.name], ['O', 'main']);
+      assert.deepEqual([last.type, doc.shared.frames[last.frame]!.name], ['C', 'main']);
+      assert.equal(
+        p.events.length,
+        2 * intervals.filter((i) => i.tid === doc.profiles.indexOf(p) + 1).length,
+      );
+    }
+    const html = join(tmpdir(), `late-roots-${process.pid}.html`);
+    const exported = await view(endOrdered, { export: html, log: () => undefined });
+    assert.deepEqual(
+      exported.diagnostics.list().map((d) => d.code),
+      ['reordered_on_disk'],
+    );
+    assert.equal(exported.events, 2 * intervals.length);
   });
 });
