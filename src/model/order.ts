@@ -120,6 +120,17 @@ export async function* timeOrdered(
     yield* spillOrdered(probe, rest, seq, window, batchSize);
     return;
   }
+  if (options.perThread && writtenAtEnd(probe)) {
+    // The program's root will come last, behind any window: sort on disk from the start (this
+    // also serves stdin, which cannot be read a second time).
+    options.diagnostics.add(
+      'reordered_on_disk',
+      'info',
+      'slices are written when they end (VizTracer order), so a root comes after everything inside it: events sorted by time on disk',
+    );
+    yield* spillOrdered(probe, rest, seq, window, batchSize);
+    return;
+  }
   const late = new LateEvents(options.diagnostics, options.lateEvents === 'throw', options.lateHint);
   if (options.perThread) {
     const disorder = threadDisplacement(probe);
@@ -153,6 +164,32 @@ function* inBatches(sorted: Tagged[], batchSize: number): Generator<EventBatch> 
   for (let i = 0; i < sorted.length; i += batchSize) {
     yield sorted.slice(i, i + batchSize).map((t) => t.ev);
   }
+}
+
+/**
+ * True when some thread of the probe looks written as VizTracer writes: `X` slices only (no
+ * `B`/`E`), each written when it ends, so a parent comes after the calls inside it. Threads that
+ * open their top-level slices with `B` bound how late an `X` inside can come.
+ */
+function writtenAtEnd(probe: Tagged[]): boolean {
+  const threads = new Map<
+    TraceEvent['pid'],
+    Map<TraceEvent['tid'], { lastX?: TraceEvent; parents: number; be: boolean }>
+  >();
+  for (const { ev } of probe) {
+    let m = threads.get(ev.pid);
+    if (!m) threads.set(ev.pid, (m = new Map()));
+    let t = m.get(ev.tid);
+    if (!t) m.set(ev.tid, (t = { parents: 0, be: false }));
+    if (ev.ph === 'B' || ev.ph === 'E') t.be = true;
+    else if (ev.ph === 'X' && ev.dur >= 0) {
+      const child = t.lastX;
+      if (child && ev.ts <= child.ts && ev.ts + ev.dur >= child.ts + child.dur) t.parents++;
+      t.lastX = ev;
+    }
+  }
+  for (const m of threads.values()) for (const t of m.values()) if (!t.be && t.parents > 0) return true;
+  return false;
 }
 
 /** True when no event in the probe must move back by more than `maxDisplacement` positions. */

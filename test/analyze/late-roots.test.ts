@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { foldTrace, foldedLines } from '../../src/analyze/flamegraph/fold.js';
 import { stats, type StatsRow } from '../../src/analyze/stats/index.js';
-import { detectFormat } from '../../src/formats/registry.js';
-import { openInput } from '../../src/io/input.js';
+import { detectFormat, type FormatSpec } from '../../src/formats/registry.js';
+import { openInput, type Input } from '../../src/io/input.js';
 import { convert } from '../../src/ops/convert.js';
 import { view } from '../../src/view/session.js';
 import { readFileSync } from 'node:fs';
@@ -12,9 +12,10 @@ import { chromeJson, generate, writeTemp, type Interval } from './oracle.js';
 
 /**
  * VizTracer writes each call when it ends, so a program's root (`<module>`, `exec`) comes last,
- * after every call inside it: tens of thousands of events behind any reorder window. From a file,
- * the analysers and the converters read such a trace again and sort it on disk; the result must
- * equal the same calls written in time order.
+ * after every call inside it: tens of thousands of events behind any reorder window. Traces that
+ * look written that way from their first events are sorted on disk from the start (files and
+ * pipes); others whose slices turn out to outrun the window are read again from a file, sorted on
+ * disk. Either way the result must equal the same calls written in time order.
  */
 describe('traces whose root is written last (VizTracer order), larger than the reorder window', () => {
   const intervals: Interval[] = generate(11, {
@@ -32,25 +33,54 @@ describe('traces whose root is written last (VizTracer order), larger than the r
   }
   const endOrdered = writeTemp(chromeJson(intervals, 'end-ordered', 11));
   const inOrder = writeTemp(chromeJson(intervals, 'sorted', 11));
+  // The same with a `startup` B/E pair first on each thread: the first events no longer look
+  // VizTracer's, so `main` is only found late, behind the window.
+  const startup = [1, 2]
+    .map(
+      (tid) =>
+        `{"ph":"B","name":"startup","pid":1,"tid":${tid},"ts":0},{"ph":"E","pid":1,"tid":${tid},"ts":0.5}`,
+    )
+    .join(',');
+  const withStartup = (path: string): string =>
+    writeTemp(readFileSync(path, 'utf8').replace('{"traceEvents":[', `{"traceEvents":[${startup},`));
+  const mixed = withStartup(endOrdered);
+  const mixedInOrder = withStartup(inOrder);
   const key = (rows: StatsRow[]): unknown[] =>
     rows.map((r) => [r.function, r.calls, r.primitive, r.self, r.total]);
+  const pipe = async (path: string): Promise<{ input: Input; format: FormatSpec }> => {
+    const input = { ...(await openInput(path)), reopen: undefined };
+    return { input, format: detectFormat(input) };
+  };
+  const codes = (d: { code: string }[]): string[] => d.map((x) => x.code);
 
   it('has enough calls to outrun the window', () => {
     assert.ok(intervals.length > 30_000, `${intervals.length} calls`);
   });
 
-  it('viz stats: the same rows as from the trace in time order, sorted on disk', async () => {
+  it('viz stats, VizTracer order: sorted on disk from the start, from a file or a pipe', async () => {
     const expected = await stats(inOrder, { progress: false });
-    const got = await stats(endOrdered, { progress: false });
+    assert.deepEqual(codes(expected.diagnostics), []);
+    for (const from of [endOrdered, await pipe(endOrdered)]) {
+      const got = await stats(from, { progress: false });
+      assert.deepEqual(got.rows, expected.rows);
+      assert.deepEqual(codes(got.diagnostics), ['reordered_on_disk']);
+      assert.match(got.diagnostics[0]!.message, /VizTracer order/);
+    }
+  });
+
+  it('viz stats, root found late: a file is read again, a pipe gets late_event errors that say what to do', async () => {
+    const expected = await stats(mixedInOrder, { progress: false });
+    const got = await stats(mixed, { progress: false });
     assert.deepEqual(got.rows, expected.rows);
-    assert.deepEqual(
-      got.diagnostics.map((d) => d.code),
-      ['reordered_on_disk'],
+    assert.deepEqual(codes(got.diagnostics), ['reordered_on_disk']);
+    assert.match(
+      got.diagnostics[0]!.message,
+      /"main" \(X\) arrived after .*read again and sorted by time on disk/,
     );
-    assert.equal(
-      got.rows.find((r) => r.function === 'main')?.self,
-      expected.rows.find((r) => r.function === 'main')?.self,
-    );
+    const piped = await stats(await pipe(mixed), { progress: false });
+    const late = piped.diagnostics.find((d) => d.code === 'late_event');
+    assert.ok(late, JSON.stringify(piped.diagnostics));
+    assert.match(late.message, /"main" \(X\).*given a file rather than a pipe/);
   });
 
   it('viz flamegraph: the same folded stacks', async () => {
@@ -59,57 +89,36 @@ describe('traces whose root is written last (VizTracer order), larger than the r
     const expected = await text(inOrder);
     assert.ok(expected.startsWith('main'), expected.slice(0, 40));
     assert.equal(await text(endOrdered), expected);
+    assert.equal(await text(mixed), await text(mixedInOrder));
   });
 
-  it('from a pipe (no second read): late_event errors that say what to do', async () => {
-    const input = await openInput(endOrdered);
-    const piped = { ...input, reopen: undefined };
-    const got = await stats({ input: piped, format: detectFormat(piped) }, { progress: false });
-    const late = got.diagnostics.find((d) => d.code === 'late_event');
-    assert.ok(late, JSON.stringify(got.diagnostics));
-    assert.match(late.message, /"main" \(X\).*given a file rather than a pipe/);
-  });
-
-  it('viz convert --to perfetto: the slices nest as in time order', async () => {
+  it('viz convert --to perfetto, root found late: the slices nest as in time order', async () => {
     const out = join(tmpdir(), `late-roots-${process.pid}.pftrace`);
-    const result = await convert(endOrdered, { to: 'perfetto', output: out, progress: false });
-    assert.deepEqual(
-      result.diagnostics.list().map((d) => d.code),
-      ['reordered_on_disk'],
-    );
-    const expected = await stats(inOrder, { progress: false });
+    const result = await convert(mixed, { to: 'perfetto', output: out, progress: false });
+    assert.deepEqual(codes(result.diagnostics.list()), ['reordered_on_disk']);
+    const expected = await stats(mixedInOrder, { progress: false });
     assert.deepEqual(key((await stats(out, { progress: false })).rows), key(expected.rows));
   });
 
-  it('viz convert --to speedscope and viz view --export: each thread opens with its root', async () => {
+  it('viz convert --to speedscope and viz view --export, root found late: each thread opens with its root', async () => {
     const out = join(tmpdir(), `late-roots-${process.pid}.speedscope.json`);
-    const result = await convert(endOrdered, { to: 'speedscope', output: out, progress: false });
-    assert.deepEqual(
-      result.diagnostics.list().map((d) => d.code),
-      ['reordered_on_disk'],
-    );
+    const result = await convert(mixed, { to: 'speedscope', output: out, progress: false });
+    assert.deepEqual(codes(result.diagnostics.list()), ['reordered_on_disk']);
     const doc = JSON.parse(readFileSync(out, 'utf8')) as {
       shared: { frames: { name: string }[] };
       profiles: { events: { type: string; frame: number; at: number }[] }[];
     };
     assert.equal(doc.profiles.length, 2);
-    for (const p of doc.profiles) {
-      // `main` encloses every call of its thread: first to open, last to close.
-      const first = p.events[0]!;
-      const last = p.events.at(-1)!;
-      assert.deepEqual([first.type, doc.shared.frames[first.frame]!.name], ['O', 'main']);
-      assert.deepEqual([last.type, doc.shared.frames[last.frame]!.name], ['C', 'main']);
-      assert.equal(
-        p.events.length,
-        2 * intervals.filter((i) => i.tid === doc.profiles.indexOf(p) + 1).length,
-      );
-    }
+    doc.profiles.forEach((p, i) => {
+      // `startup`, then `main`, which encloses every other call of its thread and closes last.
+      const names = p.events.map((e) => `${e.type} ${doc.shared.frames[e.frame]!.name}`);
+      assert.deepEqual(names.slice(0, 3), ['O startup', 'C startup', 'O main']);
+      assert.equal(names.at(-1), 'C main');
+      assert.equal(p.events.length, 2 + 2 * intervals.filter((x) => x.tid === i + 1).length);
+    });
     const html = join(tmpdir(), `late-roots-${process.pid}.html`);
-    const exported = await view(endOrdered, { export: html, log: () => undefined });
-    assert.deepEqual(
-      exported.diagnostics.list().map((d) => d.code),
-      ['reordered_on_disk'],
-    );
-    assert.equal(exported.events, 2 * intervals.length);
+    const exported = await view(mixed, { export: html, log: () => undefined });
+    assert.deepEqual(codes(exported.diagnostics.list()), ['reordered_on_disk']);
+    assert.equal(exported.events, 4 + 2 * intervals.length);
   });
 });
