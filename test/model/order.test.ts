@@ -136,9 +136,16 @@ describe('timeOrdered', () => {
 });
 
 describe('timeOrdered: input far out of order', () => {
-  /** `X` slices written when they end, each parent after its children, under one root written last. */
-  function endOrdered(n: number): TraceEvent[] {
+  /**
+   * `X` slices written when they end, each parent after its children, under one root written
+   * last; `startup`: a `B`/`E` pair first, so the first events no longer look VizTracer's.
+   */
+  function endOrdered(n: number, startup = false): TraceEvent[] {
     const events: TraceEvent[] = [];
+    if (startup) {
+      events.push(makeEvent({ ph: 'B', name: 'startup', ts: 0, tid: 1 }));
+      events.push(makeEvent({ ph: 'E', ts: 1, tid: 1 }));
+    }
     for (let i = 0; i < n; i++) {
       const t = 10 + i * 100;
       events.push(makeEvent({ ph: 'X', name: `leaf${i}`, ts: t + 10, dur: 40, tid: 1 }));
@@ -165,8 +172,16 @@ describe('timeOrdered: input far out of order', () => {
     }
   });
 
-  it("lateEvents 'throw': a root written after its 60,000 descendants stops the stream", async () => {
+  it('perThread: input that starts in VizTracer order is sorted on disk from the start', async () => {
     const events = endOrdered(30_000);
+    const { out, diagnostics } = await run(events, { perThread: true, batch: 4096 });
+    assert.equal(diagnostics.get('late_event'), undefined);
+    assert.equal(diagnostics.get('reordered_on_disk')?.severity, 'info');
+    assert.deepEqual(out, sorted(events));
+  });
+
+  it("lateEvents 'throw': a root written after its 60,000 descendants stops the stream", async () => {
+    const events = endOrdered(30_000, true);
     await assert.rejects(
       run(events, { perThread: true, lateEvents: 'throw', batch: 4096 }),
       (err: unknown) =>
