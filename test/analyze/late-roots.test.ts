@@ -7,7 +7,8 @@ import { detectFormat, type FormatSpec } from '../../src/formats/registry.js';
 import { openInput, type Input } from '../../src/io/input.js';
 import { convert } from '../../src/ops/convert.js';
 import { view } from '../../src/view/session.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { chromeJson, generate, writeTemp, type Interval } from './oracle.js';
 
 /**
@@ -77,6 +78,10 @@ describe('traces whose root is written last (VizTracer order), larger than the r
       got.diagnostics[0]!.message,
       /"main" \(X\) arrived after .*read again and sorted by time on disk/,
     );
+    // Gzipped, the second read decompresses again.
+    const gz = writeTemp('', '.json.gz');
+    writeFileSync(gz, gzipSync(readFileSync(mixed)));
+    assert.deepEqual((await stats(gz, { progress: false })).rows, expected.rows);
     const piped = await stats(await pipe(mixed), { progress: false });
     const late = piped.diagnostics.find((d) => d.code === 'late_event');
     assert.ok(late, JSON.stringify(piped.diagnostics));
