@@ -9,8 +9,8 @@ import { startProgress } from '../cli/progress.js';
 import type { Diagnostics } from '../model/diagnostics.js';
 import { parseArgs, threadKey, type Ident, type TraceEvent } from '../model/event.js';
 import { SliceNester, type SliceHandler, type ThreadStack } from '../model/nesting.js';
-import { timeOrdered, type OrderOptions } from '../model/order.js';
-import { inTimeOrder, type Ordering } from '../ops/reorder.js';
+import { timeOrdered, type Ordering } from '../model/order.js';
+import { inTimeOrder } from '../ops/reorder.js';
 import type { ArgsWanted, TraceSource } from '../model/source.js';
 import { openInput, type Input } from '../io/input.js';
 import { detectFormat, type FormatSpec } from '../formats/registry.js';
@@ -116,7 +116,7 @@ export async function walkSource(
   source: TraceSource,
   handler: AnalysisHandler,
   options: WalkOptions &
-    Pick<OrderOptions, 'external' | 'lateEvents' | 'lateHint'> & {
+    Ordering & {
       inputName?: string;
       format?: string;
       tick?: () => void;

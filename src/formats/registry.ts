@@ -8,7 +8,7 @@
 import type { Input } from '../io/input.js';
 import type { Output } from '../io/output.js';
 import { VizError } from '../model/errors.js';
-import type { OrderOptions } from '../model/order.js';
+import type { Ordering } from '../model/order.js';
 import type { ReadOptions, TraceSource } from '../model/source.js';
 import { readChrome, sniffChrome } from './chrome/reader.js';
 import { readChromeGeneric } from './chrome/reader-generic.js';
@@ -24,7 +24,7 @@ export interface WriteOptions {
   /** Formats that compress inside the file (Perfetto) do unless this is false. */
   compress?: boolean;
   /** How writers that nest slices put events in time order (`timeOrdered`'s options). */
-  ordering?: Pick<OrderOptions, 'external' | 'lateEvents' | 'lateHint'>;
+  ordering?: Ordering;
 }
 
 export interface WriteResult {

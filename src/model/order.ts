@@ -68,6 +68,9 @@ export interface OrderOptions {
   diagnostics: Diagnostics;
 }
 
+/** How a consumer that nests slices wants its events ordered (`external`, `lateEvents`, `lateHint`). */
+export type Ordering = Pick<OrderOptions, 'external' | 'lateEvents' | 'lateHint'>;
+
 /**
  * An event arrived behind the reorder window. Producers that write each slice when it ends
  * (VizTracer) put a slice after everything inside it, so one long call (the program's root)
@@ -127,7 +130,8 @@ export async function* timeOrdered(
     yield* spillOrdered(probe, rest, seq, Math.min(window, SPILL_RUN), batchSize);
     return;
   }
-  if (options.perThread && writtenAtEnd(probe)) {
+  const threads = options.perThread ? probeThreads(probe) : [];
+  if (options.perThread && writtenAtEnd(threads)) {
     // The program's root will come last, behind any window: sort on disk from the start (this
     // also serves stdin, which cannot be read a second time).
     options.diagnostics.add(
@@ -140,7 +144,7 @@ export async function* timeOrdered(
   }
   const late = new LateEvents(options.diagnostics, options.lateEvents === 'throw', options.lateHint);
   if (options.perThread) {
-    const disorder = threadDisplacement(probe);
+    const disorder = threadDisplacement(threads);
     if (disorder <= window >> 2) {
       const threadWindow = Math.min(window, Math.max(MIN_THREAD_WINDOW, 8 * disorder));
       yield* threadOrdered(probe, rest, threadWindow, batchSize, late);
@@ -173,30 +177,40 @@ function* inBatches(sorted: Tagged[], batchSize: number): Generator<EventBatch> 
   }
 }
 
-/**
- * True when some thread of the probe looks written as VizTracer writes: `X` slices only (no
- * `B`/`E`), each written when it ends, so a parent comes after the calls inside it. Threads that
- * open their top-level slices with `B` bound how late an `X` inside can come.
- */
-function writtenAtEnd(probe: Tagged[]): boolean {
-  const threads = new Map<
-    TraceEvent['pid'],
-    Map<TraceEvent['tid'], { lastX?: TraceEvent; parents: number; be: boolean }>
-  >();
+/** The probe's events of each thread (pid, tid), in arrival order. */
+function probeThreads(probe: Tagged[]): TraceEvent[][] {
+  const byThread = new Map<TraceEvent['pid'], Map<TraceEvent['tid'], TraceEvent[]>>();
+  const lists: TraceEvent[][] = [];
   for (const { ev } of probe) {
-    let m = threads.get(ev.pid);
-    if (!m) threads.set(ev.pid, (m = new Map()));
-    let t = m.get(ev.tid);
-    if (!t) m.set(ev.tid, (t = { parents: 0, be: false }));
-    if (ev.ph === 'B' || ev.ph === 'E') t.be = true;
-    else if (ev.ph === 'X' && ev.dur >= 0) {
-      const child = t.lastX;
-      if (child && ev.ts <= child.ts && ev.ts + ev.dur >= child.ts + child.dur) t.parents++;
-      t.lastX = ev;
+    let m = byThread.get(ev.pid);
+    if (!m) byThread.set(ev.pid, (m = new Map()));
+    let list = m.get(ev.tid);
+    if (!list) {
+      m.set(ev.tid, (list = []));
+      lists.push(list);
     }
+    list.push(ev);
   }
-  for (const m of threads.values()) for (const t of m.values()) if (!t.be && t.parents > 0) return true;
-  return false;
+  return lists;
+}
+
+/**
+ * True when some thread looks written as VizTracer writes: `X` slices only (no `B`/`E`), each
+ * written when it ends, so a parent comes after the calls inside it. Threads that open their
+ * top-level slices with `B` bound how late an `X` inside can come.
+ */
+function writtenAtEnd(threads: TraceEvent[][]): boolean {
+  return threads.some((list) => {
+    let parents = 0;
+    let child: TraceEvent | undefined;
+    for (const ev of list) {
+      if (ev.ph === 'B' || ev.ph === 'E') return false;
+      if (ev.ph !== 'X' || ev.dur < 0) continue;
+      if (child && ev.ts <= child.ts && ev.ts + ev.dur >= child.ts + child.dur) parents++;
+      child = ev;
+    }
+    return parents > 0;
+  });
 }
 
 /** True when no event in the probe must move back by more than `maxDisplacement` positions. */
@@ -215,22 +229,12 @@ function isLocallyOrdered(probe: Tagged[], maxDisplacement: number): boolean {
  * insertion the ordered path uses afterwards (which V8 then has optimized); past that
  * insertion's budget, by a full sort.
  */
-function threadDisplacement(probe: Tagged[]): number {
-  const byThread = new Map<TraceEvent['pid'], Map<TraceEvent['tid'], TraceEvent[]>>();
-  for (const t of probe) {
-    let m = byThread.get(t.ev.pid);
-    if (!m) byThread.set(t.ev.pid, (m = new Map()));
-    let list = m.get(t.ev.tid);
-    if (!list) m.set(t.ev.tid, (list = []));
-    list.push(t.ev);
-  }
+function threadDisplacement(threads: TraceEvent[][]): number {
   let max = 0;
-  for (const m of byThread.values()) {
-    for (const list of m.values()) {
-      let moved = sortNearlyOrdered(list.slice(), 0);
-      if (moved < 0) moved = displacementBySort(list);
-      max = Math.max(max, moved);
-    }
+  for (const list of threads) {
+    let moved = sortNearlyOrdered(list.slice(), 0);
+    if (moved < 0) moved = displacementBySort(list);
+    max = Math.max(max, moved);
   }
   return max;
 }

@@ -8,9 +8,7 @@
  */
 import type { Input } from '../io/input.js';
 import type { Diagnostics } from '../model/diagnostics.js';
-import { isLateEventError, type OrderOptions } from '../model/order.js';
-
-export type Ordering = Pick<OrderOptions, 'external' | 'lateEvents' | 'lateHint'>;
+import { isLateEventError, type Ordering } from '../model/order.js';
 
 const PIPE_HINT = ' (given a file rather than a pipe, viz reads it again and sorts it on disk)';
 

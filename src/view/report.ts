@@ -16,7 +16,7 @@ import { basename, join } from 'node:path';
 import { openOutput, type Output } from '../io/output.js';
 import type { TraceSource } from '../model/source.js';
 import { writeSpeedscope } from '../formats/speedscope/writer.js';
-import type { OrderOptions } from '../model/order.js';
+import type { Ordering } from '../model/order.js';
 import { viewerBuild } from './assets.js';
 import { speedscopeView, type ViewMode } from './modes.js';
 
@@ -59,7 +59,7 @@ export interface ReportOptions {
   /** speedscope view to open; `auto` (default) picks Left Heavy for very large traces. */
   view?: ViewMode;
   /** `timeOrdered`'s `external` and `lateEvents` (see `convert`). */
-  ordering?: Pick<OrderOptions, 'external' | 'lateEvents' | 'lateHint'>;
+  ordering?: Ordering;
 }
 
 /** Writes the report for a trace to `out`. The trace is converted to speedscope's format in a temporary file first. */

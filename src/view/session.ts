@@ -20,7 +20,8 @@ import { writeHtmlReport, writeReportFromProfile } from './report.js';
 import { startProgress } from '../cli/progress.js';
 import { withProgress } from '../ops/convert.js';
 import { openedTrace } from '../ops/open.js';
-import { inTimeOrder, type Ordering } from '../ops/reorder.js';
+import { inTimeOrder } from '../ops/reorder.js';
+import type { Ordering } from '../model/order.js';
 import { speedscopeView, type ViewMode } from './modes.js';
 import { isLoopback, startViewServer, type ViewServer } from './server.js';
 

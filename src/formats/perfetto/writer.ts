@@ -33,7 +33,7 @@ import {
   type SliceHandler,
   type ThreadStack,
 } from '../../model/nesting.js';
-import { timeOrdered, type OrderOptions } from '../../model/order.js';
+import { timeOrdered, type Ordering } from '../../model/order.js';
 import { loadNative, type NativeAddon } from '../../record/native.js';
 import {
   CALL_ENTER,
@@ -78,7 +78,7 @@ export interface PerfettoWriteOptions {
   /** Reorder window handed to `timeOrdered`. */
   window?: number;
   /** `timeOrdered`'s `external` and `lateEvents` (see `convert`). */
-  ordering?: Pick<OrderOptions, 'external' | 'lateEvents' | 'lateHint'>;
+  ordering?: Ordering;
   /** Interned entries per sequence before its incremental state is cleared and rebuilt. */
   maxInterned?: number;
   /** Bytes of packets buffered before they are handed to the output (or compressed). */

@@ -20,7 +20,7 @@ import { basename, join } from 'node:path';
 import type { Output } from '../../io/output.js';
 import { type Ident, type TraceEvent, parseArgs, threadKey } from '../../model/event.js';
 import { SliceNester, type OpenSlice, type ThreadStack } from '../../model/nesting.js';
-import { timeOrdered, type OrderOptions } from '../../model/order.js';
+import { timeOrdered, type Ordering } from '../../model/order.js';
 import type { TraceSource } from '../../model/source.js';
 
 import { SPEEDSCOPE_SCHEMA } from './sniff.js';
@@ -92,7 +92,7 @@ export interface SpeedscopeWriteOptions {
   /** Buffer sizes in bytes (tests use tiny ones to exercise spilling). */
   buffers?: { min: number; max: number; total: number };
   /** `timeOrdered`'s `external` and `lateEvents` (see `convert`). */
-  ordering?: Pick<OrderOptions, 'external' | 'lateEvents' | 'lateHint'>;
+  ordering?: Ordering;
 }
 
 export async function writeSpeedscope(
