@@ -276,7 +276,7 @@ async function* threadOrdered(
 /** The held events of each thread, and the runs they have released in order. */
 class ThreadWindows {
   private readonly threads = new Map<TraceEvent['pid'], Map<TraceEvent['tid'], ThreadBuffer>>();
-  private runs: TraceEvent[][] = [];
+  private readonly runs: TraceEvent[][] = [];
   runsLength = 0;
   private lastBuf: ThreadBuffer | undefined;
   private lastPid: TraceEvent['pid'] | undefined;
@@ -297,8 +297,10 @@ class ThreadWindows {
 
   /** The runs released so far (each thread's run is a batch of its own: no copy per event). */
   takeRuns(): TraceEvent[][] {
-    const runs = this.runs;
-    this.runs = [];
+    // A copy, and `runs` kept: a fresh `[]` has another elements kind than one holding arrays,
+    // and the optimized `add` deoptimized on it at each first push.
+    const runs = this.runs.slice();
+    this.runs.length = 0;
     this.runsLength = 0;
     return runs;
   }

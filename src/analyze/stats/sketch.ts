@@ -158,3 +158,17 @@ export class LogHistogram {
     return this.counts.length;
   }
 }
+
+/**
+ * Takes `add` and `addRun` through each of their branches once per process, before any trace:
+ * zero durations, the exact values' hand-over to buckets, bucket arrays growing down and up.
+ * A trace's first zero-length call often comes after V8 has optimized these methods without
+ * it, and each such branch then deoptimizes the method in the middle of a flush.
+ */
+function primeBranches(): void {
+  const h = new LogHistogram();
+  for (let i = 0; i <= EXACT_LIMIT; i++) h.add(i * 1000);
+  h.add(0);
+  h.addRun(Float64Array.of(0, 1e9, 1, 5e3), 0, 4);
+}
+primeBranches();
