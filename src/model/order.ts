@@ -106,8 +106,8 @@ export async function* timeOrdered(
   const window = options.window ?? DEFAULT_WINDOW;
   const batchSize = options.batchSize ?? 4096;
   const iterator = input[Symbol.asyncIterator]();
-  let seq = 0;
-  const probe: Tagged[] = [];
+  // The first events in arrival order (their index is their input position).
+  const probe: TraceEvent[] = [];
   let exhausted = false;
 
   const probeSize = options.perThread && !options.external ? Math.min(window, THREAD_PROBE) : window;
@@ -117,17 +117,18 @@ export async function* timeOrdered(
       exhausted = true;
       break;
     }
-    seq = tagInto(probe, next.value, seq);
+    appendAll(probe, next.value);
   }
   if (exhausted) {
-    probe.sort(compareTagged);
+    // A stable sort: equal keys keep their input order, as `compareEvents` orders them.
+    probe.sort(compareUntagged);
     yield* inBatches(probe, batchSize);
     return;
   }
   // `probe` may hold up to one batch more than the window; that is fine.
   const rest: AsyncIterator<EventBatch> = iterator;
   if (options.external) {
-    yield* spillOrdered(probe, rest, seq, Math.min(window, SPILL_RUN), batchSize);
+    yield* spillOrdered(tagged(probe), rest, Math.min(window, SPILL_RUN), batchSize);
     return;
   }
   const threads = options.perThread ? probeThreads(probe) : [];
@@ -139,7 +140,7 @@ export async function* timeOrdered(
       'info',
       'slices are written when they end (VizTracer order), so a root comes after everything inside it: events sorted by time on disk',
     );
-    yield* spillOrdered(probe, rest, seq, Math.min(window, SPILL_RUN), batchSize);
+    yield* spillOrdered(tagged(probe), rest, Math.min(window, SPILL_RUN), batchSize);
     return;
   }
   const late = new LateEvents(options.diagnostics, options.lateEvents === 'throw', options.lateHint);
@@ -152,42 +153,53 @@ export async function* timeOrdered(
     }
   }
   if (isLocallyOrdered(probe, window >> 2)) {
-    yield* heapOrdered(probe, rest, seq, window, batchSize, late);
+    yield* heapOrdered(probe, rest, window, batchSize, late);
   } else {
-    yield* spillOrdered(probe, rest, seq, Math.min(window, SPILL_RUN), batchSize);
+    yield* spillOrdered(tagged(probe), rest, Math.min(window, SPILL_RUN), batchSize);
   }
 }
 
 /**
- * Appends `batch` to `probe` numbered from `seq`; returns the next number. Per-event loops live
+ * Appends `batch` to `into` numbered from `seq`; returns the next number. Per-event loops live
  * in plain functions, not in the async generators: see `threadOrdered`.
  */
-function tagInto(probe: Tagged[], batch: EventBatch, seq: number): number {
-  for (let i = 0; i < batch.length; i++) probe.push({ ev: batch[i]!, seq: seq++ });
+function tagInto(into: Tagged[], batch: EventBatch, seq: number): number {
+  for (let i = 0; i < batch.length; i++) into.push({ ev: batch[i]!, seq: seq++ });
   return seq;
+}
+
+/** The probe's events tagged with their input positions (for the global-window paths). */
+function tagged(probe: TraceEvent[]): Tagged[] {
+  return probe.map((ev, seq) => ({ ev, seq }));
 }
 
 function appendAll(held: TraceEvent[], batch: EventBatch): void {
   for (let i = 0; i < batch.length; i++) held.push(batch[i]!);
 }
 
-function* inBatches(sorted: Tagged[], batchSize: number): Generator<EventBatch> {
-  for (let i = 0; i < sorted.length; i += batchSize) {
-    yield sorted.slice(i, i + batchSize).map((t) => t.ev);
-  }
+function* inBatches(sorted: TraceEvent[], batchSize: number): Generator<EventBatch> {
+  for (let i = 0; i < sorted.length; i += batchSize) yield sorted.slice(i, i + batchSize);
 }
 
 /** The probe's events of each thread (pid, tid), in arrival order. */
-function probeThreads(probe: Tagged[]): TraceEvent[][] {
+function probeThreads(probe: TraceEvent[]): TraceEvent[][] {
   const byThread = new Map<TraceEvent['pid'], Map<TraceEvent['tid'], TraceEvent[]>>();
   const lists: TraceEvent[][] = [];
-  for (const { ev } of probe) {
-    let m = byThread.get(ev.pid);
-    if (!m) byThread.set(ev.pid, (m = new Map()));
-    let list = m.get(ev.tid);
-    if (!list) {
-      m.set(ev.tid, (list = []));
-      lists.push(list);
+  let last: TraceEvent | undefined;
+  let list: TraceEvent[] = [];
+  for (let i = 0; i < probe.length; i++) {
+    const ev = probe[i]!;
+    // Consecutive events mostly share a thread: the maps are asked only when it changes.
+    if (last === undefined || ev.pid !== last.pid || ev.tid !== last.tid) {
+      let m = byThread.get(ev.pid);
+      if (!m) byThread.set(ev.pid, (m = new Map()));
+      const known = m.get(ev.tid);
+      if (known) list = known;
+      else {
+        m.set(ev.tid, (list = []));
+        lists.push(list);
+      }
+      last = ev;
     }
     list.push(ev);
   }
@@ -214,8 +226,8 @@ function writtenAtEnd(threads: TraceEvent[][]): boolean {
 }
 
 /** True when no event in the probe must move back by more than `maxDisplacement` positions. */
-function isLocallyOrdered(probe: Tagged[], maxDisplacement: number): boolean {
-  const sorted = probe.slice().sort(compareTagged);
+function isLocallyOrdered(probe: TraceEvent[], maxDisplacement: number): boolean {
+  const sorted = tagged(probe).sort(compareTagged);
   for (let i = 0; i < sorted.length; i++) {
     // sorted[i] arrived at position seq; moving back from seq to i.
     if (sorted[i]!.seq - i > maxDisplacement) return false;
@@ -252,7 +264,7 @@ interface ThreadBuffer {
  * thread already emitted.
  */
 async function* threadOrdered(
-  probe: Tagged[],
+  probe: TraceEvent[],
   rest: AsyncIterator<EventBatch>,
   window: number,
   batchSize: number,
@@ -261,8 +273,7 @@ async function* threadOrdered(
   // The per-event work is in `ThreadWindows`' plain methods: V8 optimizes those early, while an
   // async generator's own loop can run unoptimized for most of the input.
   const windows = new ThreadWindows(window, late);
-  // The probe in input order (its Tagged wrappers carry the arrival order).
-  windows.addTagged(probe);
+  windows.addAll(probe);
   probe.length = 0;
   for (;;) {
     const next = await rest.next();
@@ -286,10 +297,6 @@ class ThreadWindows {
     private readonly window: number,
     private readonly late: LateEvents,
   ) {}
-
-  addTagged(probe: Tagged[]): void {
-    for (let i = 0; i < probe.length; i++) this.add(probe[i]!.ev);
-  }
 
   addAll(batch: EventBatch): void {
     for (let i = 0; i < batch.length; i++) this.add(batch[i]!);
@@ -448,14 +455,14 @@ function sortNearlyOrdered(a: TraceEvent[], sortedUpTo: number): number {
  * in place. Equal keys keep input order (stable sorting), as `compareEvents`.
  */
 async function* heapOrdered(
-  probe: Tagged[],
+  probe: TraceEvent[],
   rest: AsyncIterator<EventBatch>,
-  _firstSeq: number,
   window: number,
   batchSize: number,
   late: LateEvents,
 ): AsyncGenerator<EventBatch> {
-  let held: TraceEvent[] = probe.sort(compareTagged).map((t) => t.ev);
+  // Stable: equal keys keep their input order.
+  let held = probe.sort(compareUntagged);
   let sortedUpTo = held.length;
   let last: TraceEvent | undefined;
   const emit = function* (upTo: number): Generator<EventBatch> {
@@ -540,7 +547,6 @@ function fromRow(line: string): Tagged {
 async function* spillOrdered(
   probe: Tagged[],
   rest: AsyncIterator<EventBatch>,
-  firstSeq: number,
   window: number,
   batchSize: number,
 ): AsyncGenerator<EventBatch> {
@@ -567,7 +573,7 @@ async function* spillOrdered(
       runs.push(path);
     };
     let buffer = probe;
-    let seq = firstSeq;
+    let seq = probe.length;
     for (;;) {
       const next = await rest.next();
       if (next.done) break;
