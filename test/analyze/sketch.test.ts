@@ -4,8 +4,15 @@ import { LogHistogram } from '../../src/analyze/stats/sketch.js';
 import { exactQuantile } from './oracle.js';
 
 describe('LogHistogram (quantile sketch)', () => {
+  // Integer nanoseconds, as durations are, and any positive double (below 1, beyond 2^32, subnormal).
   const values = fc.array(
-    fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 1e12 })),
+    fc.oneof(
+      fc.constant(0),
+      fc.integer({ min: 1, max: 100 }),
+      fc.integer({ min: 1, max: 1e12 }),
+      fc.double({ min: Number.MIN_VALUE, max: 1e300, noNaN: true }),
+      fc.double({ min: 1e-3, max: 1e3, noNaN: true }),
+    ),
     { minLength: 1, maxLength: 300, size: 'max' },
   );
 
