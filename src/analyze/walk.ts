@@ -75,6 +75,7 @@ async function walkOpened<H extends AnalysisHandler>(
   const source = format.read!(input, {
     args: handler.argsWanted ?? 'all',
     categoriesNeeded: handler.categoriesNeeded ?? true,
+    nameIds: true,
   });
   const progress = options.progress === false ? undefined : startProgress('reading', input.size);
   try {

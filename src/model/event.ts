@@ -37,6 +37,12 @@ export interface TraceEvent {
    * `undefined` when the event has none, which is the common case.
    */
   extra: Record<string, string> | undefined;
+  /**
+   * A number > 0 the reader gives each distinct `name` when asked (`ReadOptions.nameIds`): equal
+   * ids mean equal names, and a name has one id per reading. 0 when the reader gives none.
+   * Analysers that group by name index by it instead of hashing the name for every call.
+   */
+  nameId: number;
 }
 
 /** A batch of events: readers yield these, a few thousand at a time. */
@@ -54,6 +60,7 @@ export function makeEvent(partial: Partial<TraceEvent> & { ph: string }): TraceE
     id: partial.id ?? '',
     args: partial.args ?? '',
     extra: partial.extra,
+    nameId: partial.nameId ?? 0,
   };
 }
 

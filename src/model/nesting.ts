@@ -28,6 +28,8 @@ export type EndReason = 'end' | 'complete' | 'unclosed' | 'forced';
 
 export interface OpenSlice {
   name: string;
+  /** The opening event's `nameId` (0 when the reader numbers no names). */
+  nameId: number;
   cat: string;
   /** Start time, ns. */
   ts: number;
@@ -168,10 +170,21 @@ export class SliceNester {
     const depth = th.open.length;
     let slice = th.spare[depth];
     if (slice === undefined) {
-      slice = { name: ev.name, cat: ev.cat, ts: ev.ts, end, begin: ev, depth, thread: th, outerX: th.innerX };
+      slice = {
+        name: ev.name,
+        nameId: ev.nameId,
+        cat: ev.cat,
+        ts: ev.ts,
+        end,
+        begin: ev,
+        depth,
+        thread: th,
+        outerX: th.innerX,
+      };
       th.spare[depth] = slice;
     } else {
       slice.name = ev.name;
+      slice.nameId = ev.nameId;
       slice.cat = ev.cat;
       slice.ts = ev.ts;
       slice.end = end;

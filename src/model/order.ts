@@ -492,7 +492,7 @@ async function* heapOrdered(
   yield* emit(held.length);
 }
 
-// Spilled events are JSON lines of [seq, ph, name, cat, ts, dur, pid, tid, id, args, extra].
+// Spilled events are JSON lines of [seq, ph, name, cat, ts, dur, pid, tid, id, args, extra, nameId].
 type SpilledRow = [
   number,
   string,
@@ -505,6 +505,7 @@ type SpilledRow = [
   string,
   string,
   Record<string, string> | null,
+  number,
 ];
 
 function toRow(t: Tagged): string {
@@ -521,6 +522,7 @@ function toRow(t: Tagged): string {
     e.id,
     e.args,
     e.extra ?? null,
+    e.nameId,
   ];
   return JSON.stringify(row);
 }
@@ -540,6 +542,7 @@ function fromRow(line: string): Tagged {
       id: r[8],
       args: r[9],
       extra: r[10] ?? undefined,
+      nameId: r[11],
     },
   };
 }

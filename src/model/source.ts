@@ -42,6 +42,8 @@ export interface ReadOptions {
   args?: ArgsWanted;
   /** False when the consumer never reads `cat`: readers may leave it empty. */
   categoriesNeeded?: boolean;
+  /** Number the names (`TraceEvent.nameId`), for consumers that group by name; readers may ignore it. */
+  nameIds?: boolean;
 }
 
 /**

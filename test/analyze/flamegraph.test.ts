@@ -63,6 +63,15 @@ describe('flame graph folding', () => {
     );
   });
 
+  it('more distinct names than the reader caches: the brute-force folded stacks', async () => {
+    const names = Array.from({ length: 12_000 }, (_, i) => `f${i} (src/m${i % 31}.js:${i})`);
+    const intervals = generate(12, { threads: 2, names, maxDepth: 5, maxKids: 3, roots: 1500 });
+    const got = await folded(writeTemp(chromeJson(intervals, 'sorted', 12)), {});
+    const want = new Map([...oracle(intervals).folded].filter(([, v]) => v > 0));
+    assert.ok(want.size > 5000, String(want.size));
+    assert.deepEqual(got, want);
+  });
+
   it('VizTracer fixtures: no negative counts, weights add up to the stats total', async () => {
     for (const name of ['fib15.json', 'threads.json', 'custom_events.json']) {
       const path = join(FIXTURES, 'viztracer-generated', name);

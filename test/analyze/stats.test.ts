@@ -78,6 +78,25 @@ describe('viz stats', () => {
     });
   });
 
+  it('more distinct names than the reader caches (numbered names evicted and read again): rows equal the oracle', async () => {
+    const names = Array.from({ length: 12_000 }, (_, i) => `f${i} (src/m${i % 31}.js:${i})`);
+    const intervals = generate(11, { threads: 2, names, maxDepth: 5, maxKids: 3, roots: 1500 });
+    const report = await stats(writeTemp(chromeJson(intervals, 'end-ordered', 11)), { progress: false });
+    const o = oracle(intervals);
+    const rows = byName(report.rows);
+    assert.ok(o.functions.size > 5000, String(o.functions.size));
+    assert.equal(rows.size, o.functions.size);
+    for (const [name, f] of o.functions) {
+      const r = rows.get(name);
+      assert.ok(r, `missing ${name}`);
+      assert.deepEqual(
+        [r.calls, r.primitive, r.self, r.total],
+        [f.calls, f.primitive, f.self, f.total],
+        name,
+      );
+    }
+  });
+
   describe('pstats rules for recursion', () => {
     it('recursive fib: ncalls total/primitive, cumtime counts the outermost call once', async () => {
       // fib(3) = fib(2) + fib(1); fib(2) = fib(1) + fib(0); one ns per frame of its own.

@@ -29,6 +29,7 @@ import {
   type ShapeOptions,
 } from './tree.js';
 import { CompactTrie } from './folded-load.js';
+import { NameIndex } from '../names.js';
 
 interface ThreadFold {
   th: ThreadStack;
@@ -49,12 +50,13 @@ export class Folder implements AnalysisHandler {
   negativeSelf = 0;
   private last: ThreadFold | undefined;
   /**
-   * Every thread's stacks in one typed-array trie: a call costs a lookup of its name in a small
-   * `Map` and one probe of the trie's table. Each thread's root is a child of the trie's root under
+   * Every thread's stacks in one typed-array trie: a call costs its name's index (`frames`) and one
+   * probe of the trie's table. Each thread's root is a child of the trie's root under
    * a name id of its own (negative, never a frame's).
    */
   private readonly trie = new CompactTrie();
-  private readonly nameIds = new Map<string, number>();
+  /** Frame name indexes, the trie's name ids. */
+  private readonly frames = new NameIndex();
 
   private state(th: ThreadStack): ThreadFold {
     if (this.last?.th === th) return this.last;
@@ -70,12 +72,8 @@ export class Folder implements AnalysisHandler {
   enter(slice: OpenSlice): void {
     const s = this.state(slice.thread);
     const d = slice.depth;
-    let name = this.nameIds.get(slice.name);
-    if (name === undefined) {
-      name = this.trie.names.length;
-      this.trie.names.push(slice.name);
-      this.nameIds.set(slice.name, name);
-    }
+    const name = this.frames.indexOf(slice.name, slice.nameId);
+    if (name === this.trie.names.length) this.trie.names.push(slice.name);
     s.nodes[d + 1] = this.trie.child(s.nodes[d]!, name);
     s.childSums[d + 1] = 0;
   }

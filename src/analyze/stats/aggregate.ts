@@ -12,6 +12,7 @@
 import { grown } from '../../model/columns.js';
 import { parseArgs, threadKey, type TraceEvent } from '../../model/event.js';
 import type { EndReason, OpenSlice, ThreadStack } from '../../model/nesting.js';
+import { NameIndex } from '../names.js';
 import { ThreadNames, type AnalysisHandler } from '../walk.js';
 import { LogHistogram } from './sketch.js';
 
@@ -95,8 +96,9 @@ export class StatsAggregator implements AnalysisHandler {
   readonly categoriesNeeded = false;
   /** Args are read for thread names (`M`) and for a function's location (its first call's args). */
   readonly argsWanted = 'first-per-name';
-  readonly functionNames: string[] = [];
-  private readonly ids = new Map<string, number>();
+  private readonly functions = new NameIndex();
+  /** Function names by function id. */
+  readonly functionNames = this.functions.names;
   private readonly locations: Array<{ file?: string; line?: number } | undefined> = [];
   readonly threads = new Map<ThreadStack, ThreadAgg>();
   private last: ThreadAgg | undefined;
@@ -122,13 +124,8 @@ export class StatsAggregator implements AnalysisHandler {
   }
 
   private intern(slice: OpenSlice): number {
-    let id = this.ids.get(slice.name);
-    if (id === undefined) {
-      id = this.functionNames.length;
-      this.functionNames.push(slice.name);
-      this.ids.set(slice.name, id);
-      this.locations.push(argsLocation(slice));
-    }
+    const id = this.functions.indexOf(slice.name, slice.nameId);
+    if (id === this.locations.length) this.locations.push(argsLocation(slice));
     return id;
   }
 
@@ -284,7 +281,7 @@ export class StatsAggregator implements AnalysisHandler {
   }
 
   idOf(name: string): number | undefined {
-    return this.ids.get(name);
+    return this.functions.find(name);
   }
 }
 

@@ -183,6 +183,7 @@ export class GenericChromeReader implements TraceSource {
       id: o.id === undefined ? '' : JSON.stringify(o.id),
       args: o.args === undefined ? '' : JSON.stringify(o.args),
       extra,
+      nameId: 0,
     };
   }
 }

@@ -86,7 +86,11 @@ export class ChromeJsonReader implements TraceSource {
     options: ChromeReadOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 4096;
-    this.sc = new EventScanner(options.args ?? 'all', options.categoriesNeeded ?? true);
+    this.sc = new EventScanner(
+      options.args ?? 'all',
+      options.categoriesNeeded ?? true,
+      options.nameIds ?? false,
+    );
     const envMb = Number(process.env.VIZ_MAX_VALUE_MB);
     this.maxValueBytes = options.maxValueBytes ?? (envMb > 0 ? envMb : DEFAULT_MAX_VALUE_MB) * (1 << 20);
   }

@@ -67,6 +67,8 @@ export class EventScanner {
     readonly argsWanted: ArgsWanted = 'all',
     /** `ReadOptions.categoriesNeeded`: when false, `cat` is checked and skipped. */
     readonly categoriesNeeded = true,
+    /** `ReadOptions.nameIds`: number the names (`TraceEvent.nameId`). */
+    readonly nameIds = false,
   ) {
     if (!primed) {
       primed = true;
@@ -152,6 +154,7 @@ export class EventScanner {
     const str = buf.latin1Slice(start, p);
     this.cache[slot] = str;
     this.argsKept[slot] = 0;
+    this.cacheIds[slot] = 0;
     this.lastSlot = slot;
     return str;
   }
@@ -159,6 +162,13 @@ export class EventScanner {
   private lastSlot = -1;
   /** Per cache slot: an event named by the slot's string has kept its args (`args: 'first-per-name'`). */
   private readonly argsKept = new Uint8Array(CACHE_MASK + 1);
+  /**
+   * Per cache slot: the `nameId` of the slot's string, 0 until an event is named by it. A name
+   * numbered once keeps its number when it comes back after an eviction (`numbers`), so there are
+   * as many numbers as distinct names, not as cache misses.
+   */
+  private readonly cacheIds = new Int32Array(CACHE_MASK + 1);
+  private readonly numbers = new Map<string, number>();
   private readonly cache: (string | undefined)[] = new Array<string | undefined>(CACHE_MASK + 1).fill(
     undefined,
   );
@@ -520,7 +530,21 @@ export class EventScanner {
       }
       if (keep) args = buf.utf8Slice(argsStart, argsEnd);
     }
-    return { ph, name, cat, ts: NO_TS, dur, pid, tid, id, args, extra };
+    let nameId = 0;
+    if (this.nameIds) {
+      // Names read through the cache (nearly all) are numbered once per cache fill.
+      if (nameSlot >= 0 && this.cache[nameSlot] === name) {
+        nameId = this.cacheIds[nameSlot]!;
+        if (nameId === 0) this.cacheIds[nameSlot] = nameId = this.numberOf(name);
+      } else nameId = this.numberOf(name);
+    }
+    return { ph, name, cat, ts: NO_TS, dur, pid, tid, id, args, extra, nameId };
+  }
+
+  private numberOf(name: string): number {
+    let n = this.numbers.get(name);
+    if (n === undefined) this.numbers.set(name, (n = this.numbers.size + 1));
+    return n;
   }
 
   private readTs(v: number): void {
@@ -670,13 +694,13 @@ const RARE_BRANCHES = [
 let primed = false;
 
 function primeReadEvent(): void {
-  const projections: Array<[ArgsWanted, boolean]> = [
-    ['all', true],
-    ['metadata', false],
-    ['first-per-name', false],
+  const projections: Array<[ArgsWanted, boolean, boolean]> = [
+    ['all', true, false],
+    ['metadata', false, true],
+    ['first-per-name', false, true],
   ];
-  for (const [args, categories] of projections) {
-    const sc = new EventScanner(args, categories);
+  for (const [args, categories, nameIds] of projections) {
+    const sc = new EventScanner(args, categories, nameIds);
     for (const text of RARE_BRANCHES) {
       sc.reset(Buffer.from(text, 'latin1'), 0);
       try {

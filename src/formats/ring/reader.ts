@@ -718,6 +718,7 @@ export class RingDumpReader implements CallRunSource {
             id,
             args: '',
             extra: undefined,
+            nameId: 0,
           });
         } else if (kind === Kind.instant) {
           const scope = SCOPE_EXTRA[(kindAux >>> 8) & 3] ?? INSTANT_EXTRA;
@@ -1023,7 +1024,19 @@ export interface RingThreadSummary {
 }
 
 function meta(name: string, pid: number, tid: number, args: string): TraceEvent {
-  return { ph: 'M', name, cat: '', ts: NO_TS, dur: NO_DUR, pid, tid, id: '', args, extra: undefined };
+  return {
+    ph: 'M',
+    name,
+    cat: '',
+    ts: NO_TS,
+    dur: NO_DUR,
+    pid,
+    tid,
+    id: '',
+    args,
+    extra: undefined,
+    nameId: 0,
+  };
 }
 
 function ev(
@@ -1035,7 +1048,7 @@ function ev(
   args: string,
   extra: Record<string, string> | undefined,
 ): TraceEvent {
-  return { ph, name, cat: '', ts, dur: NO_DUR, pid, tid, id: '', args, extra };
+  return { ph, name, cat: '', ts, dur: NO_DUR, pid, tid, id: '', args, extra, nameId: 0 };
 }
 
 /**

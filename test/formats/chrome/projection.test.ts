@@ -63,6 +63,39 @@ describe('Chrome reader: fields a consumer does not need', () => {
     );
   });
 
+  it('nameIds: one number per distinct name, kept through evictions from the name cache', async () => {
+    // 20,000 names (more than the cache's 8,192 slots, so names collide and come back after
+    // eviction), each used three times in a shuffled order, plus names the cache does not take
+    // (escaped, non-ASCII, one character).
+    const names = Array.from({ length: 20_000 }, (_, i) => `fn${i} (src/m${i % 97}.js:${i})`);
+    names.push('a', 'b', 'tab\tname', 'café');
+    const order = names.flatMap((n) => [n, n, n]);
+    let seed = 7;
+    for (let i = order.length - 1; i > 0; i--) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const j = seed % (i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const path = join(tmp, 'names.json');
+    writeFileSync(
+      path,
+      JSON.stringify(order.map((name, i) => ({ ph: 'X', name, ts: i, dur: 1, pid: 1, tid: 1 }))),
+    );
+    const numbered = await readPath(path, (i) => readChrome(i, { nameIds: true, args: 'metadata' }));
+    const idOfName = new Map<string, number>();
+    const nameOfId = new Map<number, string>();
+    for (const ev of numbered.events) {
+      assert.ok(Number.isInteger(ev.nameId) && ev.nameId > 0, `${ev.name}: ${ev.nameId}`);
+      assert.equal(idOfName.get(ev.name) ?? ev.nameId, ev.nameId, `one number for "${ev.name}"`);
+      assert.equal(nameOfId.get(ev.nameId) ?? ev.name, ev.name, `one name for ${ev.nameId}`);
+      idOfName.set(ev.name, ev.nameId);
+      nameOfId.set(ev.nameId, ev.name);
+    }
+    assert.equal(idOfName.size, names.length);
+    const plain = await readPath(path, (i) => readChrome(i));
+    assert.ok(plain.events.every((ev) => ev.nameId === 0));
+  });
+
   it('still rejects malformed args it does not copy, naming the byte', async () => {
     const text = '[{"ph":"X","name":"a","ts":1,"dur":1,"args":{"k":tru}}]';
     const path = join(tmp, 'bad-args.json');
