@@ -4,8 +4,7 @@
 // - rendering an SVG from a folded file of 1,000,000 lines vs flamegraph.pl (bar: under 1/10 of
 //   its time). flamegraph.pl is measured when it is on PATH (FLAMEGRAPH_PL overrides); otherwise
 //   the reference figure of 31,000-40,000 lines/s (25-32 s for 1M lines) on this machine class is used.
-// Runs alternate (read, fold, stats) so load from other processes hits all of them alike, and each
-// round's fold and stats are compared with that round's read.
+// Runs alternate (read, fold, stats) so load from other processes hits all of them alike.
 // Usage: node bench/analyze.mjs [--repeats N]   (needs npm run build)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
@@ -35,19 +34,13 @@ console.log(
 );
 console.log(table(rows, ['pass', 'wall s', 'cpu s', 'MB/s', 'peak RSS MB']));
 const best = (mode) => Math.min(...runs[mode].map((r) => r.seconds));
-// Each round's ratio against the read of the same round: this machine switches speed for seconds
-// at a time, which a ratio of medians taken over different rounds would mix in.
-const pairedRatio = (mode, key) => median(runs[mode].map((r, i) => r[key] / runs.read[i][key])) - 1;
-const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)}%`;
 for (const mode of ['fold', 'stats']) {
-  const wall = pairedRatio(mode, 'seconds');
-  const cpu = pairedRatio(mode, 'cpuSeconds');
-  // Two other views beside the paired medians the verdict uses: the ratio of medians, and of the
-  // fastest runs (least disturbed by other load).
-  const ofMedians = med(mode, 'seconds') / med('read', 'seconds') - 1;
+  const wall = med(mode, 'seconds') / med('read', 'seconds') - 1;
+  const cpu = med(mode, 'cpuSeconds') / med('read', 'cpuSeconds') - 1;
+  // The fastest runs, least disturbed by other load, shown beside the medians the verdict uses.
   const fastest = best(mode) / best('read') - 1;
   console.log(
-    `${mode} over reading alone: ${pct(wall)} wall, ${pct(cpu)} cpu, median of ${repeats} rounds (medians: ${pct(ofMedians)}, fastest runs: ${pct(fastest)})  (bar <= +20%)  ${verdict(wall <= 0.2)}`,
+    `${mode} over reading alone: +${(wall * 100).toFixed(0)}% wall, +${(cpu * 100).toFixed(0)}% cpu (fastest runs: +${(fastest * 100).toFixed(0)}%)  (bar <= +20%)  ${verdict(wall <= 0.2)}`,
   );
 }
 
