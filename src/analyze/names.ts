@@ -2,8 +2,12 @@
  * Dense indexes (0, 1, 2, ...) for the slice names an analyser meets, in order of first
  * appearance. By the reader's `nameId` when it gives one: a typed-array load per call instead of
  * hashing the name in a `Map`, which was the costliest step of folding and of stats per call.
+ * Several ids may name one name (each maps to the name's index); ids beyond `MAX_TABLED_ID` go
+ * by the name, so a reader's large ids cannot grow the table.
  */
 import { grown } from '../model/columns.js';
+
+const MAX_TABLED_ID = 1 << 24;
 
 export class NameIndex {
   /** Name of each index. */
@@ -33,7 +37,7 @@ export class NameIndex {
       this.names.push(name);
       this.byName.set(name, index);
     }
-    if (nameId > 0) {
+    if (nameId > 0 && nameId < MAX_TABLED_ID) {
       if (nameId >= this.byNameId.length)
         this.byNameId = grown(this.byNameId, Math.max(nameId + 1, this.byNameId.length * 2));
       this.byNameId[nameId] = index + 1;

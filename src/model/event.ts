@@ -38,9 +38,10 @@ export interface TraceEvent {
    */
   extra: Record<string, string> | undefined;
   /**
-   * A number > 0 the reader gives each distinct `name` when asked (`ReadOptions.nameIds`): equal
-   * ids mean equal names, and a name has one id per reading. 0 when the reader gives none.
-   * Analysers that group by name index by it instead of hashing the name for every call.
+   * A number > 0 a reader may give names, when asked (`ReadOptions.nameIds`) or when it costs
+   * nothing (ring dumps number their frame tables): within one reading, equal ids mean equal
+   * names. 0 when the reader gives none. Analysers that group by name index by it instead of
+   * hashing the name for every call.
    */
   nameId: number;
 }

@@ -128,6 +128,8 @@ interface Frame {
   display: string;
   /** Bare name, for value (counter) records. */
   name: string;
+  /** `TraceEvent.nameId` of the frame's calls: one per frame-table entry, 0 for an unknown frame. */
+  nameId: number;
 }
 
 interface Clock {
@@ -241,6 +243,8 @@ export class RingDumpReader implements CallRunSource {
   readonly diagnostics = new Diagnostics();
   private consumed = 0;
   private frames: (Frame | undefined)[] = [];
+  /** Frame-table entries so far, across dumps: each gets its own `nameId`. */
+  private frameNameIds = 0;
   private files = new Map<number, string>();
   private pid = 0;
   /** CLOCK_MONOTONIC ns of the trace's time origin (`baseUs`), set by the first dump. */
@@ -504,7 +508,11 @@ export class RingDumpReader implements CallRunSource {
         if (p + 28 + len > bytes.length) break;
         const name = text.toString('utf8', p + 28, p + 28 + len);
         // file 0: a name with no source position (the tracing API's spans, instants, counters)
-        this.frames[id] = { name, display: fileId === 0 ? name : `${name} (${file}:${line}:${column})` };
+        this.frames[id] = {
+          name,
+          display: fileId === 0 ? name : `${name} (${file}:${line}:${column})`,
+          nameId: ++this.frameNameIds,
+        };
         p += 28 + ((len + 3) & ~3);
       } else if (tag === 0) {
         break; // padding
@@ -564,7 +572,7 @@ export class RingDumpReader implements CallRunSource {
   private frame(id: number): Frame {
     let f = this.frames[id];
     if (f === undefined) {
-      f = { name: `frame#${id}`, display: `frame#${id}` };
+      f = { name: `frame#${id}`, display: `frame#${id}`, nameId: 0 };
       this.frames[id] = f;
       this.diagnostics.add(
         'ring_unknown_frame',
@@ -683,7 +691,8 @@ export class RingDumpReader implements CallRunSource {
         if (kind === Kind.enter) {
           stack.push(a);
           returns.push(undefined);
-          emit(ev('B', this.frame(a).display, ts, pid, tid, '', undefined));
+          const f = this.frame(a);
+          emit(ev('B', f.display, ts, pid, tid, '', undefined, f.nameId));
         } else if (kind === Kind.exit) {
           if (stack.length > 0 && stack[stack.length - 1] === a) {
             stack.pop();
@@ -1047,8 +1056,9 @@ function ev(
   tid: number,
   args: string,
   extra: Record<string, string> | undefined,
+  nameId = 0,
 ): TraceEvent {
-  return { ph, name, cat: '', ts, dur: NO_DUR, pid, tid, id: '', args, extra, nameId: 0 };
+  return { ph, name, cat: '', ts, dur: NO_DUR, pid, tid, id: '', args, extra, nameId };
 }
 
 /**
