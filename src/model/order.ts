@@ -148,7 +148,7 @@ export async function* timeOrdered(
     const disorder = threadDisplacement(threads);
     if (disorder <= window >> 2) {
       const threadWindow = Math.min(window, Math.max(MIN_THREAD_WINDOW, 8 * disorder));
-      yield* threadOrdered(probe, rest, threadWindow, batchSize, late);
+      yield* threadOrdered(probe, rest, threadWindow, window, batchSize, late);
       return;
     }
   }
@@ -267,12 +267,13 @@ async function* threadOrdered(
   probe: TraceEvent[],
   rest: AsyncIterator<EventBatch>,
   window: number,
+  maxWindow: number,
   batchSize: number,
   late: LateEvents,
 ): AsyncGenerator<EventBatch> {
   // The per-event work is in `ThreadWindows`' plain methods: V8 optimizes those early, while an
   // async generator's own loop can run unoptimized for most of the input.
-  const windows = new ThreadWindows(window, late);
+  const windows = new ThreadWindows(window, maxWindow, late);
   windows.addAll(probe);
   probe.length = 0;
   for (;;) {
@@ -294,7 +295,8 @@ class ThreadWindows {
   private lastTid: TraceEvent['tid'] | undefined;
 
   constructor(
-    private readonly window: number,
+    private window: number,
+    private readonly maxWindow: number,
     private readonly late: LateEvents,
   ) {}
 
@@ -328,7 +330,11 @@ class ThreadWindows {
     const b = this.buffer(ev);
     b.held.push(ev);
     if (b.held.length - b.sortedUpTo >= this.window) {
-      sortNearlyOrdered(b.held, b.sortedUpTo);
+      const moved = sortNearlyOrdered(b.held, b.sortedUpTo);
+      // Disorder may grow as a trace goes on (longer calls, written when they end, come later
+      // after more events): the window keeps 8 times the largest move seen, as the probe set it.
+      if (moved < 0 || moved * 8 > this.window)
+        this.window = Math.min(this.maxWindow, Math.max(this.window * 2, moved * 8));
       this.flush(b, b.held.length - this.window);
     }
   }

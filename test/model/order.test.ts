@@ -125,6 +125,28 @@ describe('timeOrdered', () => {
     assert.deepEqual(perThread(out), perThread(sorted(events)));
   });
 
+  it('perThread: disorder that grows after the probe widens the window (no late events)', async () => {
+    // Blocks opened by `B` (so not VizTracer order): a parent `X` written after its children.
+    // 2,000 blocks of 10 children, then blocks of 20, 40, ... 10,240 children: the probe sees
+    // moves of 10 and the window starts small; a fixed window would drop the later parents.
+    const events: TraceEvent[] = [];
+    let t = 0;
+    const block = (children: number): void => {
+      events.push(makeEvent({ ph: 'B', name: 'block', ts: t, tid: 1 }));
+      const start = t + 1;
+      for (let c = 0; c < children; c++)
+        events.push(makeEvent({ ph: 'X', name: 'child', ts: start + 2 * c, dur: 1, tid: 1 }));
+      events.push(makeEvent({ ph: 'X', name: 'parent', ts: start, dur: 2 * children, tid: 1 }));
+      t = start + 2 * children + 1;
+      events.push(makeEvent({ ph: 'E', ts: t++, tid: 1 }));
+    };
+    for (let k = 0; k < 2000; k++) block(10);
+    for (let children = 20; children <= 10_240; children *= 2) block(children);
+    const { out, diagnostics } = await run(events, { perThread: true, batch: 4096 });
+    assert.equal(diagnostics.get('late_event'), undefined);
+    assert.deepEqual(out, sorted(events));
+  });
+
   it('perThread: an event later than the window is counted as late_event and still passed on', async () => {
     const events: TraceEvent[] = [];
     for (let i = 0; i < 50_000; i++) events.push(makeEvent({ ph: 'i', name: `e${i}`, ts: 100 + i, tid: 1 }));
