@@ -219,9 +219,12 @@ export class LogHistogram {
  * it, and each such branch then deoptimizes the method in the middle of a flush.
  */
 function primeBranches(): void {
-  const h = new LogHistogram();
-  for (let i = 0; i <= EXACT_LIMIT; i++) h.add(i * 1000);
-  h.add(0);
-  h.addRun(Float64Array.of(0, 1e9, 1, 5e3), 0, 4);
+  // Several rounds: V8 records type feedback only once a function has been called a few times.
+  for (let round = 0; round < 16; round++) {
+    const h = new LogHistogram();
+    for (let i = 0; i <= EXACT_LIMIT; i++) h.add(i * 1000);
+    h.add(0);
+    h.addRun(Float64Array.of(0, 1e9, 1, 5e3), 0, 4);
+  }
 }
 primeBranches();
