@@ -195,7 +195,7 @@ export class ChromeJsonReader implements TraceSource {
   private *takeReady(): Generator<EventBatch> {
     if (this.ready.length === 0) return;
     const ready = this.ready;
-    this.ready = [];
+    this.ready = ready.slice(0, 0); // see `scan`
     yield* ready;
   }
 
@@ -220,7 +220,10 @@ export class ChromeJsonReader implements TraceSource {
             this.accept(ev, sc, this.batch);
             if (this.batch.length >= this.batchSize && (this.baseSet || this.unbased.length === 0)) {
               this.ready.push(this.batch);
-              this.batch = [];
+              // Empty arrays with the elements kind of full ones (`ready` likewise): a `[]` literal
+              // starts as an array of small integers, and the optimized `scan` and `accept`
+              // deoptimized at their first push into one.
+              this.batch = this.batch.slice(0, 0);
             }
           } else if (c === BYTES.COMMA) {
             sc.pos++;
