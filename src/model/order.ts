@@ -260,6 +260,8 @@ interface ThreadBuffer {
   held: TraceEvent[];
   sortedUpTo: number;
   last: TraceEvent | undefined;
+  /** This thread's window: the events it keeps sorted before releasing older ones. */
+  window: number;
 }
 
 /**
@@ -285,22 +287,26 @@ async function* threadOrdered(
     const next = await rest.next();
     if (next.done) break;
     windows.addAll(next.value);
-    if (windows.runsLength >= batchSize) yield* windows.takeRuns();
+    if (windows.released >= batchSize) yield windows.takeReleased();
   }
-  yield* windows.drain();
+  yield* windows.drain(batchSize);
 }
 
-/** The held events of each thread, and the runs they have released in order. */
+/** The held events of each thread, and the events they have released, in order within each thread. */
 class ThreadWindows {
   private readonly threads = new Map<TraceEvent['pid'], Map<TraceEvent['tid'], ThreadBuffer>>();
-  private readonly runs: TraceEvent[][] = [];
-  runsLength = 0;
+  /**
+   * Released events, threads' runs one after another: one batch for the consumer per
+   * `batchSize` events rather than one per run (each batch is a step of two async generators).
+   */
+  private out: TraceEvent[] = [];
   private lastBuf: ThreadBuffer | undefined;
   private lastPid: TraceEvent['pid'] | undefined;
   private lastTid: TraceEvent['tid'] | undefined;
 
   constructor(
-    private window: number,
+    /** Each thread's first window. */
+    private readonly window: number,
     private readonly maxWindow: number,
     private readonly late: LateEvents,
   ) {}
@@ -309,38 +315,41 @@ class ThreadWindows {
     for (let i = 0; i < batch.length; i++) this.add(batch[i]!);
   }
 
-  /** The runs released so far (each thread's run is a batch of its own: no copy per event). */
-  takeRuns(): TraceEvent[][] {
-    // A copy, and `runs` kept: a fresh `[]` has another elements kind than one holding arrays,
-    // and the optimized `add` deoptimized on it at each first push.
-    const runs = this.runs.slice();
-    this.runs.length = 0;
-    this.runsLength = 0;
-    return runs;
+  get released(): number {
+    return this.out.length;
+  }
+
+  takeReleased(): EventBatch {
+    const out = this.out;
+    // Empty, with the elements kind of an array of events (a `[]` literal starts as one of small
+    // integers, and the optimized `flush` deoptimized at its first push).
+    this.out = out.slice(0, 0);
+    return out;
   }
 
   /** Everything still held, thread by thread, after the last event. */
-  *drain(): Generator<EventBatch> {
-    yield* this.takeRuns();
+  *drain(batchSize: number): Generator<EventBatch> {
     for (const m of this.threads.values()) {
       for (const b of m.values()) {
         sortNearlyOrdered(b.held, b.sortedUpTo);
         this.flush(b, b.held.length);
-        yield* this.takeRuns();
+        if (this.out.length >= batchSize) yield this.takeReleased();
       }
     }
+    if (this.out.length > 0) yield this.takeReleased();
   }
 
   private add(ev: TraceEvent): void {
     const b = this.buffer(ev);
     b.held.push(ev);
-    if (b.held.length - b.sortedUpTo >= this.window) {
+    if (b.held.length - b.sortedUpTo >= b.window) {
       const moved = sortNearlyOrdered(b.held, b.sortedUpTo);
       // Disorder may grow as a trace goes on (longer calls, written when they end, come later
-      // after more events): the window keeps 8 times the largest move seen, as the probe set it.
-      if (moved < 0 || moved * 8 > this.window)
-        this.window = Math.min(this.maxWindow, Math.max(this.window * 2, moved * 8));
-      this.flush(b, b.held.length - this.window);
+      // after more events): the thread's window keeps 8 times the largest move seen, as the probe
+      // set it, so only the threads that need it hold more events.
+      if (moved < 0 || moved * 8 > b.window)
+        b.window = Math.min(this.maxWindow, Math.max(b.window * 2, moved * 8));
+      this.flush(b, b.held.length - b.window);
     }
   }
 
@@ -350,7 +359,7 @@ class ThreadWindows {
     let m = this.threads.get(ev.pid);
     if (!m) this.threads.set(ev.pid, (m = new Map()));
     let b = m.get(ev.tid);
-    if (!b) m.set(ev.tid, (b = { held: [], sortedUpTo: 0, last: undefined }));
+    if (!b) m.set(ev.tid, (b = { held: [], sortedUpTo: 0, last: undefined, window: this.window }));
     this.lastBuf = b;
     this.lastPid = ev.pid;
     this.lastTid = ev.tid;
@@ -365,15 +374,12 @@ class ThreadWindows {
     let i = 0;
     if (b.last) {
       for (; i < upTo && isLate(held[i]!, b.last); i++) {
-        this.late.add(
-          held[i]!,
-          `later events of its thread beyond the reorder window of ${this.window} events`,
-        );
+        this.late.add(held[i]!, `later events of its thread beyond the reorder window of ${b.window} events`);
       }
     }
     if (i < upTo) b.last = held[upTo - 1]!;
-    this.runs.push(held.slice(0, upTo));
-    this.runsLength += upTo;
+    const out = this.out;
+    for (let k = 0; k < upTo; k++) out.push(held[k]!);
     b.held = held.slice(upTo);
     b.sortedUpTo = b.held.length;
   }
@@ -452,7 +458,9 @@ function sortNearlyOrdered(a: TraceEvent[], sortedUpTo: number): number {
       a.sort(compareUntagged);
       return -1;
     }
-    if (i - lo > moved) moved = i - lo;
+    // Events with no time (metadata, which ring dumps write last) go first and are never late:
+    // their moves say nothing about the disorder a window must absorb.
+    if (i - lo > moved && Number.isFinite(x.ts)) moved = i - lo;
     for (let k = i; k > lo; k--) a[k] = a[k - 1]!;
     a[lo] = x;
   }
