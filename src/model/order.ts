@@ -287,19 +287,16 @@ async function* threadOrdered(
     const next = await rest.next();
     if (next.done) break;
     windows.addAll(next.value);
-    if (windows.released >= batchSize) yield windows.takeReleased();
+    if (windows.runsLength >= batchSize) yield* windows.takeRuns();
   }
-  yield* windows.drain(batchSize);
+  yield* windows.drain();
 }
 
-/** The held events of each thread, and the events they have released, in order within each thread. */
+/** The held events of each thread, and the runs they have released in order. */
 class ThreadWindows {
   private readonly threads = new Map<TraceEvent['pid'], Map<TraceEvent['tid'], ThreadBuffer>>();
-  /**
-   * Released events, threads' runs one after another: one batch for the consumer per
-   * `batchSize` events rather than one per run (each batch is a step of two async generators).
-   */
-  private out: TraceEvent[] = [];
+  private readonly runs: TraceEvent[][] = [];
+  runsLength = 0;
   private lastBuf: ThreadBuffer | undefined;
   private lastPid: TraceEvent['pid'] | undefined;
   private lastTid: TraceEvent['tid'] | undefined;
@@ -315,28 +312,26 @@ class ThreadWindows {
     for (let i = 0; i < batch.length; i++) this.add(batch[i]!);
   }
 
-  get released(): number {
-    return this.out.length;
-  }
-
-  takeReleased(): EventBatch {
-    const out = this.out;
-    // Empty, with the elements kind of an array of events (a `[]` literal starts as one of small
-    // integers, and the optimized `flush` deoptimized at its first push).
-    this.out = out.slice(0, 0);
-    return out;
+  /** The runs released so far (each thread's run is a batch of its own). */
+  takeRuns(): TraceEvent[][] {
+    // A copy, and `runs` kept: a fresh `[]` has another elements kind than one holding arrays,
+    // and the optimized `add` deoptimized on it at each first push.
+    const runs = this.runs.slice();
+    this.runs.length = 0;
+    this.runsLength = 0;
+    return runs;
   }
 
   /** Everything still held, thread by thread, after the last event. */
-  *drain(batchSize: number): Generator<EventBatch> {
+  *drain(): Generator<EventBatch> {
+    yield* this.takeRuns();
     for (const m of this.threads.values()) {
       for (const b of m.values()) {
         sortNearlyOrdered(b.held, b.sortedUpTo);
         this.flush(b, b.held.length);
-        if (this.out.length >= batchSize) yield this.takeReleased();
+        yield* this.takeRuns();
       }
     }
-    if (this.out.length > 0) yield this.takeReleased();
   }
 
   private add(ev: TraceEvent): void {
@@ -378,8 +373,8 @@ class ThreadWindows {
       }
     }
     if (i < upTo) b.last = held[upTo - 1]!;
-    const out = this.out;
-    for (let k = 0; k < upTo; k++) out.push(held[k]!);
+    this.runs.push(held.slice(0, upTo));
+    this.runsLength += upTo;
     b.held = held.slice(upTo);
     b.sortedUpTo = b.held.length;
   }
