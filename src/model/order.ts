@@ -136,7 +136,11 @@ export async function* timeOrdered(
     yield* spillOrdered(tagged(probe), rest, Math.min(window, SPILL_RUN), batchSize);
     return;
   }
-  const threads = options.perThread ? probeThreads(probe) : [];
+  const late = new LateEvents(options.diagnostics, options.lateEvents === 'throw', options.lateHint);
+  // Per thread: the probe is grouped by thread into the windows it will stream through, so its
+  // events are grouped and sorted once (measuring the disorder sorts them).
+  const windows = options.perThread ? new ThreadWindows(window, late) : undefined;
+  const threads = windows ? windows.hold(probe) : [];
   if (options.perThread && writtenAtEnd(threads)) {
     // The program's root will come last, behind any window: sort on disk from the start (this
     // also serves stdin, which cannot be read a second time).
@@ -148,12 +152,12 @@ export async function* timeOrdered(
     yield* spillOrdered(tagged(probe), rest, Math.min(window, SPILL_RUN), batchSize);
     return;
   }
-  const late = new LateEvents(options.diagnostics, options.lateEvents === 'throw', options.lateHint);
-  if (options.perThread) {
-    const disorder = threadDisplacement(threads);
+  if (windows) {
+    const disorder = threadDisplacement(threads, probe);
     if (disorder <= window >> 2) {
-      const threadWindow = Math.min(window, Math.max(MIN_THREAD_WINDOW, 8 * disorder));
-      yield* threadOrdered(probe, rest, threadWindow, window, batchSize, late);
+      windows.start(Math.min(window, Math.max(MIN_THREAD_WINDOW, 8 * disorder)));
+      probe.length = 0;
+      yield* threadOrdered(windows, rest, batchSize);
       return;
     }
   }
@@ -184,31 +188,6 @@ function appendAll(held: TraceEvent[], batch: EventBatch): void {
 
 function* inBatches(sorted: TraceEvent[], batchSize: number): Generator<EventBatch> {
   for (let i = 0; i < sorted.length; i += batchSize) yield sorted.slice(i, i + batchSize);
-}
-
-/** The probe's events of each thread (pid, tid), in arrival order. */
-function probeThreads(probe: TraceEvent[]): TraceEvent[][] {
-  const byThread = new Map<TraceEvent['pid'], Map<TraceEvent['tid'], TraceEvent[]>>();
-  const lists: TraceEvent[][] = [];
-  let last: TraceEvent | undefined;
-  let list: TraceEvent[] = [];
-  for (let i = 0; i < probe.length; i++) {
-    const ev = probe[i]!;
-    // Consecutive events mostly share a thread: the maps are asked only when it changes.
-    if (last === undefined || ev.pid !== last.pid || ev.tid !== last.tid) {
-      let m = byThread.get(ev.pid);
-      if (!m) byThread.set(ev.pid, (m = new Map()));
-      const known = m.get(ev.tid);
-      if (known) list = known;
-      else {
-        m.set(ev.tid, (list = []));
-        lists.push(list);
-      }
-      last = ev;
-    }
-    list.push(ev);
-  }
-  return lists;
 }
 
 /**
@@ -246,11 +225,16 @@ function isLocallyOrdered(probe: TraceEvent[], maxDisplacement: number): boolean
  * insertion the ordered path uses afterwards (which V8 then has optimized); past that
  * insertion's budget, by a full sort.
  */
-function threadDisplacement(threads: TraceEvent[][]): number {
+function threadDisplacement(threads: TraceEvent[][], probe: TraceEvent[]): number {
   let max = 0;
   for (const list of threads) {
-    let moved = sortNearlyOrdered(list.slice(), 0);
-    if (moved < 0) moved = displacementBySort(list);
+    // Sorted in place: the windows keep them so. Past the insertion's budget the list is sorted
+    // all the same, and its arrival order is taken again from the probe to measure.
+    let moved = sortNearlyOrdered(list, 0);
+    if (moved < 0) {
+      const first = list[0]!;
+      moved = displacementBySort(probe.filter((ev) => ev.pid === first.pid && ev.tid === first.tid));
+    }
     max = Math.max(max, moved);
   }
   return max;
@@ -271,18 +255,13 @@ interface ThreadBuffer {
  * thread already emitted.
  */
 async function* threadOrdered(
-  probe: TraceEvent[],
+  windows: ThreadWindows,
   rest: AsyncIterator<EventBatch>,
-  window: number,
-  maxWindow: number,
   batchSize: number,
-  late: LateEvents,
 ): AsyncGenerator<EventBatch> {
   // The per-event work is in `ThreadWindows`' plain methods: V8 optimizes those early, while an
   // async generator's own loop can run unoptimized for most of the input.
-  const windows = new ThreadWindows(window, maxWindow, late);
-  windows.addAll(probe);
-  probe.length = 0;
+  yield* windows.takeRuns();
   for (;;) {
     const next = await rest.next();
     if (next.done) break;
@@ -301,12 +280,34 @@ class ThreadWindows {
   private lastPid: TraceEvent['pid'] | undefined;
   private lastTid: TraceEvent['tid'] | undefined;
 
+  /** Each thread's first window (none is released before `start`). */
+  private window = Number.POSITIVE_INFINITY;
+
   constructor(
-    /** Each thread's first window. */
-    private readonly window: number,
+    /** The most events a thread's window may grow to. */
     private readonly maxWindow: number,
     private readonly late: LateEvents,
   ) {}
+
+  /** Groups `events` by thread without releasing any; returns each thread's held events, in arrival order. */
+  hold(events: TraceEvent[]): TraceEvent[][] {
+    for (let i = 0; i < events.length; i++) this.buffer(events[i]!).held.push(events[i]!);
+    const lists: TraceEvent[][] = [];
+    for (const m of this.threads.values()) for (const b of m.values()) lists.push(b.held);
+    return lists;
+  }
+
+  /** Every thread's held events are sorted now: from here each thread keeps `window` of them. */
+  start(window: number): void {
+    this.window = window;
+    for (const m of this.threads.values()) {
+      for (const b of m.values()) {
+        b.window = window;
+        b.sortedUpTo = b.held.length;
+        this.flush(b, b.held.length - window);
+      }
+    }
+  }
 
   addAll(batch: EventBatch): void {
     for (let i = 0; i < batch.length; i++) this.add(batch[i]!);
