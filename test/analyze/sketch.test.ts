@@ -24,11 +24,14 @@ describe('LogHistogram (quantile sketch)', () => {
         assert.equal(h.count, vs.length);
         assert.equal(h.min, Math.min(...vs));
         assert.equal(h.max, Math.max(...vs));
-        for (const q of [0, 0.1, 0.5, 0.9, 0.95, 0.99, 1]) {
+        const qs = [0, 0.1, 0.5, 0.9, 0.95, 0.99, 1];
+        const all = h.quantiles(qs);
+        qs.forEach((q, i) => {
           const exact = exactQuantile(vs, q);
           const got = h.quantile(q);
           assert.ok(Math.abs(got - exact) <= 0.01 * exact + 1e-9, `q=${q}: ${got} vs ${exact}`);
-        }
+          assert.equal(all[i], got, `quantiles() in one pass, q=${q}`);
+        });
       }),
     );
   });

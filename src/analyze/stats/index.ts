@@ -204,6 +204,7 @@ export function toRow(a: Aggregated, id: number, f: FunctionStats, totalTime: nu
   const loc = frameLocation(f.name);
   const fromArgs = a.agg.location(id);
   const pct = (v: number): number => (totalTime > 0 ? (100 * v) / totalTime : 0);
+  const [p50, p95, p99] = f.hist.quantiles([0.5, 0.95, 0.99]) as [number, number, number];
   return {
     function: f.name,
     file: loc.file ?? fromArgs?.file,
@@ -217,9 +218,9 @@ export function toRow(a: Aggregated, id: number, f: FunctionStats, totalTime: nu
     mean: f.calls > 0 ? f.sumDurations / f.calls : 0,
     min: f.hist.min,
     max: f.hist.max,
-    p50: f.hist.quantile(0.5),
-    p95: f.hist.quantile(0.95),
-    p99: f.hist.quantile(0.99),
+    p50,
+    p95,
+    p99,
   };
 }
 

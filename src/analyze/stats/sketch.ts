@@ -187,23 +187,36 @@ export class LogHistogram {
 
   /** The value at quantile q (0..1): the lower of the two middle values' rule, rank = floor(q * (count - 1)). */
   quantile(q: number): number {
-    if (this.count === 0) return Number.NaN;
-    const rank = Math.floor(q * (this.count - 1));
-    if (this.exact !== undefined) return this.exact.slice().sort((a, b) => a - b)[rank]!;
-    if (rank < this.zeros) return 0;
-    let seen = this.zeros;
-    for (let k = 0; k < this.counts.length; k++) {
-      seen += this.counts[k]!;
-      if (seen > rank) {
-        const i = this.offset + k;
-        const lo = approxPow2((i - 1) / this.scale);
-        const hi = approxPow2(i / this.scale);
-        // 2 lo hi / (lo + hi), written so that it cannot overflow.
-        const v = lo * (2 / (1 + lo / hi));
-        return Math.min(this.max, Math.max(this.min, v));
-      }
+    return this.quantiles([q])[0]!;
+  }
+
+  /** `quantile` of each of `qs` (ascending), in one pass over the buckets. */
+  quantiles(qs: readonly number[]): number[] {
+    if (this.count === 0) return qs.map(() => Number.NaN);
+    const ranks = qs.map((q) => Math.floor(q * (this.count - 1)));
+    if (this.exact !== undefined) {
+      const sorted = this.exact.slice().sort((a, b) => a - b);
+      return ranks.map((r) => sorted[r]!);
     }
-    return this.max;
+    const out: number[] = [];
+    let seen = this.zeros;
+    let k = -1; // bucket index; -1: the zeros
+    for (const rank of ranks) {
+      while (seen <= rank && k + 1 < this.counts.length) seen += this.counts[++k]!;
+      if (seen <= rank) out.push(this.max);
+      else if (k < 0) out.push(0);
+      else out.push(this.representative(this.offset + k));
+    }
+    return out;
+  }
+
+  /** 2 lo hi / (lo + hi) of bucket i's bounds, within min and max. */
+  private representative(i: number): number {
+    const lo = approxPow2((i - 1) / this.scale);
+    const hi = approxPow2(i / this.scale);
+    // Written so that it cannot overflow.
+    const v = lo * (2 / (1 + lo / hi));
+    return Math.min(this.max, Math.max(this.min, v));
   }
 
   /** Occupied span of buckets (for memory tests). */
