@@ -85,8 +85,13 @@ export function isLateEventError(err: unknown): err is LateEventError {
   return err instanceof Error && (err as { code?: unknown }).code === 'late_event';
 }
 
-/** Probe size in per-thread mode: enough to measure each thread's disorder. */
-const THREAD_PROBE = 16_384;
+/**
+ * Probe size in per-thread mode: enough to see VizTracer's order and each thread's first
+ * disorder; windows widen on their own for disorder that comes later. Small, since the probe is
+ * held (and survives the young generation's collections) before any of it streams on: 4,096
+ * rather than 16,384 took 19 ms off `viz stats` of a 100,000-event trace.
+ */
+const THREAD_PROBE = 4096;
 /**
  * Smallest per-thread window. Small, so that an event is nested soon after it is read, while it
  * is still in the CPU's cache (with 1,024 the nester's first look at each event was a cache miss:
