@@ -146,7 +146,7 @@ export async function* timeOrdered(
   // events are grouped and sorted once (measuring the disorder sorts them).
   const windows = options.perThread ? new ThreadWindows(window, late) : undefined;
   const threads = windows ? windows.hold(probe) : [];
-  if (options.perThread && writtenAtEnd(threads)) {
+  if (windows && writtenAtEnd(threads)) {
     // The program's root will come last, behind any window: sort on disk from the start (this
     // also serves stdin, which cannot be read a second time).
     options.diagnostics.add(

@@ -49,14 +49,14 @@ export class Folder implements AnalysisHandler {
   /** Slices whose children summed to more than their duration (should not happen after clipping). */
   negativeSelf = 0;
   private last: ThreadFold | undefined;
+  /** Frame name indexes: the trie's name ids (its `names` is this index's list). */
+  private readonly frames = new NameIndex();
   /**
    * Every thread's stacks in one typed-array trie: a call costs its name's index (`frames`) and one
    * probe of the trie's table. Each thread's root is a child of the trie's root under
    * a name id of its own (negative, never a frame's).
    */
-  private readonly trie = new CompactTrie();
-  /** Frame name indexes, the trie's name ids. */
-  private readonly frames = new NameIndex();
+  private readonly trie = new CompactTrie(this.frames.names);
 
   private state(th: ThreadStack): ThreadFold {
     if (this.last?.th === th) return this.last;
@@ -72,9 +72,7 @@ export class Folder implements AnalysisHandler {
   enter(slice: OpenSlice): void {
     const s = this.state(slice.thread);
     const d = slice.depth;
-    const name = this.frames.indexOf(slice.name, slice.nameId);
-    if (name === this.trie.names.length) this.trie.names.push(slice.name);
-    s.nodes[d + 1] = this.trie.child(s.nodes[d]!, name);
+    s.nodes[d + 1] = this.trie.child(s.nodes[d]!, this.frames.indexOf(slice.name, slice.nameId));
     s.childSums[d + 1] = 0;
   }
 
